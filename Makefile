@@ -1,0 +1,37 @@
+# make lab   - install what the lab needs, boot the default lab, run ha.deploy
+# make test  - the whole test suite (unit, render, lab); .ci/run calls it
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+HOST_PACKAGES := debootstrap systemd-container dpkg-dev iproute2
+
+.PHONY: venv host-packages lab test lint down
+
+$(VENV)/.installed: requirements-salt.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: host-packages $(VENV)/.installed
+
+host-packages:
+	@missing=$$(for p in $(HOST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "==> installing host packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lab: venv
+	bin/lab up
+	bin/lab deploy
+	bin/lab status
+
+test: venv
+	$(VENV)/bin/ruff check _modules _states lab tests
+	$(VENV)/bin/pytest
+
+lint: venv
+	$(VENV)/bin/ruff check _modules _states lab tests
+
+down: venv
+	bin/lab down

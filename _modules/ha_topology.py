@@ -1,0 +1,375 @@
+"""
+Topology of the HA OpenStack site, derived once from the ``ha`` pillar.
+
+Every state, template and orchestration of the formula takes its node list,
+roles and addresses from this module instead of rebuilding them in Jinja, and
+the pillar is validated here before anything changes on any node.
+
+The module is pure Python on top of the pillar: it loads everywhere, on the
+minions and on the master (for ``salt-run state.orchestrate ha.deploy``, after
+``salt-run saltutil.sync_all``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_topology"
+
+ROLES = ("controller", "compute")
+MIN_CONTROLLERS = 3
+
+# Pillar paths (below ``ha``) that hold secrets. Each one is required and must
+# not be a reference value, a placeholder or too short to resist guessing.
+SECRETS = (
+    ("pacemaker", "hacluster_password"),
+    ("galera", "root_password"),
+    ("galera", "clustercheck_password"),
+    ("rabbitmq", "erlang_cookie"),
+    ("rabbitmq", "openstack_password"),
+    ("haproxy", "stats", "password"),
+)
+MIN_SECRET_LENGTH = 16
+# Values seen in how-tos (the reference used admin/admin and 123456) and the
+# placeholder of pillar.example; compared case-insensitively.
+WEAK_SECRETS = frozenset(
+    {"admin", "123456", "password", "secret", "openstack", "hacluster", "guest", "changeme"}
+)
+PLACEHOLDER_PREFIX = "changeme"
+
+# Erlang's cookie is sent to the VM as an atom; keep it to what every
+# RabbitMQ release accepts.
+ERLANG_COOKIE_RE = re.compile(r"^[A-Za-z0-9]{20,255}$")
+HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+LISTENER_MODES = ("http", "tcp")
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _ha_pillar(ha: dict | None) -> Any:
+    if ha is not None:
+        return ha
+    return __pillar__.get("ha")  # noqa: F821 - Salt loader dunder
+
+
+def _get(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _key(*path: Any) -> str:
+    return ":".join(("ha",) + tuple(str(p) for p in path))
+
+
+def _node_sort_key(name: str) -> list:
+    # Natural order, so openstack-controller10 comes after controller09.
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
+    key = _key(*path)
+    if value is None:
+        errors.append(f"{key}: is required")
+        return
+    if not isinstance(value, str):
+        errors.append(f"{key}: must be a string")
+        return
+    lowered = value.lower()
+    if lowered in WEAK_SECRETS or lowered.startswith(PLACEHOLDER_PREFIX):
+        errors.append(f"{key}: is a reference or placeholder value; set a random secret")
+        return
+    if len(value) < MIN_SECRET_LENGTH:
+        errors.append(f"{key}: is shorter than {MIN_SECRET_LENGTH} characters")
+    if path == ("rabbitmq", "erlang_cookie") and not ERLANG_COOKIE_RE.match(value):
+        errors.append(f"{key}: must be 20 to 255 letters and digits")
+
+
+def _check_network(ha: dict, errors: list[str]) -> ipaddress.IPv4Network | None:
+    raw = ha.get("management_network")
+    try:
+        return ipaddress.IPv4Network(str(raw), strict=True)
+    except ValueError:
+        errors.append(f"{_key('management_network')}: {raw!r} is not an IPv4 network such as 10.10.10.0/24")
+        return None
+
+
+def _check_address(path: tuple, raw: Any, network, errors: list[str]) -> ipaddress.IPv4Address | None:
+    try:
+        address = ipaddress.IPv4Address(str(raw))
+    except ValueError:
+        errors.append(f"{_key(*path)}: {raw!r} is not an IPv4 address")
+        return None
+    if network is not None and (
+        address not in network or address in (network.network_address, network.broadcast_address)
+    ):
+        errors.append(f"{_key(*path)}: {address} is not a host address of management_network {network}")
+    return address
+
+
+def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
+    nodes = ha.get("nodes")
+    if not isinstance(nodes, dict) or not nodes:
+        errors.append(f"{_key('nodes')}: must map each node's minion id to its address and roles")
+        return {}
+    checked: dict[str, dict] = {}
+    seen_addresses: dict[ipaddress.IPv4Address, str] = {}
+    for name, spec in nodes.items():
+        if not isinstance(name, str) or not HOSTNAME_RE.match(name):
+            errors.append(f"{_key('nodes', name)}: the node name must be a lower-case host name")
+            continue
+        if not isinstance(spec, dict):
+            errors.append(f"{_key('nodes', name)}: must be a mapping with address and roles")
+            continue
+        address = _check_address(("nodes", name, "address"), spec.get("address"), network, errors)
+        if address is not None:
+            if address in seen_addresses:
+                errors.append(
+                    f"{_key('nodes', name, 'address')}: {address} is also the address of {seen_addresses[address]}"
+                )
+            seen_addresses[address] = name
+        roles = spec.get("roles")
+        if not isinstance(roles, list) or not roles:
+            errors.append(f"{_key('nodes', name, 'roles')}: must be a non-empty list of {', '.join(ROLES)}")
+            roles = []
+        unknown = [role for role in roles if role not in ROLES]
+        if unknown:
+            errors.append(f"{_key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(str, unknown))}")
+        checked[name] = {"address": address, "roles": [role for role in ROLES if role in roles]}
+    controllers = [name for name, spec in checked.items() if "controller" in spec["roles"]]
+    if len(controllers) < MIN_CONTROLLERS:
+        errors.append(
+            f"{_key('nodes')}: an HA control plane needs at least {MIN_CONTROLLERS} controllers, "
+            f"found {len(controllers)}"
+        )
+    return checked
+
+
+def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> None:
+    vip = ha.get("vip")
+    if not isinstance(vip, dict):
+        errors.append(f"{_key('vip')}: must be a mapping with address and cidr_netmask")
+        return
+    address = _check_address(("vip", "address"), vip.get("address"), network, errors)
+    for name, spec in nodes.items():
+        if address is not None and spec["address"] == address:
+            errors.append(f"{_key('vip', 'address')}: {address} is also the address of node {name}")
+    netmask = vip.get("cidr_netmask")
+    if not isinstance(netmask, int) or isinstance(netmask, bool) or not 1 <= netmask <= 32:
+        errors.append(f"{_key('vip', 'cidr_netmask')}: {netmask!r} must be a prefix length from 1 to 32")
+    elif network is not None and netmask != network.prefixlen:
+        errors.append(
+            f"{_key('vip', 'cidr_netmask')}: {netmask} differs from the prefix of management_network {network}"
+        )
+    hostname = vip.get("hostname")
+    if hostname is not None and (not isinstance(hostname, str) or not HOSTNAME_RE.match(hostname)):
+        errors.append(f"{_key('vip', 'hostname')}: {hostname!r} is not a lower-case host name")
+    elif hostname in nodes:
+        errors.append(f"{_key('vip', 'hostname')}: {hostname} is also the name of a node")
+
+
+def _check_cluster_names(ha: dict, errors: list[str]) -> None:
+    for path in (("pacemaker", "cluster_name"), ("galera", "cluster_name"), ("etcd", "cluster_token")):
+        value = _get(ha, path)
+        if not isinstance(value, str) or not CLUSTER_NAME_RE.match(value):
+            errors.append(f"{_key(*path)}: {value!r} must be 1 to 63 letters, digits, '.', '_' or '-'")
+
+
+def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
+    stats = _get(ha, ("haproxy", "stats"))
+    if not isinstance(stats, dict):
+        errors.append(f"{_key('haproxy', 'stats')}: must be a mapping with port, user and password")
+        stats = {}
+    user = stats.get("user")
+    if not isinstance(user, str) or not user:
+        errors.append(f"{_key('haproxy', 'stats', 'user')}: is required")
+    elif user.lower() in WEAK_SECRETS:
+        errors.append(f"{_key('haproxy', 'stats', 'user')}: {user!r} is a reference value; pick a site-specific user")
+    listeners = _get(ha, ("haproxy", "listeners"))
+    if not isinstance(listeners, dict) or not listeners:
+        errors.append(f"{_key('haproxy', 'listeners')}: must map each service to its listener")
+        listeners = {}
+    binds: dict[tuple[str, int], str] = {}
+    for name, spec in [("stats", stats)] + list(listeners.items()):
+        path = ("haproxy", "stats") if name == "stats" else ("haproxy", "listeners", name)
+        if not isinstance(spec, dict):
+            errors.append(f"{_key(*path)}: must be a mapping with at least a port")
+            continue
+        port = spec.get("port")
+        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+            errors.append(f"{_key(*path, 'port')}: {port!r} must be a TCP port from 1 to 65535")
+            continue
+        backend_port = spec.get("backend_port", port)
+        if not isinstance(backend_port, int) or isinstance(backend_port, bool) or not 1 <= backend_port <= 65535:
+            errors.append(f"{_key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
+        if name != "stats" and spec.get("mode", "http") not in LISTENER_MODES:
+            errors.append(f"{_key(*path, 'mode')}: {spec.get('mode')!r} must be one of {', '.join(LISTENER_MODES)}")
+        bind = (str(spec.get("bind", vip_address)), port)
+        if bind in binds:
+            errors.append(
+                f"{_key(*path, 'port')}: {bind[0]}:{port} is already bound by {_key(*binds[bind])}"
+            )
+        else:
+            binds[bind] = path
+
+
+def validate(ha: dict | None = None) -> list[str]:
+    """
+    Check the ``ha`` pillar and return the list of problems, each naming its key.
+
+    An empty list means the pillar is valid.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ha_topology.validate
+    """
+    ha = _ha_pillar(ha)
+    if not isinstance(ha, dict):
+        return [f"ha: the pillar has no 'ha' mapping (see pillar.example); got {type(ha).__name__}"]
+    errors: list[str] = []
+    network = _check_network(ha, errors)
+    nodes = _check_nodes(ha, network, errors)
+    _check_vip(ha, network, nodes, errors)
+    domain = ha.get("domain")
+    if domain and (not isinstance(domain, str) or not HOSTNAME_RE.match(domain)):
+        errors.append(f"{_key('domain')}: {domain!r} is not a lower-case DNS domain")
+    if not isinstance(ha.get("timezone"), str) or not ha["timezone"]:
+        errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")
+    _check_cluster_names(ha, errors)
+    _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
+    for path in SECRETS:
+        _check_secret(path, _get(ha, path), errors)
+    return errors
+
+
+def check(ha: dict | None = None) -> bool:
+    """
+    Raise ``CommandExecutionError`` listing every problem of the ``ha`` pillar.
+
+    Returns True when the pillar is valid, so that ``salt.function`` steps and
+    ``salt-call`` fail loudly on a bad pillar.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt '*' ha_topology.check
+    """
+    errors = validate(ha)
+    if errors:
+        raise CommandExecutionError("Invalid ha pillar:\n" + "\n".join(errors))
+    return True
+
+
+def nodes(ha: dict | None = None) -> list[dict]:
+    """
+    Return every node as ``{"id", "address", "roles"}``, controllers first,
+    each group in natural name order. The first controller is the one that
+    bootstraps clusters on a first deploy and serves time.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.nodes
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    result = [
+        {"id": name, "address": str(spec["address"]), "roles": [r for r in ROLES if r in spec["roles"]]}
+        for name, spec in ha["nodes"].items()
+    ]
+    return sorted(result, key=lambda n: ("controller" not in n["roles"], _node_sort_key(n["id"])))
+
+
+def ids(role: str | None = None, ha: dict | None = None) -> list[str]:
+    """
+    Return the minion ids of all nodes, or of the nodes holding ``role``, in
+    the order of :py:func:`nodes`.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.ids controller
+    """
+    if role is not None and role not in ROLES:
+        raise CommandExecutionError(f"unknown role {role!r}; known roles: {', '.join(ROLES)}")
+    return [n["id"] for n in nodes(ha) if role is None or role in n["roles"]]
+
+
+def roles(minion_id: str | None = None, ha: dict | None = None) -> list[str]:
+    """
+    Return the roles of ``minion_id`` (default: this minion); an empty list
+    for a minion that is not a node of the site.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.roles
+    """
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    for node in nodes(ha):
+        if node["id"] == minion_id:
+            return node["roles"]
+    return []
+
+
+def hosts(ha: dict | None = None) -> list[dict]:
+    """
+    Return the ``/etc/hosts`` entries every node needs so that the site's
+    names resolve without DNS: one ``{"ip", "names"}`` per node and one for
+    the VIP when ``ha:vip:hostname`` is set. With ``ha:domain`` the fully
+    qualified name comes first.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.hosts
+    """
+    ha = _ha_pillar(ha)
+    domain = ha.get("domain") or ""
+    entries = [(n["address"], n["id"]) for n in nodes(ha)]
+    if ha["vip"].get("hostname"):
+        entries.append((str(ha["vip"]["address"]), ha["vip"]["hostname"]))
+    return [
+        {"ip": ip, "names": [f"{name}.{domain}", name] if domain else [name]}
+        for ip, name in entries
+    ]
+
+
+def plan(ha: dict | None = None) -> dict:
+    """
+    Return what an orchestration needs in one call, without raising on a bad
+    pillar: ``errors`` (the validation result) and, when it is empty, the
+    ``controllers``, ``computes`` and ``all`` lists of minion ids.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run salt.cmd ha_topology.plan
+    """
+    ha = _ha_pillar(ha)
+    errors = validate(ha)
+    if errors:
+        return {"errors": errors, "controllers": [], "computes": [], "all": []}
+    return {
+        "errors": [],
+        "controllers": ids("controller", ha),
+        "computes": ids("compute", ha),
+        "all": ids(None, ha),
+    }

@@ -1,0 +1,243 @@
+"""bin/lab: a multi-node lab of systemd containers with a real salt-master and minions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from lab import config, image, master, nodes
+from lab.config import Node, Topology
+from lab.util import step, wait_for, warn
+
+DEFAULT_CONTROLLERS = 3
+DEFAULT_COMPUTES = 1
+
+
+def _topology() -> Topology:
+    topology = Topology.load()
+    if topology is None:
+        raise SystemExit("lab: no lab here; run bin/lab up")
+    return topology
+
+
+def _image_path(topology: Topology) -> Path:
+    return image.image_dir(topology.image)
+
+
+def responding(names: list[str], timeout: int = 5) -> set[str]:
+    """The minions among ``names`` that answer test.ping now."""
+    if not names:
+        return set()
+    result = master.cli(
+        "salt", ["--out=json", "--static", f"--timeout={timeout}", "-L", ",".join(names), "test.ping"],
+        capture_output=True,
+    )
+    try:
+        answers = json.loads(result.stdout or "{}")
+    except json.JSONDecodeError:
+        return set()
+    return {name for name, value in answers.items() if value is True}
+
+
+def _wait_minions(names: list[str], timeout: float = 120) -> None:
+    wait_for(f"minions {', '.join(names)} to answer", lambda: responding(names) == set(names), timeout, 1)
+
+
+def _boot(node: Node, topology: Topology) -> None:
+    nodes.mount(node, _image_path(topology))
+    master.preseed_key(node.name, node.root / "etc/salt/pki/minion")
+    nodes.start(node, _image_path(topology))
+    state = nodes.wait_booted(node)
+    if state not in ("running", "degraded"):
+        warn(f"{node.name} finished booting as {state!r}")
+
+
+def _stale_lab() -> bool:
+    """A lab left by an earlier boot of this machine: its state is here, its bridge is not."""
+    return config.STATE.exists() and not nodes.bridge_up()
+
+
+def up(args) -> int:
+    if _stale_lab():
+        step("clearing a lab left over from an earlier run")
+        down(args)
+    key = image.image_key()
+    wanted = config.make_topology(args.controllers, args.computes, key)
+    current = Topology.load()
+    if current is not None and [n.name for n in current.nodes] != [n.name for n in wanted.nodes]:
+        raise SystemExit("lab: a lab with other nodes is up; run bin/lab down first")
+    if current is not None and current.image != key:
+        warn(f"the lab runs image {current.image}; the recipe now gives {key} (bin/lab down to rebuild)")
+        wanted = current
+    image.build(wanted.image)
+    wanted.save()
+    step(f"bridge {config.BRIDGE} at {config.MASTER_ADDRESS}/{config.NETWORK.prefixlen}")
+    nodes.create_bridge()
+    step("salt-master on the bridge")
+    master.write_config()
+    master.write_pillar(wanted)
+    master.start()
+    down_nodes = [n for n in wanted.nodes if nodes.leader(n) is None]
+    if down_nodes:
+        step(f"booting {', '.join(n.name for n in down_nodes)}")
+        with ThreadPoolExecutor(max_workers=len(down_nodes)) as pool:
+            list(pool.map(lambda n: _boot(n, wanted), down_nodes))
+    names = [n.name for n in wanted.nodes]
+    step("waiting for every minion to answer")
+    _wait_minions(names)
+    return status(args)
+
+
+def down(args) -> int:
+    """Remove everything the lab created: nodes, links, bridge, mounts, state."""
+    topology = Topology.load()
+    known = list(topology.nodes) if topology else []
+    if config.NODES_DIR.exists():
+        names = {n.name for n in known}
+        known += [Node(p.name, "", "") for p in config.NODES_DIR.iterdir() if p.name not in names]
+    for node in known:
+        nodes.kill(node)
+    for pid in nodes.nspawn_pids():
+        subprocess.run(["kill", "-9", str(pid)], check=False)
+    master.stop()
+    for node in known:
+        nodes.unmount(node)
+    # Links the nodes left on the bridge disappear with their namespaces.
+    wait_for("the nodes' links to go", lambda: not nodes.bridge_ports(), 20)
+    nodes.delete_bridge()
+    if config.STATE.exists():
+        shutil.rmtree(config.STATE)
+    step("lab removed")
+    return 0
+
+
+def status(args) -> int:
+    topology = _topology()
+    bridge = nodes.bridge_up()
+    up_names = [n.name for n in topology.nodes if nodes.leader(n)]
+    answering = responding(up_names) if bridge and master.pid() else set()
+    print(f"bridge {config.BRIDGE}: {'up' if bridge else 'down'}   "
+          f"salt-master: {'running' if master.pid() else 'stopped'}   image: {topology.image}")
+    print(f"{'NODE':26} {'ROLE':11} {'ADDRESS':14} {'STATE':9} MINION")
+    for node in topology.nodes:
+        if node.name not in up_names:
+            state = "down"
+        elif nodes.is_isolated(node):
+            state = "isolated"
+        else:
+            state = "up"
+        minion = "answering" if node.name in answering else "-"
+        print(f"{node.name:26} {node.role:11} {node.address:14} {state:9} {minion}")
+    return 0
+
+
+def deploy(args) -> int:
+    step("syncing the formula's modules to the master")
+    synced = master.cli("salt-run", ["--out=quiet", "saltutil.sync_all"])
+    if synced.returncode != 0:
+        return synced.returncode
+    step("salt-run state.orchestrate ha.deploy")
+    return master.cli("salt-run", ["state.orchestrate", "ha.deploy", *args.args]).returncode
+
+
+def salt(args) -> int:
+    return master.cli("salt", args.args).returncode
+
+
+def salt_run(args) -> int:
+    return master.cli("salt-run", args.args).returncode
+
+
+def execute(args) -> int:
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        raise SystemExit("lab: usage: bin/lab exec NODE -- CMD...")
+    return nodes.execute(_topology().node(args.node), command).returncode
+
+
+def crash(args) -> int:
+    node = _topology().node(args.node)
+    if nodes.leader(node) is None:
+        raise SystemExit(f"lab: {node.name} is already down")
+    nodes.kill(node)
+    step(f"{node.name} lost power")
+    return 0
+
+
+def boot(args) -> int:
+    topology = _topology()
+    node = topology.node(args.node)
+    nodes.require_bridge()
+    _boot(node, topology)
+    _wait_minions([node.name])
+    step(f"{node.name} is up, minion answering")
+    return 0
+
+
+def isolate(args) -> int:
+    nodes.isolate(_topology().node(args.node))
+    step(f"{args.node} cut off the lab network")
+    return 0
+
+
+def heal(args) -> int:
+    nodes.heal(_topology().node(args.node))
+    step(f"{args.node} back on the lab network")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bin/lab", description=__doc__)
+    verbs = p.add_subparsers(dest="verb", required=True)
+    v = verbs.add_parser("up", help="build or reuse the image, boot the nodes, start master and minions")
+    v.add_argument("--controllers", type=int, default=DEFAULT_CONTROLLERS)
+    v.add_argument("--computes", type=int, default=DEFAULT_COMPUTES)
+    v.set_defaults(func=up)
+    verbs.add_parser("down", help="remove everything the lab created").set_defaults(func=down)
+    verbs.add_parser("status", help="every node: state, address, minion").set_defaults(func=status)
+    v = verbs.add_parser("deploy", help="salt-run state.orchestrate ha.deploy (extra args passed on)")
+    v.add_argument("args", nargs=argparse.REMAINDER)
+    v.set_defaults(func=deploy)
+    for verb, func in (("salt", salt), ("salt-run", salt_run)):
+        v = verbs.add_parser(verb, help=f"{verb} against the lab's master", add_help=False)
+        v.add_argument("args", nargs=argparse.REMAINDER)
+        v.set_defaults(func=func)
+    v = verbs.add_parser("exec", help="run a command inside a node: exec NODE -- CMD...")
+    v.add_argument("node")
+    v.add_argument("command", nargs=argparse.REMAINDER)
+    v.set_defaults(func=execute)
+    for verb, func, text in (
+        ("crash", crash, "power loss: kill the node at once"),
+        ("boot", boot, "start a node again with its disk as it was"),
+        ("isolate", isolate, "cut a node off the lab network"),
+        ("heal", heal, "put an isolated node back on the lab network"),
+    ):
+        v = verbs.add_parser(verb, help=text)
+        v.add_argument("node")
+        v.set_defaults(func=func)
+    return p
+
+
+PASS_THROUGH = {"salt": salt, "salt-run": salt_run, "deploy": deploy}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if os.geteuid() != 0:
+        raise SystemExit("lab: must run as root (it creates a bridge, mounts and containers)")
+    # Pass-through verbs hand everything after them to Salt untouched,
+    # options included, which argparse would try to interpret.
+    if argv and argv[0] in PASS_THROUGH:
+        return PASS_THROUGH[argv[0]](argparse.Namespace(args=argv[1:]))
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+# Everything a compute node runs (highstate of a node with the compute role).
+include:
+  - ha.base

@@ -1,0 +1,3 @@
+# Everything a controller runs (highstate of a node with the controller role).
+include:
+  - ha.base

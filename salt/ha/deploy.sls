@@ -1,0 +1,46 @@
+{#- The orchestration entry point: salt-run state.orchestrate ha.deploy
+
+    Rendered on the master. The topology comes from the formula's
+    ha_topology module (salt-run saltutil.sync_all brings it to the master);
+    this file only places its values. Each step requires the one before, so
+    the first failure stops the deploy. #}
+{%- if 'ha_topology.plan' not in salt %}
+ha-formula-synced-to-master:
+  test.fail_without_changes:
+    - name: "The ha formula's modules are not on the master: run 'salt-run saltutil.sync_all', then orchestrate again."
+    - failhard: True
+{%- else %}
+{%- set plan = salt['ha_topology.plan']() %}
+
+# 1. The pillar, as the master sees it, before anything changes on any node.
+ha-pillar-valid:
+  ha_topology.valid:
+    - failhard: True
+
+# 2. The formula's modules and states on every node.
+ha-sync:
+  salt.state:
+    - tgt: {{ plan.all | json }}
+    - tgt_type: list
+    - sls: ha.sync
+    - require:
+      - ha_topology: ha-pillar-valid
+
+# 3. The pillar, as each node sees it.
+ha-pillar-valid-on-nodes:
+  salt.state:
+    - tgt: {{ plan.all | json }}
+    - tgt_type: list
+    - sls: ha.valid
+    - require:
+      - salt: ha-sync
+
+# 4. Base of every node: host name, names that resolve.
+ha-base:
+  salt.state:
+    - tgt: {{ plan.all | json }}
+    - tgt_type: list
+    - sls: ha.base
+    - require:
+      - salt: ha-pillar-valid-on-nodes
+{%- endif %}

@@ -1,0 +1,31 @@
+"""Shared test helpers: the repository's paths and its custom Salt modules loaded by path."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import yaml
+
+from lab.master import fill_placeholders
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def load_module(relative: str, name: str) -> ModuleType:
+    """Import a custom module file (``_modules/x.py`` and ``_states/x.py`` share names)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def example_pillar() -> dict:
+    """pillar.example's ha mapping as written (placeholders included)."""
+    return yaml.safe_load((REPO / "pillar.example").read_text())["ha"]
+
+
+def valid_pillar() -> dict:
+    """pillar.example's ha mapping with every CHANGEME placeholder replaced by a random secret, as the lab does."""
+    return fill_placeholders(example_pillar())
