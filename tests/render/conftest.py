@@ -1,0 +1,85 @@
+"""
+The fast tier: a real salt-master and three salt-minions started by
+pytest-salt-factories on this host, serving the formula from the working tree.
+The minions' os_family is set through their configured grains, so every state
+is rendered as on Debian and as on RedHat. Nothing is applied to the host.
+"""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tests.helpers import REPO, valid_pillar
+
+MINIONS = {
+    "openstack-controller01": {"os_family": "Debian", "os": "Debian"},
+    "openstack-controller02": {"os_family": "RedHat", "os": "Rocky"},
+    "openstack-compute01": {"os_family": "RedHat", "os": "Rocky"},
+}
+PROBE_SLS = """\
+{%- from "ha/map.jinja" import ha_map with context %}
+map-probe:
+  test.nop:
+    - map: {{ ha_map | json }}
+"""
+
+
+@pytest.fixture(scope="package")
+def state_tree(tmp_path_factory):
+    """Extra file root with a probe that renders the formula's map."""
+    root = tmp_path_factory.mktemp("probe-states")
+    (root / "map_probe.sls").write_text(PROBE_SLS)
+    return root
+
+
+@pytest.fixture(scope="package")
+def pillar_tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pillar")
+    (root / "ha.sls").write_text(yaml.safe_dump({"ha": valid_pillar()}))
+    root.chmod(0o700)
+    return root
+
+
+@pytest.fixture(scope="package")
+def salt_master(salt_factories, state_tree, pillar_tree):
+    overrides = {
+        "file_roots": {"base": [str(REPO / "salt"), str(REPO), str(state_tree)]},
+        "pillar_roots": {"base": [str(REPO / "pillar"), str(pillar_tree)]},
+    }
+    factory = salt_factories.salt_master_daemon("ha-render-master", overrides=overrides)
+    with factory.started():
+        yield factory
+
+
+@pytest.fixture(scope="package")
+def salt_minions(salt_master):
+    factories = [
+        salt_master.salt_minion_daemon(minion_id, overrides={"grains": grains})
+        for minion_id, grains in MINIONS.items()
+    ]
+    started = []
+    try:
+        for factory in factories:
+            factory.start()
+            started.append(factory)
+        yield {f.id: f for f in factories}
+    finally:
+        for factory in started:
+            factory.terminate()
+
+
+@pytest.fixture(scope="package")
+def salt_cli(salt_master, salt_minions):
+    cli = salt_master.salt_cli(timeout=120)
+    synced = cli.run("saltutil.sync_all", minion_tgt="*")
+    assert synced.returncode == 0, synced
+    return cli
+
+
+@pytest.fixture(scope="package")
+def salt_run_cli(salt_master, salt_minions):
+    cli = salt_master.salt_run_cli(timeout=120)
+    synced = cli.run("saltutil.sync_all")
+    assert synced.returncode == 0, synced
+    return cli

@@ -1,0 +1,89 @@
+"""Every state of the formula renders for both OS families, on a real master and minions."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import REPO
+from tests.render.conftest import MINIONS
+
+ORCHESTRATIONS = {"ha.deploy"}
+STATES = sorted(
+    ".".join(path.relative_to(REPO / "salt").with_suffix("").parts).removesuffix(".init")
+    for path in (REPO / "salt" / "ha").rglob("*.sls")
+)
+
+
+def test_the_formula_has_states():
+    assert {"ha.base", "ha.controller", "ha.compute", "ha.deploy"} <= set(STATES)
+
+
+@pytest.mark.parametrize("minion", ["openstack-controller01", "openstack-controller02"])
+@pytest.mark.parametrize("sls", [s for s in STATES if s not in ORCHESTRATIONS])
+def test_state_renders(salt_cli, minion, sls):
+    ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+    assert ret.returncode == 0, ret
+    assert isinstance(ret.data, dict) and ret.data, ret.data
+    for state_id, body in ret.data.items():
+        assert body["__sls__"].startswith("ha"), state_id
+
+
+@pytest.mark.parametrize("minion", sorted(MINIONS))
+def test_top_assigns_states_by_role(salt_cli, minion):
+    ret = salt_cli.run("state.show_top", minion_tgt=minion)
+    assert ret.returncode == 0, ret
+    role = "compute" if "compute" in minion else "controller"
+    assert ret.data == {"base": [f"ha.{role}"]}
+
+
+def test_hosts_entries_rendered_for_every_node(salt_cli):
+    ret = salt_cli.run("state.show_sls", "ha.base.hosts", minion_tgt="openstack-controller02")
+    hosts = {body["host"][0]["name"]: body["host"][1]["hostnames"]
+             for body in ret.data.values() if "only" in body.get("host", [])}
+    assert hosts == {
+        "10.10.10.51": ["openstack-controller01"],
+        "10.10.10.52": ["openstack-controller02"],
+        "10.10.10.53": ["openstack-controller03"],
+        "10.10.10.54": ["openstack-compute01"],
+        "10.10.10.69": ["openstack-vip"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("minion", "galera_pkg"),
+    [("openstack-controller01", "galera-4"), ("openstack-controller02", "mariadb-server-galera")],
+)
+def test_map_per_os_family(salt_cli, minion, galera_pkg):
+    ret = salt_cli.run("state.show_sls", "map_probe", minion_tgt=minion)
+    assert ret.returncode == 0, ret
+    ha_map = ret.data["map-probe"]["test"][0]["map"]
+    assert galera_pkg in ha_map["pkgs"]["galera"]
+    assert ha_map["pkgs"]["haproxy"] == ["haproxy"]
+
+
+def test_pillar_lookup_overrides_the_map(salt_cli):
+    ret = salt_cli.run(
+        "state.show_sls", "map_probe", minion_tgt="openstack-controller01",
+        pillar='{"ha": {"lookup": {"pkgs": {"haproxy": ["haproxy26"]}}}}',
+    )
+    assert ret.data["map-probe"]["test"][0]["map"]["pkgs"]["haproxy"] == ["haproxy26"]
+
+
+def test_deploy_orchestration_renders(salt_run_cli):
+    ret = salt_run_cli.run("state.orchestrate_show_sls", "ha.deploy")
+    assert ret.returncode == 0, ret
+    steps = ret.data[next(iter(ret.data))]
+    assert list(steps) == ["ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base"]
+    targets = next(arg["tgt"] for arg in steps["ha-base"]["salt"] if "tgt" in arg)
+    assert targets == ["openstack-controller01", "openstack-controller02", "openstack-controller03",
+                       "openstack-compute01"]
+
+
+def test_deploy_stops_at_its_first_step_on_a_bad_pillar(salt_run_cli):
+    ret = salt_run_cli.run("state.orchestrate", "ha.deploy", pillar='{"ha": {"timezone": ""}}')
+    assert ret.returncode != 0
+    steps = ret.data["data"][next(iter(ret.data["data"]))]
+    assert len(steps) == 1
+    (only,) = steps.values()
+    assert only["__id__"] == "ha-pillar-valid" and only["result"] is False
+    assert "ha:timezone: is required" in only["comment"]
