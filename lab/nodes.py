@@ -10,6 +10,7 @@ inside its namespace is 1), entered with nsenter and killed with SIGKILL.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import uuid
@@ -230,15 +231,16 @@ def host_link(node: Node) -> str | None:
     pid = leader(node)
     if pid is None:
         return None
+    # In the node's network namespace, "host0@ifN": N is the peer's index on the host.
     result = subprocess.run(
-        ["nsenter", "-t", str(pid), "-n", "cat", "/sys/class/net/host0/iflink"],
+        ["nsenter", "-t", str(pid), "-n", "ip", "-o", "link", "show", "dev", "host0"],
         capture_output=True, text=True,
     )
-    if result.returncode != 0:
+    match = re.search(r"host0@if(\d+)", result.stdout)
+    if result.returncode != 0 or match is None:
         return None
-    index = result.stdout.strip()
     for link in Path("/sys/class/net").iterdir():
-        if (link / "ifindex").read_text().strip() == index:
+        if (link / "ifindex").read_text().strip() == match.group(1):
             return link.name
     return None
 

@@ -1,0 +1,25 @@
+"""Suite-wide hooks: lab teardown tests run last; measured figures are reported at the end."""
+
+from __future__ import annotations
+
+import pytest
+
+MEASUREMENTS: list[str] = []
+
+
+def pytest_collection_modifyitems(items):
+    # The test that removes the lab must come after every test that uses it.
+    items.sort(key=lambda item: item.get_closest_marker("lab_teardown") is not None)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if MEASUREMENTS:
+        terminalreporter.section("lab measurements")
+        for line in MEASUREMENTS:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def measure():
+    """Record a figure measured in the lab, printed in the summary of the run."""
+    return MEASUREMENTS.append

@@ -1,0 +1,120 @@
+"""The lab itself: nodes, network, power loss and isolation, teardown."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from lab import config
+from tests.lab.conftest import wait_until
+
+pytestmark = pytest.mark.lab
+
+NODES = ["openstack-controller01", "openstack-controller02", "openstack-controller03", "openstack-compute01"]
+# From inside a node: "refused" when the peer answers (nothing listens on
+# port 9), "unreachable" when nothing answers at all.
+PROBE = """
+import socket, sys
+s = socket.socket(); s.settimeout(3)
+try:
+    s.connect((sys.argv[1], 9)); print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("unreachable")
+"""
+
+
+def test_status_shows_the_reference_topology(lab):
+    status = lab.status()
+    assert list(status) == NODES
+    assert [n["address"] for n in status.values()] == ["10.10.10.51", "10.10.10.52", "10.10.10.53", "10.10.10.54"]
+    assert all(n["state"] == "up" and n["minion"] == "answering" for n in status.values()), status
+
+
+def test_exec_runs_inside_the_node(lab):
+    assert lab.exec("openstack-controller02", "hostname").stdout.strip() == "openstack-controller02"
+    assert lab.exec("openstack-compute01", "sh", "-c", "exit 7", check=False).returncode == 7
+
+
+def test_nodes_run_systemd_and_a_minion(lab):
+    for node in NODES:
+        assert lab.exec(node, "systemctl", "is-active", "salt-minion").stdout.strip() == "active"
+        assert lab.exec(node, "cat", "/proc/1/comm").stdout.strip() == "systemd"
+
+
+def test_lab_addresses_live_only_on_the_bridge(lab):
+    host = subprocess.run(["ip", "-o", "-4", "addr"], capture_output=True, text=True, check=True).stdout
+    lab_lines = [line for line in host.splitlines() if " 10.10.10." in line]
+    assert len(lab_lines) == 1 and lab_lines[0].split()[1] == config.BRIDGE
+    for node, address in zip(NODES, ["10.10.10.51", "10.10.10.52", "10.10.10.53", "10.10.10.54"], strict=True):
+        routes = lab.exec(node, "ip", "-4", "route").stdout
+        assert "default" not in routes, f"{node} has a default route: {routes}"
+        assert f"inet {address}/24" in lab.exec(node, "ip", "-4", "addr", "show", "host0").stdout
+
+
+def test_nodes_reach_each_other_over_the_bridge(lab):
+    answer = lab.exec("openstack-controller01", "python3", "-c", PROBE, "10.10.10.54").stdout.strip()
+    assert answer == "refused"
+
+
+def test_up_again_reuses_the_running_lab(lab, measure):
+    leaders = {n: Path(config.NODES_DIR / n / "leader").read_text() for n in NODES}
+    started = time.monotonic()
+    lab.run("up")
+    measure(f"bin/lab up on a running lab: {time.monotonic() - started:.1f} s")
+    assert {n: Path(config.NODES_DIR / n / "leader").read_text() for n in NODES} == leaders
+
+
+def test_crash_and_boot(lab, measure):
+    node = "openstack-controller02"
+    marker = f"/root/survives-power-loss-{os.getpid()}"
+    lab.exec(node, "sh", "-c", f"echo kept > {marker} && sync")
+    lab.run("crash", node)
+    assert lab.status()[node]["state"] == "down"
+    assert not lab.answering(node)
+    started = time.monotonic()
+    lab.run("boot", node)
+    measure(f"bin/lab boot {node} until its minion answers: {time.monotonic() - started:.1f} s")
+    assert lab.status()[node] == {"role": "controller", "address": "10.10.10.52", "state": "up",
+                                      "minion": "answering"}
+    assert lab.exec(node, "hostname").stdout.strip() == node
+    assert lab.exec(node, "cat", marker).stdout.strip() == "kept"
+
+
+def test_isolate_and_heal(lab, measure):
+    node = "openstack-compute01"
+    probe = ("openstack-controller01", "python3", "-c", PROBE, "10.10.10.54")
+    try:
+        lab.run("isolate", node)
+        assert lab.status()[node]["state"] == "isolated"
+        assert lab.exec(*probe).stdout.strip() == "unreachable"
+        assert not lab.answering(node)
+    finally:
+        lab.run("heal", node)
+    assert lab.status()[node]["state"] == "up"
+    assert lab.exec(*probe).stdout.strip() == "refused"
+    started = time.monotonic()
+    wait_until(f"{node}'s minion to answer after heal", lambda: lab.answering(node), 120)
+    measure(f"minion of {node} answering again after heal: {time.monotonic() - started:.1f} s")
+
+
+@pytest.mark.lab_teardown
+def test_down_leaves_nothing_behind(lab):
+    leaders = [int(path.read_text().split()[0]) for path in config.NODES_DIR.glob("*/leader")]
+    assert len(leaders) == len(NODES)
+    lab.run("down")
+    alive = [pid for pid in leaders if Path(f"/proc/{pid}").exists()]
+    assert alive == [], "node systemd processes survived"
+    nspawn = subprocess.run(["pgrep", "-f", "systemd-nspawn"], capture_output=True, text=True).stdout.split()
+    running = [pid for pid in nspawn if not Path(f"/proc/{pid}/status").read_text().count("State:\tZ")]
+    assert running == [], "systemd-nspawn processes survived"
+    assert str(config.STATE) not in Path("/proc/self/mountinfo").read_text()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
+    assert config.BRIDGE not in links and " vb-" not in links
+    assert not config.STATE.exists()
+    assert subprocess.run(["pgrep", "-f", str(config.MASTER_DIR)], capture_output=True).returncode == 1
