@@ -76,6 +76,9 @@ def up(args) -> int:
         warn(f"the lab runs image {current.image}; the recipe now gives {key} (bin/lab down to rebuild)")
         wanted = current
     image.build(wanted.image)
+    # The lab's state holds the master's keys and caches and the site's secrets.
+    config.STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
+    config.STATE.chmod(0o700)
     wanted.save()
     step(f"bridge {config.BRIDGE} at {config.MASTER_ADDRESS}/{config.NETWORK.prefixlen}")
     nodes.create_bridge()

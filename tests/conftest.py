@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 MEASUREMENTS: list[str] = []
@@ -23,3 +25,10 @@ def pytest_terminal_summary(terminalreporter):
 def measure():
     """Record a figure measured in the lab, printed in the summary of the run."""
     return MEASUREMENTS.append
+
+
+def pytest_unconfigure(config):
+    # Salt's log handlers flush records of the salt-factories daemons at
+    # interpreter exit, after pytest closed its streams; without this, Python
+    # prints a "Logging error" trace for each of them below pytest's summary.
+    logging.raiseExceptions = False
