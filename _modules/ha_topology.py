@@ -47,6 +47,14 @@ ERLANG_COOKIE_RE = re.compile(r"^[A-Za-z0-9]{20,255}$")
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTENER_MODES = ("http", "tcp")
+SQL_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+# rsync needs no SST credentials; mariabackup would need an SST user first.
+SST_METHODS = ("rsync",)
+# [mysqld] options that galera_node() derives from the topology.
+GALERA_NODE_OPTIONS = (
+    "bind_address", "wsrep_on", "wsrep_provider", "wsrep_cluster_name", "wsrep_cluster_address",
+    "wsrep_node_name", "wsrep_node_address", "wsrep_sst_method",
+)
 
 
 def __virtual__():
@@ -222,6 +230,42 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
             binds[bind] = path
 
 
+def _check_galera(ha: dict, errors: list[str]) -> None:
+    galera = ha.get("galera") if isinstance(ha.get("galera"), dict) else {}
+    sst = galera.get("sst_method", "rsync")
+    if sst not in SST_METHODS:
+        errors.append(f"{_key('galera', 'sst_method')}: {sst!r} is not supported; use {', '.join(SST_METHODS)}")
+    settings = galera.get("settings", {})
+    if not isinstance(settings, dict) or any(isinstance(v, (dict, list)) for v in settings.values()):
+        errors.append(f"{_key('galera', 'settings')}: must map [mysqld] option names to single values")
+    else:
+        for option in settings:
+            if option in GALERA_NODE_OPTIONS:
+                errors.append(f"{_key('galera', 'settings', option)}: is derived from the topology; remove it")
+    check = galera.get("clustercheck", {})
+    port = check.get("port", 9200) if isinstance(check, dict) else None
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        errors.append(f"{_key('galera', 'clustercheck', 'port')}: {port!r} must be a TCP port from 1 to 65535")
+    databases = galera.get("databases", {})
+    if not isinstance(databases, dict):
+        errors.append(f"{_key('galera', 'databases')}: must map each service user to its password and databases")
+        return
+    for user, spec in databases.items():
+        if not isinstance(user, str) or not SQL_NAME_RE.match(user):
+            errors.append(f"{_key('galera', 'databases', user)}: the user name must be letters, digits and _")
+            continue
+        if not isinstance(spec, dict):
+            errors.append(f"{_key('galera', 'databases', user)}: must be a mapping with a password")
+            continue
+        _check_secret(("galera", "databases", user, "password"), spec.get("password"), errors)
+        names = spec.get("databases", [user])
+        if not isinstance(names, list) or not names or not all(
+            isinstance(n, str) and SQL_NAME_RE.match(n) for n in names
+        ):
+            errors.append(f"{_key('galera', 'databases', user, 'databases')}: must list database names "
+                          "(letters, digits and _)")
+
+
 def validate(ha: dict | None = None) -> list[str]:
     """
     Check the ``ha`` pillar and return the list of problems, each naming its key.
@@ -248,6 +292,7 @@ def validate(ha: dict | None = None) -> list[str]:
         errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")
     _check_cluster_names(ha, errors)
     _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
+    _check_galera(ha, errors)
     for path in SECRETS:
         _check_secret(path, _get(ha, path), errors)
     return errors
@@ -373,3 +418,73 @@ def plan(ha: dict | None = None) -> dict:
         "computes": ids("compute", ha),
         "all": ids(None, ha),
     }
+
+
+def galera_node(defaults: dict, provider: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    What one controller needs for Galera: its ``address``, ``settings`` (the [mysqld] options:
+    the map's ``defaults``, then ``ha:galera:settings``, then what the
+    topology fixes: bind and node address = the node's own management
+    address, node name, ``gcomm://`` list of every controller, cluster name,
+    SST method), ``peers`` (the other controllers' addresses), ``bootstrap``
+    (True on the first controller, the only node that may start a new
+    cluster) and ``check_port`` (the health endpoint of every node).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.galera_node '{binlog_format: ROW}' /usr/lib/galera/libgalera_smm.so
+    """
+    ha = _ha_pillar(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    me = next((n for n in controllers if n["id"] == minion_id), None)
+    if me is None:
+        raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
+    galera = ha["galera"]
+    settings = {**defaults, **galera.get("settings", {})}
+    settings.update({
+        "bind_address": me["address"],
+        "wsrep_on": "ON",
+        "wsrep_provider": provider,
+        "wsrep_cluster_name": galera["cluster_name"],
+        "wsrep_cluster_address": "gcomm://" + ",".join(n["address"] for n in controllers),
+        "wsrep_node_name": me["id"],
+        "wsrep_node_address": me["address"],
+        "wsrep_sst_method": galera.get("sst_method", "rsync"),
+    })
+    return {
+        "address": me["address"],
+        "settings": settings,
+        "peers": [n["address"] for n in controllers if n["id"] != minion_id],
+        "bootstrap": controllers[0]["id"] == minion_id,
+        "check_port": galera.get("clustercheck", {}).get("port", 9200),
+    }
+
+
+def galera_accounts(ha: dict | None = None) -> list[dict]:
+    """
+    The OpenStack service accounts of ``ha:galera:databases``: one
+    ``{"user", "databases", "grants", "hosts", "password_pillar"}`` each, where hosts are
+    every controller's address (HAProxy connects from them) and the grants
+    cover only the user's own databases.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.galera_accounts
+    """
+    ha = _ha_pillar(ha)
+    hosts = [n["address"] for n in nodes(ha) if "controller" in n["roles"]]
+    return [
+        {
+            "user": user,
+            "databases": spec.get("databases", [user]),
+            "grants": {database: ["ALL"] for database in spec.get("databases", [user])},
+            "hosts": hosts,
+            "password_pillar": f"ha:galera:databases:{user}:password",
+        }
+        for user, spec in sorted(ha["galera"].get("databases", {}).items())
+    ]

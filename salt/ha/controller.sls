@@ -1,3 +1,4 @@
 # Everything a controller runs (highstate of a node with the controller role).
 include:
   - ha.base
+  - ha.galera

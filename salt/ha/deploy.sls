@@ -43,4 +43,34 @@ ha-base:
     - sls: ha.base
     - require:
       - salt: ha-pillar-valid-on-nodes
+
+# 5. MariaDB Galera: packages, config and health endpoint on every
+#    controller, then the bootstrap node, then one join at a time, each
+#    waiting until the joiner is Synced; then the SQL side on the first.
+ha-galera-prepare:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: [ha.galera.install, ha.galera.config, ha.galera.clustercheck]
+    - require:
+      - salt: ha-base
+
+{%- set chain = namespace(previous='ha-galera-prepare') %}
+{%- for controller in plan.controllers %}
+
+ha-galera-cluster-{{ controller }}:
+  salt.state:
+    - tgt: {{ controller }}
+    - sls: ha.galera.cluster
+    - require:
+      - salt: {{ chain.previous }}
+{%- set chain.previous = 'ha-galera-cluster-' ~ controller %}
+{%- endfor %}
+
+ha-galera-sql:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.galera.sql
+    - require:
+      - salt: {{ chain.previous }}
 {%- endif %}

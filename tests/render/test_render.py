@@ -57,16 +57,19 @@ def test_map_per_os_family(salt_cli, minion, galera_pkg):
     ret = salt_cli.run("state.show_sls", "map_probe", minion_tgt=minion)
     assert ret.returncode == 0, ret
     ha_map = ret.data["map-probe"]["test"][0]["map"]
-    assert galera_pkg in ha_map["pkgs"]["galera"]
-    assert ha_map["pkgs"]["haproxy"] == ["haproxy"]
+    assert galera_pkg in ha_map["galera"]["pkgs"]
+    assert ha_map["galera"]["service"] == "mariadb"
+    assert ha_map["galera"]["settings"]["binlog_format"] == "ROW"
 
 
 def test_pillar_lookup_overrides_the_map(salt_cli):
     ret = salt_cli.run(
         "state.show_sls", "map_probe", minion_tgt="openstack-controller01",
-        pillar='{"ha": {"lookup": {"pkgs": {"haproxy": ["haproxy26"]}}}}',
+        pillar='{"ha": {"lookup": {"galera": {"service": "mysqld"}}}}',
     )
-    assert ret.data["map-probe"]["test"][0]["map"]["pkgs"]["haproxy"] == ["haproxy26"]
+    ha_map = ret.data["map-probe"]["test"][0]["map"]
+    assert ha_map["galera"]["service"] == "mysqld"
+    assert ha_map["galera"]["config_file"] == "/etc/mysql/mariadb.conf.d/60-galera.cnf"
 
 
 def test_deploy_orchestration_renders(salt_run_cli):

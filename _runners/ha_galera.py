@@ -1,0 +1,121 @@
+"""
+Recovery of a MariaDB Galera cluster whose nodes all went down, e.g. after a
+power loss of every controller (``salt-run state.orchestrate ha.galera_recover``).
+
+Instead of the usual advice (delete grastate.dat or set safe_to_bootstrap on
+any node), which can lose committed transactions, it reads every node's last
+committed position, bootstraps from the most advanced node and rejoins the
+others one at a time. It refuses to guess when a node cannot be read, unless
+the operator names the bootstrap node.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import salt.client
+from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "ha_galera"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _call(client, minion: str, fun: str, *args, timeout: int = 60, **kwargs):
+    """Run ``fun`` on one minion; raise with the minion's own message on failure."""
+    ret = client.cmd(minion, fun, list(args), kwarg=kwargs, timeout=timeout, full_return=True)
+    if minion not in ret:
+        raise CommandExecutionError(f"{minion} did not answer {fun} within {timeout} s")
+    answer = ret[minion]
+    if answer.get("retcode", 0) != 0:
+        raise CommandExecutionError(f"{minion}: {fun} failed: {answer.get('ret')}")
+    return answer["ret"]
+
+
+def _synced(status: dict) -> bool:
+    wsrep = status.get("wsrep") or {}
+    return wsrep.get("cluster_status") == "Primary" and wsrep.get("local_state") == 4
+
+
+def choose(positions: dict[str, dict | str], order: list[str], bootstrap_node: str | None = None) -> str:
+    """
+    The node to bootstrap from (pure logic): the one with the highest seqno of
+    the cluster's uuid, the first in ``order`` on a tie. ``positions`` maps
+    each node to its ``{"uuid", "seqno"}`` or to the reason it could not be read.
+    """
+    unreadable = {node: why for node, why in positions.items() if not isinstance(why, dict)}
+    if bootstrap_node:
+        if bootstrap_node not in positions:
+            raise CommandExecutionError(f"bootstrap_node {bootstrap_node} is not a controller: {', '.join(order)}")
+        if bootstrap_node in unreadable:
+            raise CommandExecutionError(f"bootstrap_node {bootstrap_node} cannot be read: {unreadable[bootstrap_node]}")
+        return bootstrap_node
+    if unreadable:
+        details = "; ".join(f"{node}: {why}" for node, why in unreadable.items())
+        raise CommandExecutionError(
+            f"refusing to guess the most advanced node, these cannot be read: {details}. Bring them back, or "
+            "name the node to bootstrap from: pillar='{\"galera_recover\": {\"bootstrap_node\": \"NODE\"}}'"
+        )
+    uuids = {p["uuid"] for p in positions.values() if p["uuid"]}
+    if len(uuids) > 1:
+        raise CommandExecutionError(f"the nodes belong to different clusters ({', '.join(sorted(uuids))}); "
+                                    "name the node to bootstrap from with galera_recover:bootstrap_node")
+    best = max(positions[n]["seqno"] for n in order)
+    return next(n for n in order if positions[n]["seqno"] == best)
+
+
+def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: int = 600) -> dict:
+    """
+    Bring a fully stopped Galera cluster back without losing a committed
+    transaction. Nodes that are still Synced in a Primary component are left
+    alone; if one exists, the others simply rejoin it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run ha_galera.recover '[openstack-controller01, openstack-controller02, openstack-controller03]'
+    """
+    client = salt.client.get_local_client(__opts__["conf_file"])  # noqa: F821 - Salt loader dunder
+    report: dict = {"positions": {}, "bootstrapped": None, "rejoined": [], "already_synced": []}
+    statuses = {}
+    for node in controllers:
+        try:
+            statuses[node] = _call(client, node, "ha_galera.status")
+        except CommandExecutionError as exc:
+            statuses[node] = str(exc)
+    report["already_synced"] = [n for n in controllers if isinstance(statuses[n], dict) and _synced(statuses[n])]
+    if not report["already_synced"]:
+        # Every node is stopped first, including one whose start hangs waiting
+        # for a primary component (not "active" yet), so that each position is
+        # read from a stopped server.
+        positions: dict[str, dict | str] = {}
+        for node in controllers:
+            if not isinstance(statuses[node], dict):
+                positions[node] = statuses[node]
+                continue
+            try:
+                _call(client, node, "ha_galera.stop", timeout=timeout)
+                positions[node] = _call(client, node, "ha_galera.status", recover=True, timeout=timeout)["position"]
+            except CommandExecutionError as exc:
+                positions[node] = str(exc)
+        report["positions"] = positions
+        chosen = choose(positions, controllers, bootstrap_node)
+        log.warning("ha_galera.recover: bootstrapping from %s (%s)", chosen, positions[chosen])
+        _call(client, chosen, "ha_galera.set_safe_to_bootstrap")
+        _call(client, chosen, "ha_galera.bootstrap", timeout=timeout)
+        report["bootstrapped"] = chosen
+    for node in controllers:
+        if node in report["already_synced"] or node == report["bootstrapped"]:
+            continue
+        status = _call(client, node, "ha_galera.status")
+        if status["running"] and not _synced(status):
+            _call(client, node, "ha_galera.stop", timeout=timeout)
+        if not _synced(status):
+            _call(client, node, "ha_galera.join", timeout=timeout + 60)
+            report["rejoined"].append(node)
+    return report
