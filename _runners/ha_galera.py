@@ -19,6 +19,9 @@ from salt.exceptions import CommandExecutionError
 log = logging.getLogger(__name__)
 
 __virtualname__ = "ha_galera"
+# A minion that does not answer a status query within this time counts as
+# unreadable: recovery then refuses to guess rather than wait.
+STATUS_TIMEOUT = 20
 
 
 def __virtual__():
@@ -85,7 +88,7 @@ def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: 
     statuses = {}
     for node in controllers:
         try:
-            statuses[node] = _call(client, node, "ha_galera.status")
+            statuses[node] = _call(client, node, "ha_galera.status", timeout=STATUS_TIMEOUT)
         except CommandExecutionError as exc:
             statuses[node] = str(exc)
     report["already_synced"] = [n for n in controllers if isinstance(statuses[n], dict) and _synced(statuses[n])]

@@ -13,9 +13,11 @@ ha-formula-synced-to-master:
 {%- set plan = salt['ha_topology.plan']() %}
 
 # 1. The pillar, as the master sees it, before anything changes on any node.
+#    With a bad pillar this is the only step: it fails, naming every bad key.
 ha-pillar-valid:
   ha_topology.valid:
     - failhard: True
+{%- if not plan.errors %}
 
 # 2. The formula's modules and states on every node.
 ha-sync:
@@ -73,4 +75,5 @@ ha-galera-sql:
     - sls: ha.galera.sql
     - require:
       - salt: {{ chain.previous }}
+{%- endif %}
 {%- endif %}

@@ -17,6 +17,7 @@ MINIONS = {
     "openstack-controller02": {"os_family": "RedHat", "os": "Rocky"},
     "openstack-compute01": {"os_family": "RedHat", "os": "Rocky"},
 }
+PILLAR = valid_pillar()
 PROBE_SLS = """\
 {%- from "ha/map.jinja" import ha_map with context %}
 map-probe:
@@ -36,7 +37,7 @@ def state_tree(tmp_path_factory):
 @pytest.fixture(scope="package")
 def pillar_tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("pillar")
-    (root / "ha.sls").write_text(yaml.safe_dump({"ha": valid_pillar()}))
+    (root / "ha.sls").write_text(yaml.safe_dump({"ha": PILLAR}))
     root.chmod(0o700)
     return root
 

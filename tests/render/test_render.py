@@ -7,7 +7,7 @@ import pytest
 from tests.helpers import REPO
 from tests.render.conftest import MINIONS
 
-ORCHESTRATIONS = {"ha.deploy"}
+ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover"}
 STATES = sorted(
     ".".join(path.relative_to(REPO / "salt").with_suffix("").parts).removesuffix(".init")
     for path in (REPO / "salt" / "ha").rglob("*.sls")
@@ -15,7 +15,7 @@ STATES = sorted(
 
 
 def test_the_formula_has_states():
-    assert {"ha.base", "ha.controller", "ha.compute", "ha.deploy"} <= set(STATES)
+    assert {"ha.base", "ha.controller", "ha.compute", "ha.deploy", "ha.galera", "ha.galera_recover"} <= set(STATES)
 
 
 @pytest.mark.parametrize("minion", ["openstack-controller01", "openstack-controller02"])
@@ -76,10 +76,56 @@ def test_deploy_orchestration_renders(salt_run_cli):
     ret = salt_run_cli.run("state.orchestrate_show_sls", "ha.deploy")
     assert ret.returncode == 0, ret
     steps = ret.data[next(iter(ret.data))]
-    assert list(steps) == ["ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base"]
-    targets = next(arg["tgt"] for arg in steps["ha-base"]["salt"] if "tgt" in arg)
-    assert targets == ["openstack-controller01", "openstack-controller02", "openstack-controller03",
-                       "openstack-compute01"]
+    assert list(steps) == [
+        "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-galera-prepare",
+        "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
+        "ha-galera-cluster-openstack-controller03", "ha-galera-sql",
+    ]
+
+    def arg(step, name):
+        return next(a[name] for a in steps[step]["salt"] if isinstance(a, dict) and name in a)
+
+    assert arg("ha-base", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03",
+                                     "openstack-compute01"]
+    assert arg("ha-galera-prepare", "tgt") == ["openstack-controller01", "openstack-controller02",
+                                               "openstack-controller03"]
+    # One join at a time, each after the one before.
+    assert arg("ha-galera-cluster-openstack-controller03", "require") == [
+        {"salt": "ha-galera-cluster-openstack-controller02"}]
+    assert arg("ha-galera-sql", "tgt") == "openstack-controller01"
+
+
+def test_recovery_orchestration_renders(salt_run_cli):
+    ret = salt_run_cli.run("state.orchestrate_show_sls", "ha.galera_recover",
+                           pillar='{"galera_recover": {"bootstrap_node": "openstack-controller02"}}')
+    assert ret.returncode == 0, ret
+    steps = ret.data[next(iter(ret.data))]
+    args = {k: v for a in steps["ha-galera-recover"]["salt"] if isinstance(a, dict) for k, v in a.items()}
+    assert args["name"] == "ha_galera.recover"
+    assert args["bootstrap_node"] == "openstack-controller02"
+    assert args["controllers"] == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+
+
+def test_galera_config_is_rendered_from_the_topology(salt_cli):
+    ret = salt_cli.run("state.show_sls", "ha.galera.config", minion_tgt="openstack-controller02")
+    body = ret.data["ha-galera-config"]["file"]
+    args = {k: v for a in body if isinstance(a, dict) for k, v in a.items()}
+    assert args["name"] == "/etc/my.cnf.d/galera.cnf"
+    settings = args["context"]["settings"]
+    assert settings["bind_address"] == settings["wsrep_node_address"] == "10.10.10.52"
+    assert settings["wsrep_provider"] == "/usr/lib64/galera/libgalera_smm.so"
+    assert settings["wsrep_cluster_address"] == "gcomm://10.10.10.51,10.10.10.52,10.10.10.53"
+
+
+def test_rendered_states_hold_no_secret(salt_cli):
+    from tests.render.conftest import PILLAR
+
+    secrets = [PILLAR["galera"]["root_password"], PILLAR["galera"]["clustercheck_password"]]
+    secrets += [spec["password"] for spec in PILLAR["galera"]["databases"].values()]
+    for sls in ("ha.galera", "ha.galera.sql", "ha.galera.clustercheck"):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt="openstack-controller01")
+        assert ret.returncode == 0
+        assert not any(secret in ret.stdout for secret in secrets), sls
 
 
 def test_deploy_stops_at_its_first_step_on_a_bad_pillar(salt_run_cli):
