@@ -238,6 +238,7 @@ def decide(local: dict, bootstrap_node: bool, synced_peer: str | None) -> str:
 
     - ``none``: it is Synced in a Primary component already;
     - ``wait``: it runs as a cluster member that is still joining;
+    - ``unknown``: it runs but cannot be queried (see ``error``): touch nothing;
     - ``restart``: it runs outside any cluster (e.g. the package's standalone
       server) and must be stopped before it bootstraps or joins;
     - ``join``: a peer is Synced, start and join it;
@@ -248,12 +249,14 @@ def decide(local: dict, bootstrap_node: bool, synced_peer: str | None) -> str:
     - ``blocked``: no peer is Synced and this node is not the bootstrap node.
     """
     wsrep = local.get("wsrep")
-    if local.get("running") and wsrep and wsrep["wsrep_on"]:
+    if local.get("running") and not wsrep:
+        return "unknown"
+    if local.get("running") and wsrep["wsrep_on"]:
         if is_synced(wsrep):
             return "none"
         if wsrep["cluster_status"] == "Primary":
             return "wait"
-    if local.get("running") and not (wsrep and wsrep["wsrep_on"]):
+    if local.get("running") and not wsrep["wsrep_on"]:
         return "restart"
     if synced_peer:
         return "join"

@@ -48,6 +48,10 @@ def _converge(name: str, bootstrap_node: bool, peers: list[str], check_port: int
         ret["changes"]["stopped"] = "standalone server"
         local = mod["ha_galera.status"]()
         action = mod["ha_galera.decide"](local, bootstrap_node, peer)
+    if action == "unknown":
+        ret["result"] = False
+        ret["comment"] = f"MariaDB runs but cannot be queried, so it is left alone: {local.get('error')}"
+        return ret
     if action == "none":
         ret["comment"] = (f"Synced in a Primary component of {local['wsrep']['cluster_size']} node(s)")
         return ret

@@ -1,0 +1,234 @@
+"""Unit tests of _modules/ha_galera.py with mocked dunders, a fake SQL layer and a fake mariadbd."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module
+
+ha_galera = load_module("_modules/ha_galera.py", "ha_galera_module")
+UUID = "a0c4b1a2-e89f-11f1-90b2-e7b430a4d936"
+
+
+@pytest.fixture
+def galera_map(tmp_path):
+    return {"service": "mariadb", "socket": "/run/mysqld/mysqld.sock", "datadir": str(tmp_path),
+            "mariadbd": "/usr/sbin/mariadbd", "new_cluster_cmd": "galera_new_cluster"}
+
+
+@pytest.fixture
+def running():
+    return {"value": False}
+
+
+@pytest.fixture
+def configure_loader_modules(galera_map, running):
+    return {ha_galera: {
+        "__context__": {"ha_galera.map": galera_map},
+        "__salt__": {"service.status": lambda name: running["value"],
+                     "slsutil.renderer": lambda *a, **k: "not a map"},
+    }}
+
+
+def wsrep(status="Primary", state=4, on=True):
+    return {"wsrep_on": on, "cluster_status": status, "local_state": state, "cluster_size": 3}
+
+
+@pytest.mark.parametrize(
+    ("local", "bootstrap_node", "peer", "expected"),
+    [
+        ({"running": True, "wsrep": wsrep()}, False, None, "none"),
+        ({"running": True, "wsrep": wsrep(state=1)}, False, "10.10.10.51", "wait"),
+        ({"running": True, "wsrep": wsrep(on=False)}, True, None, "restart"),
+        # Running but not queryable (e.g. root cannot connect): never stopped blindly.
+        ({"running": True, "error": "cannot connect"}, True, "10.10.10.52", "unknown"),
+        ({"running": False, "grastate": {"uuid": UUID}}, False, "10.10.10.51", "join"),
+        ({"running": False, "grastate": {}}, True, None, "bootstrap"),
+        ({"running": False, "grastate": {"uuid": ha_galera.ZERO_UUID}}, True, None, "bootstrap"),
+        ({"running": False, "grastate": {"uuid": UUID}}, True, None, "recover"),
+        ({"running": False, "grastate": {"uuid": UUID}}, False, None, "recover"),
+        ({"running": False, "grastate": {}}, False, None, "blocked"),
+        # A node of a non-primary component with a Synced peer elsewhere: never bootstrap.
+        ({"running": True, "wsrep": wsrep(status="non-Primary", state=0)}, True, None, "recover"),
+    ],
+)
+def test_decide(local, bootstrap_node, peer, expected):
+    local.setdefault("grastate", {"uuid": UUID})
+    assert ha_galera.decide(local, bootstrap_node, peer) == expected
+
+
+def test_grastate(galera_map, tmp_path):
+    assert ha_galera.grastate() == {}
+    (tmp_path / "grastate.dat").write_text(
+        f"# GALERA saved state\nversion: 2.1\nuuid:    {UUID}\nseqno:   -1\nsafe_to_bootstrap: 0\n")
+    assert ha_galera.grastate() == {"uuid": UUID, "seqno": -1, "safe_to_bootstrap": False}
+
+
+def test_set_safe_to_bootstrap(tmp_path):
+    (tmp_path / "grastate.dat").write_text(f"uuid: {UUID}\nseqno: 12\nsafe_to_bootstrap: 0\n")
+    assert ha_galera.set_safe_to_bootstrap() is True
+    assert ha_galera.grastate()["safe_to_bootstrap"] is True
+    assert ha_galera.grastate()["seqno"] == 12
+
+
+def test_recover_position_parses_the_log(monkeypatch):
+    seen = {}
+
+    def fake_run(cmd, **kwargs):
+        seen["cmd"] = cmd
+        log = next(a for a in cmd if a.startswith("--log-error=")).split("=", 1)[1]
+        with open(log, "w") as handle:
+            handle.write(f"[Note] WSREP: Recovered position: {UUID}:806\n")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(ha_galera.subprocess, "run", fake_run)
+    monkeypatch.setattr(ha_galera.shutil, "chown", lambda *a: None)
+    assert ha_galera.recover_position() == {"uuid": UUID, "seqno": 806}
+    assert seen["cmd"][0] == "/usr/sbin/mariadbd" and "--wsrep-recover" in seen["cmd"]
+
+
+def test_recover_position_without_a_position(monkeypatch):
+    monkeypatch.setattr(ha_galera.subprocess, "run",
+                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "InnoDB: error"))
+    monkeypatch.setattr(ha_galera.shutil, "chown", lambda *a: None)
+    with pytest.raises(CommandExecutionError, match="found no position"):
+        ha_galera.recover_position()
+
+
+def test_recover_position_refuses_a_running_server(running):
+    running["value"] = True
+    with pytest.raises(CommandExecutionError, match="MariaDB is running"):
+        ha_galera.recover_position()
+
+
+def test_status_position(monkeypatch, running, tmp_path):
+    (tmp_path / "grastate.dat").write_text(f"uuid: {UUID}\nseqno: -1\nsafe_to_bootstrap: 0\n")
+    monkeypatch.setattr(ha_galera, "recover_position", lambda: {"uuid": UUID, "seqno": 77})
+    assert ha_galera.status()["position"] == {"uuid": UUID, "seqno": -1}
+    assert ha_galera.status(recover=True)["position"] == {"uuid": UUID, "seqno": 77}
+    running["value"] = True
+    monkeypatch.setattr(ha_galera, "wsrep_status",
+                        lambda: {**wsrep(), "cluster_state_uuid": UUID, "last_committed": 90})
+    result = ha_galera.status(recover=True)
+    assert result["position"] == {"uuid": UUID, "seqno": 90} and "recovered" not in result
+
+
+def test_galera_map_must_render(configure_loader_modules):
+    ha_galera.__context__.clear()
+    with pytest.raises(CommandExecutionError, match="cannot render the formula's map"):
+        ha_galera.galera_map()
+
+
+class FakeSQL:
+    """Answers the module's queries from a tiny model of mysql.global_priv."""
+
+    def __init__(self, accounts, databases=(), test_grants=False):
+        self.accounts = accounts  # {(user, host): priv dict}
+        self.databases = set(databases)
+        self.test_grants = test_grants
+        self.grants = {}
+        self.statements = []
+
+    def __call__(self, sql, args=None):
+        self.statements.append((sql, args))
+        if sql.startswith("SELECT PASSWORD("):
+            return [(f"*HASH-{args[0]}",)]
+        if sql.startswith("SELECT Priv FROM"):
+            priv = self.accounts.get(tuple(args))
+            return [(__import__("json").dumps(priv),)] if priv else []
+        if sql.startswith("SELECT User, Host"):
+            return [k for k in self.accounts if k[0] == "" or (k[0] == "root" and k[1] != "localhost")]
+        if sql.startswith("SHOW DATABASES LIKE"):
+            name = "test" if args is None else args[0]
+            return [(name,)] if name in self.databases else []
+        if sql.startswith("SELECT 1 FROM mysql.db"):
+            return [(1,)] if self.test_grants else []
+        if sql.startswith("SHOW GRANTS FOR"):
+            return [(g,) for g in self.grants.get(tuple(args), [])]
+        return []
+
+    def modifying(self):
+        return [s for s, _ in self.statements if not s.startswith(("SELECT", "SHOW"))]
+
+
+def test_secure_from_a_fresh_install(monkeypatch):
+    fake = FakeSQL({("root", "localhost"): {"plugin": "mysql_native_password", "authentication_string": "invalid",
+                                            "auth_or": [{}, {"plugin": "unix_socket"}]},
+                    ("", "localhost"): {"plugin": "mysql_native_password"},
+                    ("root", "%"): {"plugin": "mysql_native_password"}},
+                   databases=["test"], test_grants=True)
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    changes = ha_galera.secure("s3cret-root-password", test=True)
+    assert changes == ["root@localhost: unix socket or password authentication", "removed account ''@'localhost'",
+                       "removed account 'root'@'%'", "removed database test", "removed grants on test databases"]
+    assert fake.modifying() == []
+    ha_galera.secure("s3cret-root-password")
+    assert len(fake.modifying()) == 6
+    assert all("s3cret-root-password" not in sql for sql, _ in fake.statements)
+    assert ("ALTER USER 'root'@'localhost' IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(%s)",
+            ("s3cret-root-password",)) in fake.statements
+
+
+def test_secure_when_already_secure(monkeypatch):
+    fake = FakeSQL({("root", "localhost"): {"plugin": "unix_socket",
+                                            "auth_or": [{"plugin": "mysql_native_password",
+                                                         "authentication_string": "*HASH-pw-of-root-xyz"}]}})
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    assert ha_galera.secure("pw-of-root-xyz") == []
+    assert fake.modifying() == []
+
+
+def test_ensure_user_creates_then_is_idempotent(monkeypatch):
+    fake = FakeSQL({})
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    changes = ha_galera.ensure_user("keystone", ["10.10.10.51"], "ks-password-1234567", {"keystone": ["ALL"]})
+    assert changes == ["created 'keystone'@'10.10.10.51'",
+                       "GRANT ALL PRIVILEGES ON `keystone`.* TO `keystone`@`10.10.10.51`"]
+    assert ("CREATE USER %s@%s IDENTIFIED BY %s", ("keystone", "10.10.10.51", "ks-password-1234567")) \
+        in fake.statements
+    assert all("ks-password-1234567" not in sql for sql, _ in fake.statements)
+
+    fake.accounts[("keystone", "10.10.10.51")] = {"plugin": "mysql_native_password",
+                                                  "authentication_string": "*HASH-ks-password-1234567"}
+    fake.grants[("keystone", "10.10.10.51")] = [
+        "GRANT USAGE ON *.* TO `keystone`@`10.10.10.51` IDENTIFIED BY PASSWORD '*HASH'",
+        "GRANT ALL PRIVILEGES ON `keystone`.* TO `keystone`@`10.10.10.51`",
+    ]
+    fake.statements.clear()
+    assert ha_galera.ensure_user("keystone", ["10.10.10.51"], "ks-password-1234567", {"keystone": ["ALL"]}) == []
+    assert fake.modifying() == []
+
+
+def test_ensure_user_fixes_password_and_revokes_extra_grants(monkeypatch):
+    fake = FakeSQL({("nova", "10.10.10.52"): {"plugin": "mysql_native_password", "authentication_string": "*OLD"}})
+    fake.grants[("nova", "10.10.10.52")] = ["GRANT ALL PRIVILEGES ON `glance`.* TO `nova`@`10.10.10.52`"]
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    changes = ha_galera.ensure_user("nova", ["10.10.10.52"], "nova-password-123456", {"nova": ["ALL"]}, test=True)
+    assert changes == ["password of 'nova'@'10.10.10.52'",
+                       "GRANT ALL PRIVILEGES ON `nova`.* TO `nova`@`10.10.10.52`",
+                       "REVOKE ALL PRIVILEGES ON `glance`.* FROM `nova`@`10.10.10.52`"]
+    assert fake.modifying() == []
+
+
+def test_global_privilege_grant_line():
+    assert ha_galera._grant_line("clustercheck", "localhost", "*", ["process"]) == \
+        "GRANT PROCESS ON *.* TO `clustercheck`@`localhost`"
+
+
+def test_ensure_database(monkeypatch):
+    fake = FakeSQL({}, databases=["glance"])
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    assert ha_galera.ensure_database("glance") == []
+    assert ha_galera.ensure_database("nova_api", test=True) == ["created database nova_api"]
+    assert fake.modifying() == []
+    assert ha_galera.ensure_database("nova_api") == ["created database nova_api"]
+    assert fake.modifying() == ["CREATE DATABASE `nova_api` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"]
+
+
+@pytest.mark.parametrize("name", ["nova;drop", "a b", "", "x" * 65, "`x`"])
+def test_invalid_names_rejected(name):
+    with pytest.raises(CommandExecutionError, match="invalid"):
+        ha_galera.ensure_database(name)

@@ -1,0 +1,101 @@
+"""Unit tests of _runners/ha_galera.py: choosing the bootstrap node and the recovery sequence."""
+
+from __future__ import annotations
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module
+
+runner = load_module("_runners/ha_galera.py", "ha_galera_runner")
+UUID = "a0c4b1a2-e89f-11f1-90b2-e7b430a4d936"
+NODES = ["c1", "c2", "c3"]
+
+
+def pos(seqno, uuid=UUID):
+    return {"uuid": uuid, "seqno": seqno}
+
+
+def test_choose_highest_seqno():
+    assert runner.choose({"c1": pos(292), "c2": pos(806), "c3": pos(806)}, NODES) == "c2"
+
+
+def test_choose_tie_goes_to_the_first():
+    assert runner.choose({"c1": pos(5), "c2": pos(5), "c3": pos(5)}, NODES) == "c1"
+
+
+def test_choose_refuses_to_guess():
+    with pytest.raises(CommandExecutionError, match="refusing to guess.*c2: did not answer.*bootstrap_node"):
+        runner.choose({"c1": pos(9), "c2": "did not answer", "c3": pos(1)}, NODES)
+
+
+def test_choose_override():
+    positions = {"c1": pos(9), "c2": "did not answer", "c3": pos(1)}
+    assert runner.choose(positions, NODES, "c3") == "c3"
+    with pytest.raises(CommandExecutionError, match="cannot be read"):
+        runner.choose(positions, NODES, "c2")
+    with pytest.raises(CommandExecutionError, match="not a controller"):
+        runner.choose(positions, NODES, "c9")
+
+
+def test_choose_rejects_mixed_clusters():
+    other = "11111111-2222-3333-4444-555555555555"
+    with pytest.raises(CommandExecutionError, match="different clusters"):
+        runner.choose({"c1": pos(9), "c2": pos(8, other), "c3": pos(1)}, NODES)
+
+
+class FakeClient:
+    """Minions answering ha_galera functions from a table; records every call."""
+
+    def __init__(self, nodes):
+        self.nodes, self.calls = nodes, []
+
+    def cmd(self, minion, fun, args, kwarg=None, timeout=None, full_return=False):
+        self.calls.append((minion, fun, kwarg or {}))
+        node = self.nodes[minion]
+        if node is None:
+            return {}
+        if fun == "ha_galera.status":
+            if kwarg and kwarg.get("recover"):
+                return {minion: {"ret": {"running": False, "position": node["position"]}, "retcode": 0}}
+            return {minion: {"ret": node["status"], "retcode": 0}}
+        return {minion: {"ret": True, "retcode": 0}}
+
+
+SYNCED = {"running": True, "wsrep": {"cluster_status": "Primary", "local_state": 4}}
+DOWN = {"running": False}
+
+
+@pytest.fixture
+def client(monkeypatch):
+    fake = FakeClient({})
+    monkeypatch.setattr(runner.salt.client, "get_local_client", lambda conf: fake)
+    runner.__opts__ = {"conf_file": "/etc/salt/master"}
+    return fake
+
+
+def test_recover_from_full_outage(client):
+    client.nodes.update({"c1": {"status": DOWN, "position": pos(806)}, "c2": {"status": DOWN, "position": pos(900)},
+                         "c3": {"status": DOWN, "position": pos(292)}})
+    report = runner.recover(NODES)
+    assert report["bootstrapped"] == "c2" and report["rejoined"] == ["c1", "c3"]
+    changing = [(m, f) for m, f, _ in client.calls if f != "ha_galera.status"]
+    assert changing == [("c1", "ha_galera.stop"), ("c2", "ha_galera.stop"), ("c3", "ha_galera.stop"),
+                        ("c2", "ha_galera.set_safe_to_bootstrap"), ("c2", "ha_galera.bootstrap"),
+                        ("c1", "ha_galera.join"), ("c3", "ha_galera.join")]
+
+
+def test_recover_leaves_a_synced_node_alone(client):
+    client.nodes.update({"c1": {"status": DOWN}, "c2": {"status": SYNCED}, "c3": {"status": DOWN}})
+    report = runner.recover(NODES)
+    assert report["bootstrapped"] is None and report["already_synced"] == ["c2"]
+    assert [(m, f) for m, f, _ in client.calls if f != "ha_galera.status"] == [
+        ("c1", "ha_galera.join"), ("c3", "ha_galera.join")]
+
+
+def test_recover_refuses_when_a_node_does_not_answer(client):
+    client.nodes.update({"c1": {"status": DOWN, "position": pos(5)}, "c2": None,
+                         "c3": {"status": DOWN, "position": pos(4)}})
+    with pytest.raises(CommandExecutionError, match="refusing to guess.*c2"):
+        runner.recover(NODES)
+    assert not any(f in ("ha_galera.bootstrap", "ha_galera.join") for _, f, _ in client.calls)
