@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
-import subprocess
+import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -107,7 +108,8 @@ def down(args) -> int:
     for node in known:
         nodes.kill(node)
     for pid in nodes.nspawn_pids():
-        subprocess.run(["kill", "-9", str(pid)], check=False)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     master.stop()
     for node in known:
         nodes.unmount(node)

@@ -6,6 +6,7 @@ working tree and the lab's generated pillar.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -136,14 +137,17 @@ def stop() -> None:
     main = pid()
     if main is None:
         return
+    # The master runs in a session of its own (start_new_session): its
+    # process group id is its pid, and it holds all its worker processes.
     try:
-        os.killpg(os.getpgid(main), signal.SIGTERM)
+        os.killpg(main, signal.SIGTERM)
     except ProcessLookupError:
         return
     try:
         wait_for("the salt-master to stop", lambda: pid() is None, 20)
     except SystemExit:
-        os.killpg(os.getpgid(main), signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(main, signal.SIGKILL)
 
 
 def cli(tool: str, args: list[str], **kwargs) -> subprocess.CompletedProcess:
