@@ -433,7 +433,8 @@ def secure(root_password: str, test: bool = False) -> list[str]:
 
 
 def _valid_name(kind: str, name: str) -> str:
-    if not re.match(r"^[A-Za-z0-9_]{1,64}$", name):
+    # fullmatch: "$" alone would also accept a trailing newline.
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
         raise CommandExecutionError(f"invalid {kind} name {name!r}: letters, digits and _ only")
     return name
 
@@ -452,6 +453,14 @@ def ensure_user(user: str, hosts: list[str], password: str, grants: dict[str, li
         salt openstack-controller01 ha_galera.ensure_user keystone '[10.10.10.51]' ... '{keystone: [ALL]}'
     """
     _valid_name("user", user)
+    # Every name is checked before anything changes, so that a bad grant
+    # cannot leave a new account without its privileges.
+    for database in grants:
+        if database != "*":
+            _valid_name("database", database)
+    for host in hosts:
+        if not re.fullmatch(r"[A-Za-z0-9.:%_-]{1,255}", host):
+            raise CommandExecutionError(f"invalid host {host!r} for account {user!r}")
     changes = []
     for host in hosts:
         account = f"'{user}'@'{host}'"
@@ -505,7 +514,8 @@ def ensure_database(name: str, test: bool = False) -> list[str]:
         salt openstack-controller01 ha_galera.ensure_database keystone
     """
     _valid_name("database", name)
-    if _query("SHOW DATABASES LIKE %s", (name,)):
+    # An exact comparison: in LIKE, "_" would match any character.
+    if _query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,)):
         return []
     if not test:
         _query(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")

@@ -45,6 +45,7 @@ PLACEHOLDER_PREFIX = "changeme"
 # RabbitMQ release accepts.
 ERLANG_COOKIE_RE = re.compile(r"^[A-Za-z0-9]{20,255}$")
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# Used with fullmatch: "$" alone would also accept a trailing newline.
 CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTENER_MODES = ("http", "tcp")
 SQL_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -98,7 +99,7 @@ def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
         return
     if len(value) < MIN_SECRET_LENGTH:
         errors.append(f"{key}: is shorter than {MIN_SECRET_LENGTH} characters")
-    if path == ("rabbitmq", "erlang_cookie") and not ERLANG_COOKIE_RE.match(value):
+    if path == ("rabbitmq", "erlang_cookie") and not ERLANG_COOKIE_RE.fullmatch(value):
         errors.append(f"{key}: must be 20 to 255 letters and digits")
 
 
@@ -132,7 +133,7 @@ def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
     checked: dict[str, dict] = {}
     seen_addresses: dict[ipaddress.IPv4Address, str] = {}
     for name, spec in nodes.items():
-        if not isinstance(name, str) or not HOSTNAME_RE.match(name):
+        if not isinstance(name, str) or not HOSTNAME_RE.fullmatch(name):
             errors.append(f"{_key('nodes', name)}: the node name must be a lower-case host name")
             continue
         if not isinstance(spec, dict):
@@ -179,7 +180,7 @@ def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> 
             f"{_key('vip', 'cidr_netmask')}: {netmask} differs from the prefix of management_network {network}"
         )
     hostname = vip.get("hostname")
-    if hostname is not None and (not isinstance(hostname, str) or not HOSTNAME_RE.match(hostname)):
+    if hostname is not None and (not isinstance(hostname, str) or not HOSTNAME_RE.fullmatch(hostname)):
         errors.append(f"{_key('vip', 'hostname')}: {hostname!r} is not a lower-case host name")
     elif hostname in nodes:
         errors.append(f"{_key('vip', 'hostname')}: {hostname} is also the name of a node")
@@ -188,7 +189,7 @@ def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> 
 def _check_cluster_names(ha: dict, errors: list[str]) -> None:
     for path in (("pacemaker", "cluster_name"), ("galera", "cluster_name"), ("etcd", "cluster_token")):
         value = _get(ha, path)
-        if not isinstance(value, str) or not CLUSTER_NAME_RE.match(value):
+        if not isinstance(value, str) or not CLUSTER_NAME_RE.fullmatch(value):
             errors.append(f"{_key(*path)}: {value!r} must be 1 to 63 letters, digits, '.', '_' or '-'")
 
 
@@ -251,7 +252,7 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
         errors.append(f"{_key('galera', 'databases')}: must map each service user to its password and databases")
         return
     for user, spec in databases.items():
-        if not isinstance(user, str) or not SQL_NAME_RE.match(user):
+        if not isinstance(user, str) or not SQL_NAME_RE.fullmatch(user):
             errors.append(f"{_key('galera', 'databases', user)}: the user name must be letters, digits and _")
             continue
         if not isinstance(spec, dict):
@@ -260,7 +261,7 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
         _check_secret(("galera", "databases", user, "password"), spec.get("password"), errors)
         names = spec.get("databases", [user])
         if not isinstance(names, list) or not names or not all(
-            isinstance(n, str) and SQL_NAME_RE.match(n) for n in names
+            isinstance(n, str) and SQL_NAME_RE.fullmatch(n) for n in names
         ):
             errors.append(f"{_key('galera', 'databases', user, 'databases')}: must list database names "
                           "(letters, digits and _)")
@@ -286,7 +287,7 @@ def validate(ha: dict | None = None) -> list[str]:
     nodes = _check_nodes(ha, network, errors)
     _check_vip(ha, network, nodes, errors)
     domain = ha.get("domain")
-    if domain and (not isinstance(domain, str) or not HOSTNAME_RE.match(domain)):
+    if domain and (not isinstance(domain, str) or not HOSTNAME_RE.fullmatch(domain)):
         errors.append(f"{_key('domain')}: {domain!r} is not a lower-case DNS domain")
     if not isinstance(ha.get("timezone"), str) or not ha["timezone"]:
         errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")

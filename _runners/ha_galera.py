@@ -22,6 +22,7 @@ __virtualname__ = "ha_galera"
 # A minion that does not answer a status query within this time counts as
 # unreadable: recovery then refuses to guess rather than wait.
 STATUS_TIMEOUT = 20
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def __virtual__():
@@ -63,7 +64,8 @@ def choose(positions: dict[str, dict | str], order: list[str], bootstrap_node: s
             f"refusing to guess the most advanced node, these cannot be read: {details}. Bring them back, or "
             "name the node to bootstrap from: pillar='{\"galera_recover\": {\"bootstrap_node\": \"NODE\"}}'"
         )
-    uuids = {p["uuid"] for p in positions.values() if p["uuid"]}
+    # A node without cluster state (empty or all-zero uuid) belongs to no other cluster.
+    uuids = {p["uuid"] for p in positions.values() if p["uuid"] and p["uuid"] != ZERO_UUID}
     if len(uuids) > 1:
         raise CommandExecutionError(f"the nodes belong to different clusters ({', '.join(sorted(uuids))}); "
                                     "name the node to bootstrap from with galera_recover:bootstrap_node")

@@ -67,6 +67,10 @@ def _converge(name: str, bootstrap_node: bool, peers: list[str], check_port: int
                           "with salt-run state.orchestrate ha.deploy, or recover a fully stopped cluster with "
                           "salt-run state.orchestrate ha.galera_recover")
         return ret
+    if action not in ("bootstrap", "join", "wait"):
+        ret["result"] = False
+        ret["comment"] = f"MariaDB is in an unexpected state ({action}) after stopping the standalone server: {local}"
+        return ret
     verb = {"bootstrap": "bootstrapped a new cluster", "join": f"joined via {peer}",
             "wait": "waited for the join to finish"}[action]
     if _test():

@@ -141,9 +141,10 @@ class FakeSQL:
             return [(__import__("json").dumps(priv),)] if priv else []
         if sql.startswith("SELECT User, Host"):
             return [k for k in self.accounts if k[0] == "" or (k[0] == "root" and k[1] != "localhost")]
-        if sql.startswith("SHOW DATABASES LIKE"):
-            name = "test" if args is None else args[0]
-            return [(name,)] if name in self.databases else []
+        if sql.startswith("SHOW DATABASES LIKE 'test'"):
+            return [("test",)] if "test" in self.databases else []
+        if sql.startswith("SELECT SCHEMA_NAME"):
+            return [(args[0],)] if args[0] in self.databases else []
         if sql.startswith("SELECT 1 FROM mysql.db"):
             return [(1,)] if self.test_grants else []
         if sql.startswith("SHOW GRANTS FOR"):
@@ -228,7 +229,24 @@ def test_ensure_database(monkeypatch):
     assert fake.modifying() == ["CREATE DATABASE `nova_api` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"]
 
 
-@pytest.mark.parametrize("name", ["nova;drop", "a b", "", "x" * 65, "`x`"])
+def test_ensure_database_compares_names_exactly(monkeypatch):
+    # With LIKE, an existing nova1api would hide a missing nova_api.
+    fake = FakeSQL({}, databases=["nova1api"])
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    assert ha_galera.ensure_database("nova_api") == ["created database nova_api"]
+
+
+def test_ensure_user_checks_every_name_before_changing_anything(monkeypatch):
+    fake = FakeSQL({})
+    monkeypatch.setattr(ha_galera, "_query", fake)
+    with pytest.raises(CommandExecutionError, match="invalid database"):
+        ha_galera.ensure_user("nova", ["10.10.10.51"], "nova-password-123456", {"nova;drop": ["ALL"]})
+    with pytest.raises(CommandExecutionError, match="invalid host"):
+        ha_galera.ensure_user("nova", ["10.10.10.51' OR '1"], "nova-password-123456", {"nova": ["ALL"]})
+    assert fake.statements == []
+
+
+@pytest.mark.parametrize("name", ["nova;drop", "a b", "", "x" * 65, "`x`", "nova\n"])
 def test_invalid_names_rejected(name):
     with pytest.raises(CommandExecutionError, match="invalid"):
         ha_galera.ensure_database(name)

@@ -38,6 +38,11 @@ def test_choose_override():
         runner.choose(positions, NODES, "c9")
 
 
+def test_choose_ignores_a_node_without_cluster_state():
+    zero = "00000000-0000-0000-0000-000000000000"
+    assert runner.choose({"c1": pos(9), "c2": pos(-1, zero), "c3": pos(8)}, NODES) == "c1"
+
+
 def test_choose_rejects_mixed_clusters():
     other = "11111111-2222-3333-4444-555555555555"
     with pytest.raises(CommandExecutionError, match="different clusters"):

@@ -135,3 +135,14 @@ def test_virtual_says_why():
         assert state.__virtual__()[0] is False
     finally:
         state.__salt__ = saved
+
+
+def test_server_still_standalone_after_stop_fails_cleanly(node):
+    node.local = {"running": True, "wsrep": {**SYNCED, "wsrep_on": False}, "grastate": {}}
+    standalone = node.local
+    node_funcs = state.__salt__
+    node_funcs["ha_galera.stop"] = lambda: node.calls.append("stop")  # the server keeps running
+    node.local = standalone
+    ret = state.bootstrapped("c", peers=[])
+    assert ret["result"] is False and "unexpected state (restart)" in ret["comment"]
+    assert node.calls == ["stop"]

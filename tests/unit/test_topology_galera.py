@@ -69,6 +69,10 @@ def test_galera_accounts():
          "ha:galera:databases:nova:databases: must list database names (letters, digits and _)"),
         (lambda g: g["databases"].__setitem__("bad-user", {"password": "x" * 20}),
          "ha:galera:databases:bad-user: the user name must be letters, digits and _"),
+        (lambda g: g["databases"]["nova"].__setitem__("databases", ["nova\n"]),
+         "ha:galera:databases:nova:databases: must list database names (letters, digits and _)"),
+        (lambda g: g.__setitem__("cluster_name", "galera\n"),
+         "ha:galera:cluster_name: 'galera\\n' must be 1 to 63 letters, digits, '.', '_' or '-'"),
     ],
 )
 def test_galera_validation(ha, mutate, error):
