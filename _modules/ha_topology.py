@@ -85,6 +85,11 @@ def _node_sort_key(name: str) -> list:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+def _int_in(value: Any, low: int, high: int) -> bool:
+    """An integer from low to high (YAML's true/false are ints in Python, not here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
     key = _key(*path)
     if value is None:
@@ -173,7 +178,7 @@ def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> 
         if address is not None and spec["address"] == address:
             errors.append(f"{_key('vip', 'address')}: {address} is also the address of node {name}")
     netmask = vip.get("cidr_netmask")
-    if not isinstance(netmask, int) or isinstance(netmask, bool) or not 1 <= netmask <= 32:
+    if not _int_in(netmask, 1, 32):
         errors.append(f"{_key('vip', 'cidr_netmask')}: {netmask!r} must be a prefix length from 1 to 32")
     elif network is not None and netmask != network.prefixlen:
         errors.append(
@@ -214,11 +219,11 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
             errors.append(f"{_key(*path)}: must be a mapping with at least a port")
             continue
         port = spec.get("port")
-        if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        if not _int_in(port, 1, 65535):
             errors.append(f"{_key(*path, 'port')}: {port!r} must be a TCP port from 1 to 65535")
             continue
         backend_port = spec.get("backend_port", port)
-        if not isinstance(backend_port, int) or isinstance(backend_port, bool) or not 1 <= backend_port <= 65535:
+        if not _int_in(backend_port, 1, 65535):
             errors.append(f"{_key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
         if name != "stats" and spec.get("mode", "http") not in LISTENER_MODES:
             errors.append(f"{_key(*path, 'mode')}: {spec.get('mode')!r} must be one of {', '.join(LISTENER_MODES)}")
@@ -245,7 +250,7 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
                 errors.append(f"{_key('galera', 'settings', option)}: is derived from the topology; remove it")
     check = galera.get("clustercheck", {})
     port = check.get("port", 9200) if isinstance(check, dict) else None
-    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+    if not _int_in(port, 1, 65535):
         errors.append(f"{_key('galera', 'clustercheck', 'port')}: {port!r} must be a TCP port from 1 to 65535")
     databases = galera.get("databases", {})
     if not isinstance(databases, dict):

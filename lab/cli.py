@@ -206,13 +206,11 @@ def parser() -> argparse.ArgumentParser:
     v.set_defaults(func=up)
     verbs.add_parser("down", help="remove everything the lab created").set_defaults(func=down)
     verbs.add_parser("status", help="every node: state, address, minion").set_defaults(func=status)
-    v = verbs.add_parser("deploy", help="salt-run state.orchestrate ha.deploy (extra args passed on)")
-    v.add_argument("args", nargs=argparse.REMAINDER)
-    v.set_defaults(func=deploy)
-    for verb, func in (("salt", salt), ("salt-run", salt_run)):
-        v = verbs.add_parser(verb, help=f"{verb} against the lab's master", add_help=False)
-        v.add_argument("args", nargs=argparse.REMAINDER)
-        v.set_defaults(func=func)
+    # Pass-through verbs are dispatched by main() before parsing; they are
+    # declared here for --help only.
+    verbs.add_parser("deploy", help="salt-run state.orchestrate ha.deploy (extra args passed on)")
+    for verb in ("salt", "salt-run"):
+        verbs.add_parser(verb, help=f"{verb} against the lab's master")
     v = verbs.add_parser("exec", help="run a command inside a node: exec NODE -- CMD...")
     v.add_argument("node")
     v.add_argument("command", nargs=argparse.REMAINDER)
