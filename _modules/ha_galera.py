@@ -25,7 +25,6 @@ from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "ha_galera"
 
-MAP_TEMPLATE = "salt://ha/galera/map.jinja"
 SYNCED = 4  # wsrep_local_state of a Synced node
 DONOR = 2
 RECOVERED_RE = re.compile(r"WSREP: Recovered position:\s+([0-9a-f-]{36}):(-?\d+)")
@@ -39,8 +38,8 @@ def __virtual__():
 def galera_map() -> dict:
     """
     The galera section of the formula's map for this minion (package, service
-    and path names per OS family, merged with ha:lookup), rendered from
-    ``salt/ha/galera/map.jinja`` so that names live in the map only.
+    and path names per OS family, merged with ha:lookup), from
+    ``ha_topology.formula_map``, so that names live in the map only.
 
     CLI Example:
 
@@ -48,12 +47,7 @@ def galera_map() -> dict:
 
         salt 'openstack-controller*' ha_galera.galera_map
     """
-    if "ha_galera.map" not in __context__:  # noqa: F821 - Salt loader dunder
-        rendered = __salt__["slsutil.renderer"](MAP_TEMPLATE, default_renderer="jinja|json")  # noqa: F821
-        if not isinstance(rendered, dict) or "service" not in rendered:
-            raise CommandExecutionError(f"cannot render the formula's map from {MAP_TEMPLATE}: {rendered!r}")
-        __context__["ha_galera.map"] = rendered  # noqa: F821
-    return __context__["ha_galera.map"]  # noqa: F821
+    return __salt__["ha_topology.formula_map"]()["galera"]  # noqa: F821 - Salt loader dunder
 
 
 def _connect(database: str | None = None):

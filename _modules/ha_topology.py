@@ -51,11 +51,30 @@ LISTENER_MODES = ("http", "tcp")
 SQL_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 # rsync needs no SST credentials; mariabackup would need an SST user first.
 SST_METHODS = ("rsync",)
+MAP_TEMPLATE = "salt://ha/map.json.jinja"
 # [mysqld] options that galera_node() derives from the topology.
 GALERA_NODE_OPTIONS = (
     "bind_address", "wsrep_on", "wsrep_provider", "wsrep_cluster_name", "wsrep_cluster_address",
     "wsrep_node_name", "wsrep_node_address", "wsrep_sst_method",
 )
+PARTITION_HANDLING = ("pause_minority", "autoheal", "ignore")
+# mirrored: classic queues mirrored by a policy (the reference's ha-all);
+# quorum: no mirroring policy, the services declare quorum queues.
+QUEUE_TYPES = ("mirrored", "quorum")
+RABBITMQ_DEFAULTS = {
+    "port": 5672,
+    "management_port": 15672,
+    "cluster_partition_handling": "pause_minority",
+    "queue_type": "mirrored",
+    "ram_nodes": [],
+    "ha_policy": {"name": "ha-all", "pattern": "^", "definition": {"ha-mode": "all"}},
+    "settings": {},
+}
+# rabbitmq.conf keys that rabbitmq_node() derives from the topology (prefixes).
+RABBITMQ_DERIVED = ("listeners.", "management.tcp.", "distribution.listener.", "cluster_partition_handling",
+                    "loopback_users")
+MEMCACHED_DEFAULTS = {"port": 11211, "memory_mb": 64, "max_connections": 1024}
+ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 
 
 def __virtual__():
@@ -272,6 +291,85 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
                           "(letters, digits and _)")
 
 
+def _section(ha: dict, name: str, defaults: dict) -> dict:
+    """``ha:NAME`` over its defaults (one level deep; a missing section is all defaults)."""
+    section = ha.get(name)
+    return {**defaults, **section} if isinstance(section, dict) else dict(defaults)
+
+
+def _check_ports(name: str, section: dict, keys: tuple[str, ...], errors: list[str]) -> None:
+    seen: dict[Any, str] = {}
+    for key in keys:
+        port = section.get(key)
+        if not _int_in(port, 1, 65535):
+            errors.append(f"{_key(name, key)}: {port!r} must be a TCP port from 1 to 65535")
+        elif port in seen:
+            errors.append(f"{_key(name, key)}: {port} is also {_key(name, seen[port])}")
+        else:
+            seen[port] = key
+
+
+def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
+    if "rabbitmq" in ha and not isinstance(ha["rabbitmq"], dict):
+        errors.append(f"{_key('rabbitmq')}: must be a mapping")
+        return
+    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    _check_ports("rabbitmq", rabbitmq, ("port", "management_port"), errors)
+    handling = rabbitmq["cluster_partition_handling"]
+    if handling not in PARTITION_HANDLING:
+        errors.append(f"{_key('rabbitmq', 'cluster_partition_handling')}: {handling!r} must be one of "
+                      f"{', '.join(PARTITION_HANDLING)}")
+    if rabbitmq["queue_type"] not in QUEUE_TYPES:
+        errors.append(f"{_key('rabbitmq', 'queue_type')}: {rabbitmq['queue_type']!r} must be one of "
+                      f"{', '.join(QUEUE_TYPES)}")
+    controllers = sorted((n for n, spec in nodes.items() if "controller" in spec["roles"]), key=_node_sort_key)
+    ram_nodes = rabbitmq["ram_nodes"]
+    if not isinstance(ram_nodes, list):
+        errors.append(f"{_key('rabbitmq', 'ram_nodes')}: must be a list of controller names")
+        ram_nodes = []
+    for name in ram_nodes:
+        if name not in controllers:
+            errors.append(f"{_key('rabbitmq', 'ram_nodes')}: {name!r} is not a controller")
+        elif name == controllers[0]:
+            errors.append(f"{_key('rabbitmq', 'ram_nodes')}: {name} is the first controller, which the "
+                          "others join; it must stay a disc node")
+    policy = rabbitmq["ha_policy"]
+    if not isinstance(policy, dict) or not all(isinstance(policy.get(k), str) and policy.get(k)
+                                               for k in ("name", "pattern")) \
+            or not isinstance(policy.get("definition"), dict) or not policy["definition"]:
+        errors.append(f"{_key('rabbitmq', 'ha_policy')}: must have a name, a pattern and a definition mapping")
+    settings = rabbitmq["settings"]
+    if not isinstance(settings, dict) or any(isinstance(v, (dict, list)) for v in settings.values()):
+        errors.append(f"{_key('rabbitmq', 'settings')}: must map rabbitmq.conf keys to single values")
+    else:
+        for option in settings:
+            if str(option).startswith(RABBITMQ_DERIVED):
+                errors.append(f"{_key('rabbitmq', 'settings', option)}: is derived from the topology and "
+                              "ha:rabbitmq; remove it")
+    listener = _get(ha, ("haproxy", "listeners", "rabbitmq"))
+    if isinstance(listener, dict) and _int_in(rabbitmq["port"], 1, 65535):
+        backend_port = listener.get("backend_port", listener.get("port"))
+        if backend_port != rabbitmq["port"]:
+            errors.append(f"{_key('haproxy', 'listeners', 'rabbitmq', 'backend_port')}: {backend_port!r} differs "
+                          f"from ha:rabbitmq:port {rabbitmq['port']}")
+
+
+def _check_memcached(ha: dict, errors: list[str]) -> None:
+    memcached = _section(ha, "memcached", MEMCACHED_DEFAULTS)
+    _check_ports("memcached", memcached, ("port",), errors)
+    if not _int_in(memcached["memory_mb"], 16, 1048576):
+        errors.append(f"{_key('memcached', 'memory_mb')}: {memcached['memory_mb']!r} must be a size in MiB "
+                      "from 16 to 1048576")
+    if not _int_in(memcached["max_connections"], 16, 1048576):
+        errors.append(f"{_key('memcached', 'max_connections')}: {memcached['max_connections']!r} must be a "
+                      "number from 16 to 1048576")
+
+
+def _check_etcd(ha: dict, errors: list[str]) -> None:
+    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+    _check_ports("etcd", etcd, ("client_port", "peer_port"), errors)
+
+
 def validate(ha: dict | None = None) -> list[str]:
     """
     Check the ``ha`` pillar and return the list of problems, each naming its key.
@@ -299,6 +397,9 @@ def validate(ha: dict | None = None) -> list[str]:
     _check_cluster_names(ha, errors)
     _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
     _check_galera(ha, errors)
+    _check_rabbitmq(ha, nodes, errors)
+    _check_memcached(ha, errors)
+    _check_etcd(ha, errors)
     for path in SECRETS:
         _check_secret(path, _get(ha, path), errors)
     return errors
@@ -494,3 +595,207 @@ def galera_accounts(ha: dict | None = None) -> list[dict]:
         }
         for user, spec in sorted(ha["galera"].get("databases", {}).items())
     ]
+
+
+def formula_map() -> dict:
+    """
+    The formula's map for this minion (``salt/ha/defaults.yaml``, then its
+    ``os_family`` in ``osfamilymap.yaml``, then ``ha:lookup``), so that the
+    execution modules take package, service and path names from the map
+    only. Rendered once per run from ``salt/ha/map.json.jinja``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'openstack-controller*' ha_topology.formula_map
+    """
+    if "ha_topology.map" not in __context__:  # noqa: F821 - Salt loader dunder
+        rendered = __salt__["slsutil.renderer"](MAP_TEMPLATE, default_renderer="jinja|json")  # noqa: F821
+        if not isinstance(rendered, dict) or "galera" not in rendered:
+            raise CommandExecutionError(f"cannot render the formula's map from {MAP_TEMPLATE}: {rendered!r}")
+        __context__["ha_topology.map"] = rendered  # noqa: F821
+    return __context__["ha_topology.map"]  # noqa: F821
+
+
+def _controller(ha: dict, minion_id: str | None) -> tuple[dict, list[dict]]:
+    """This controller's node entry and every controller, in order."""
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    me = next((n for n in controllers if n["id"] == minion_id), None)
+    if me is None:
+        raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
+    return me, controllers
+
+
+def _rabbit_name(node_id: str) -> str:
+    # RabbitMQ's default node name: rabbit@ and the short host name, which the
+    # formula sets to the minion id.
+    return "rabbit@" + node_id.split(".")[0]
+
+
+def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    What one controller needs for RabbitMQ: its ``node`` name, the ``first``
+    node that the others join, its ``node_type`` (``ram`` when listed in
+    ``ha:rabbitmq:ram_nodes``), the ``cluster`` node names, ``address`` and
+    ``management_port``, and ``settings``: rabbitmq.conf from
+    ``ha:rabbitmq:settings`` plus what the topology fixes (AMQP, management
+    and inter-node listeners on the node's own address, partition handling,
+    guest only from localhost).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.rabbitmq_node
+    """
+    ha = _ha_pillar(ha)
+    me, controllers = _controller(ha, minion_id)
+    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    settings = dict(rabbitmq["settings"])
+    settings.update({
+        "listeners.tcp.1": f"{me['address']}:{rabbitmq['port']}",
+        "management.tcp.ip": me["address"],
+        "management.tcp.port": rabbitmq["management_port"],
+        "distribution.listener.interface": me["address"],
+        "cluster_partition_handling": rabbitmq["cluster_partition_handling"],
+        "loopback_users.guest": "true",
+    })
+    return {
+        "node": _rabbit_name(me["id"]),
+        "first": _rabbit_name(controllers[0]["id"]),
+        "node_type": "ram" if me["id"] in rabbitmq["ram_nodes"] else "disc",
+        "cluster": [_rabbit_name(n["id"]) for n in controllers],
+        "address": me["address"],
+        "management_port": rabbitmq["management_port"],
+        "settings": dict(sorted(settings.items())),
+    }
+
+
+def rabbitmq_access(ha: dict | None = None) -> dict:
+    """
+    The cluster-wide RabbitMQ objects: the OpenStack ``user`` (name, pillar
+    key of its password, tags, permissions on ``/``), the ``ha_policy`` to
+    set (None with ``queue_type: quorum``) and ``absent_policies``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.rabbitmq_access
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    policy = rabbitmq["ha_policy"]
+    mirrored = rabbitmq["queue_type"] == "mirrored"
+    return {
+        "user": {
+            "name": "openstack",
+            "password_pillar": "ha:rabbitmq:openstack_password",
+            "tags": ["administrator"],
+            "permissions": {"/": [".*", ".*", ".*"]},
+        },
+        "ha_policy": {
+            "name": policy["name"],
+            "pattern": policy["pattern"],
+            "definition": policy["definition"],
+            "apply_to": policy.get("apply_to", "all"),
+            "priority": policy.get("priority", 0),
+        } if mirrored else None,
+        "absent_policies": [] if mirrored else [policy["name"]],
+        "quorum_queues": not mirrored,
+    }
+
+
+def memcached_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    memcached on one controller: ``address`` (the node's own), ``port``,
+    ``memory_mb`` and ``max_connections``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.memcached_node
+    """
+    ha = _ha_pillar(ha)
+    me, _ = _controller(ha, minion_id)
+    return {"address": me["address"], **_section(ha, "memcached", MEMCACHED_DEFAULTS)}
+
+
+def memcached_servers(ha: dict | None = None) -> list[str]:
+    """
+    Every controller's memcached as ``ADDRESS:PORT``, for the OpenStack
+    services' ``memcache_servers`` and ``[cache] memcache_servers``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.memcached_servers
+    """
+    ha = _ha_pillar(ha)
+    port = _section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]
+    return [f"{n['address']}:{port}" for n in nodes(ha) if "controller" in n["roles"]]
+
+
+def etcd_members(ha: dict | None = None) -> dict[str, dict]:
+    """
+    The etcd members: every controller, by name, with its ``peer_url`` and
+    ``client_url`` on its own address.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.etcd_members
+    """
+    ha = _ha_pillar(ha)
+    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+    return {
+        n["id"]: {
+            "peer_url": f"http://{n['address']}:{etcd['peer_port']}",
+            "client_url": f"http://{n['address']}:{etcd['client_port']}",
+        }
+        for n in nodes(ha)
+        if "controller" in n["roles"]
+    }
+
+
+def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    etcd on one controller: ``environment``, the ETCD_* variables of its
+    configuration (name, ``data_dir``, peer and client URLs on its own
+    address plus the loopback for local clients, the initial cluster of
+    every member, the cluster token, initial state ``new``: etcd reads the
+    initial-cluster settings only when its data directory is empty, so a
+    member that already has data keeps its cluster), and ``members`` (see
+    :py:func:`etcd_members`).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.etcd_node /var/lib/etcd/ha
+    """
+    ha = _ha_pillar(ha)
+    me, _ = _controller(ha, minion_id)
+    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+    members = etcd_members(ha)
+    mine = members[me["id"]]
+    return {
+        "environment": {
+            "ETCD_NAME": me["id"],
+            "ETCD_DATA_DIR": data_dir,
+            "ETCD_LISTEN_PEER_URLS": mine["peer_url"],
+            "ETCD_LISTEN_CLIENT_URLS": f"{mine['client_url']},http://127.0.0.1:{etcd['client_port']}",
+            "ETCD_INITIAL_ADVERTISE_PEER_URLS": mine["peer_url"],
+            "ETCD_ADVERTISE_CLIENT_URLS": mine["client_url"],
+            "ETCD_INITIAL_CLUSTER": ",".join(f"{name}={spec['peer_url']}" for name, spec in members.items()),
+            "ETCD_INITIAL_CLUSTER_TOKEN": etcd["cluster_token"],
+            "ETCD_INITIAL_CLUSTER_STATE": "new",
+        },
+        "members": members,
+    }

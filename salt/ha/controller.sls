@@ -2,3 +2,6 @@
 include:
   - ha.base
   - ha.galera
+  - ha.rabbitmq
+  - ha.memcached
+  - ha.etcd

@@ -75,5 +75,54 @@ ha-galera-sql:
     - sls: ha.galera.sql
     - require:
       - salt: {{ chain.previous }}
+
+# 6. RabbitMQ: packages on every controller at once; then one controller at
+#    a time (a config change restarts one node only), the first one, then
+#    each other joins it; every step returns when its node is a running
+#    member. Then users and policy on the first.
+ha-rabbitmq-install:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.rabbitmq.install
+    - require:
+      - salt: ha-galera-sql
+{%- set chain.previous = 'ha-rabbitmq-install' %}
+{%- for controller in plan.controllers %}
+
+ha-rabbitmq-{{ controller }}:
+  salt.state:
+    - tgt: {{ controller }}
+    - sls: ha.rabbitmq.cluster
+    - require:
+      - salt: {{ chain.previous }}
+{%- set chain.previous = 'ha-rabbitmq-' ~ controller %}
+{%- endfor %}
+
+ha-rabbitmq-access:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.rabbitmq.access
+    - require:
+      - salt: {{ chain.previous }}
+
+# 7. memcached on every controller.
+ha-memcached:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.memcached
+    - require:
+      - salt: ha-rabbitmq-access
+
+# 8. etcd: every member at once (the members of a new cluster wait for each
+#    other), then every node waits for all members healthy.
+ha-etcd:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.etcd
+    - require:
+      - salt: ha-memcached
 {%- endif %}
 {%- endif %}

@@ -27,9 +27,8 @@ def running():
 @pytest.fixture
 def configure_loader_modules(galera_map, running):
     return {ha_galera: {
-        "__context__": {"ha_galera.map": galera_map},
         "__salt__": {"service.status": lambda name: running["value"],
-                     "slsutil.renderer": lambda *a, **k: "not a map"},
+                     "ha_topology.formula_map": lambda: {"galera": galera_map}},
     }}
 
 
@@ -114,12 +113,6 @@ def test_status_position(monkeypatch, running, tmp_path):
                         lambda: {**wsrep(), "cluster_state_uuid": UUID, "last_committed": 90})
     result = ha_galera.status(recover=True)
     assert result["position"] == {"uuid": UUID, "seqno": 90} and "recovered" not in result
-
-
-def test_galera_map_must_render(configure_loader_modules):
-    ha_galera.__context__.clear()
-    with pytest.raises(CommandExecutionError, match="cannot render the formula's map"):
-        ha_galera.galera_map()
 
 
 class FakeSQL:

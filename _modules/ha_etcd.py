@@ -1,0 +1,195 @@
+"""
+Health of the etcd cluster through the v3 API (``etcdctl`` with
+``ETCDCTL_API=3`` and JSON output): the member list, the health and status of
+every endpoint, the leader, and whether a quorum of the expected members is
+healthy.
+
+The path of ``etcdctl`` comes from the formula's map (``etcd:etcdctl``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from typing import Any
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_etcd"
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _etcdctl(endpoints: list[str], *args: str, timeout: float = 15) -> Any:
+    """Run etcdctl against ``endpoints`` and return its JSON output."""
+    cmd = [
+        __salt__["ha_topology.formula_map"]()["etcd"]["etcdctl"],  # noqa: F821 - Salt loader dunder
+        "--endpoints=" + ",".join(endpoints), "--dial-timeout=3s", "--command-timeout=5s", "-w", "json", *args,
+    ]
+    env = {**os.environ, "ETCDCTL_API": "3"}
+    try:
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise CommandExecutionError(f"etcdctl {' '.join(args)} did not answer within {timeout:.0f} s") from None
+    except FileNotFoundError:
+        raise CommandExecutionError(f"{cmd[0]} not found: is the etcd client package installed?") from None
+    if result.returncode != 0:
+        message = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        raise CommandExecutionError(
+            f"etcdctl {' '.join(args)} at {','.join(endpoints)} failed: {' '.join(message[-2:])}"
+        )
+    try:
+        return json.loads(result.stdout)
+    except ValueError:
+        raise CommandExecutionError(f"etcdctl {' '.join(args)} printed no JSON: {result.stdout[:200]!r}") from None
+
+
+def members(endpoints: list[str]) -> list[dict]:
+    """
+    The member list, as ``{"id", "name", "peer_urls", "client_urls"}`` with
+    the id in hex as etcdctl's table prints it. A member that was added but
+    never started has an empty name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.members '[http://10.10.10.51:2379]'
+    """
+    raw = _etcdctl(endpoints, "member", "list")
+    return sorted(
+        (
+            {
+                "id": format(member["ID"], "x"),
+                "name": member.get("name", ""),
+                "peer_urls": sorted(member.get("peerURLs", [])),
+                "client_urls": sorted(member.get("clientURLs", [])),
+            }
+            for member in raw.get("members", [])
+        ),
+        key=lambda member: member["name"],
+    )
+
+
+def endpoint_status(endpoint: str) -> dict:
+    """
+    One endpoint's ``member_id``, ``leader`` (ids in hex), ``raft_term``,
+    ``version`` and ``db_size``; raises when it does not answer.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.endpoint_status http://10.10.10.51:2379
+    """
+    (entry,) = _etcdctl([endpoint], "endpoint", "status")
+    status = entry["Status"]
+    return {
+        "member_id": format(status["header"]["member_id"], "x"),
+        "leader": format(status["leader"], "x"),
+        "raft_term": status["raftTerm"],
+        "version": status["version"],
+        "db_size": status["dbSize"],
+    }
+
+
+def endpoint_health(endpoint: str) -> dict:
+    """
+    ``{"healthy": bool, "error": str}`` of one endpoint (etcdctl endpoint
+    health: a quorum read through that member).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.endpoint_health http://10.10.10.51:2379
+    """
+    try:
+        (entry,) = _etcdctl([endpoint], "endpoint", "health")
+    except CommandExecutionError as exc:
+        return {"healthy": False, "error": str(exc)}
+    return {"healthy": bool(entry.get("health")), "error": entry.get("error", "")}
+
+
+def health(expected: dict[str, dict] | None = None) -> dict:
+    """
+    The cluster against the ``expected`` members (``{name: {"peer_url",
+    "client_url"}}``; default: ``ha_topology.etcd_members`` of the pillar): ``members`` as listed,
+    ``healthy`` and ``unhealthy`` (name to error) endpoints, the ``leader``'s
+    name, ``quorum`` (a majority of the expected members is healthy, they
+    agree on a leader and the member list is the expected one) and
+    ``problems`` in words.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.health
+    """
+    if expected is None:
+        expected = __salt__["ha_topology.etcd_members"]()  # noqa: F821 - Salt loader dunder
+    endpoints = [spec["client_url"] for spec in expected.values()]
+    problems: list[str] = []
+    try:
+        listed = members(endpoints)
+    except CommandExecutionError as exc:
+        listed = []
+        problems.append(str(exc))
+    names_by_id = {member["id"]: member["name"] for member in listed}
+    wanted = {name: [spec["peer_url"]] for name, spec in expected.items()}
+    found = {member["name"]: member["peer_urls"] for member in listed}
+    if listed and found != wanted:
+        problems.append(f"the member list is {found}, expected {wanted}")
+    healthy, unhealthy, leaders = [], {}, set()
+    for name, spec in sorted(expected.items()):
+        check = endpoint_health(spec["client_url"])
+        if not check["healthy"]:
+            unhealthy[name] = check["error"] or "unhealthy"
+            continue
+        healthy.append(name)
+        try:
+            leaders.add(endpoint_status(spec["client_url"])["leader"])
+        except CommandExecutionError as exc:
+            unhealthy[name] = str(exc)
+            healthy.remove(name)
+    if len(leaders) > 1:
+        problems.append(f"the healthy members disagree on the leader: {sorted(leaders)}")
+    leader = names_by_id.get(next(iter(leaders))) if len(leaders) == 1 else None
+    majority = len(expected) // 2 + 1
+    if len(healthy) < majority:
+        problems.append(f"{len(healthy)} of {len(expected)} members healthy, a quorum needs {majority}")
+    if leader is None and not problems:
+        problems.append("no leader")
+    return {
+        "members": listed,
+        "healthy": healthy,
+        "unhealthy": unhealthy,
+        "leader": leader,
+        "quorum": not problems,
+        "problems": problems,
+    }
+
+
+def wait_healthy(expected: dict[str, dict] | None = None, timeout: float = 120, all_members: bool = False) -> dict:
+    """
+    Poll :py:func:`health` until the cluster has a healthy quorum (with
+    ``all_members``: every expected member healthy), up to ``timeout``
+    seconds; return the last result either way.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.wait_healthy timeout=60 all_members=True
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        result = health(expected)
+        done = result["quorum"] and (not all_members or not result["unhealthy"])
+        if done or time.monotonic() > deadline:
+            return result
+        time.sleep(1)

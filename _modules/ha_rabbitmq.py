@@ -1,0 +1,334 @@
+"""
+RabbitMQ on a controller, through ``rabbitmqctl``: cluster status as
+structured data, membership (join, node type), users, permissions and
+policies.
+
+Passwords go to ``rabbitmqctl`` on its standard input (``add_user``,
+``change_password`` and ``authenticate_user`` read it there when the argument
+is left out), never on a command line. The path of ``rabbitmqctl`` comes from
+the formula's map (``rabbitmq:ctl``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from typing import Any
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_rabbitmq"
+
+NODE_TYPES = ("disc", "ram")
+# Exit code of rabbitmqctl authenticate_user for wrong credentials.
+EX_DATAERR = 65
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _map() -> dict:
+    return __salt__["ha_topology.formula_map"]()["rabbitmq"]  # noqa: F821 - Salt loader dunder
+
+
+def _ctl(*args: str, node: str | None = None, stdin: str | None = None, timeout: float = 120,
+         check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [_map()["ctl"], *(["-n", node] if node else []), *args]
+    try:
+        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise CommandExecutionError(f"rabbitmqctl {args[0]} did not finish within {timeout:.0f} s") from None
+    except FileNotFoundError:
+        raise CommandExecutionError(f"{cmd[0]} not found: is the RabbitMQ package installed?") from None
+    if check and result.returncode != 0:
+        message = (result.stderr.strip() or result.stdout.strip()).splitlines()
+        raise CommandExecutionError(
+            f"rabbitmqctl {args[0]}{' on ' + node if node else ''} failed: {' '.join(message[-3:])}"
+        )
+    return result
+
+
+def _json(*args: str, node: str | None = None, timeout: float = 60) -> Any:
+    output = _ctl(*args, "--formatter", "json", node=node, timeout=timeout).stdout
+    try:
+        return json.loads(output)
+    except ValueError:
+        raise CommandExecutionError(f"rabbitmqctl {args[0]} printed no JSON: {output[:200]!r}") from None
+
+
+def cluster_status(node: str | None = None, timeout: float = 60) -> dict:
+    """
+    The cluster as seen by ``node`` (default: the local node):
+    ``running_nodes``, ``disc_nodes``, ``ram_nodes``, ``partitions`` (node to
+    the nodes it cannot see) and ``alarms``, each sorted.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'openstack-controller*' ha_rabbitmq.cluster_status
+    """
+    raw = _json("cluster_status", node=node, timeout=timeout)
+    partitions = raw.get("partitions") or {}
+    return {
+        "running_nodes": sorted(raw.get("running_nodes", [])),
+        "disc_nodes": sorted(raw.get("disk_nodes", [])),
+        "ram_nodes": sorted(raw.get("ram_nodes", [])),
+        # Older releases print [] instead of {} when there is no partition.
+        "partitions": dict(partitions) if isinstance(partitions, dict) else {},
+        "alarms": raw.get("alarms", []),
+    }
+
+
+def members(status: dict) -> list[str]:
+    """Every node the cluster knows (running or not), from a :py:func:`cluster_status` result."""
+    return sorted(set(status["disc_nodes"]) | set(status["ram_nodes"]))
+
+
+def node_type(status: dict, node: str) -> str | None:
+    """``disc``, ``ram`` or None when ``node`` is not a member."""
+    if node in status["disc_nodes"]:
+        return "disc"
+    if node in status["ram_nodes"]:
+        return "ram"
+    return None
+
+
+def await_running(node: str, timeout: float = 300) -> dict:
+    """
+    Wait until the local app has started and ``node`` is among the running
+    nodes; return the cluster status.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller02 ha_rabbitmq.await_running rabbit@openstack-controller02
+    """
+    deadline = time.monotonic() + timeout
+    _ctl("await_startup", "--timeout", str(int(timeout)), timeout=timeout + 30)
+    while True:
+        status = cluster_status()
+        if node in status["running_nodes"]:
+            return status
+        if time.monotonic() > deadline:
+            raise CommandExecutionError(f"{node} is not among the running nodes after {timeout:.0f} s: {status}")
+        time.sleep(1)
+
+
+def join(target: str, node: str, node_type: str = "disc", timeout: float = 300) -> dict:
+    """
+    Make the local node (``node``) a member of ``target``'s cluster:
+    ``stop_app``, ``reset``, ``join_cluster``, ``start_app``. ``reset`` wipes
+    the local node's own data, so the state only calls this for a node that
+    is not clustered with anyone yet.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller02 ha_rabbitmq.join rabbit@openstack-controller01 rabbit@openstack-controller02 ram
+    """
+    if node_type not in NODE_TYPES:
+        raise CommandExecutionError(f"node type {node_type!r} is not one of {', '.join(NODE_TYPES)}")
+    _ctl("stop_app")
+    _ctl("reset")
+    try:
+        _ctl("join_cluster", *(["--ram"] if node_type == "ram" else []), target, timeout=timeout)
+    finally:
+        # Never leave the app stopped, also when the join failed.
+        _ctl("start_app", timeout=timeout)
+    return await_running(node, timeout)
+
+
+def change_node_type(node: str, node_type: str, timeout: float = 300) -> dict:
+    """
+    Turn the local member into a ``disc`` or ``ram`` node (the app is
+    stopped for the change).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller02 ha_rabbitmq.change_node_type rabbit@openstack-controller02 disc
+    """
+    if node_type not in NODE_TYPES:
+        raise CommandExecutionError(f"node type {node_type!r} is not one of {', '.join(NODE_TYPES)}")
+    _ctl("stop_app")
+    try:
+        _ctl("change_cluster_node_type", node_type)
+    finally:
+        _ctl("start_app", timeout=timeout)
+    return await_running(node, timeout)
+
+
+def users() -> dict[str, list[str]]:
+    """
+    Every user with its tags.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.users
+    """
+    return {entry["user"]: sorted(entry.get("tags", [])) for entry in _json("list_users")}
+
+
+def password_matches(user: str, password: str) -> bool:
+    """
+    True when ``user`` authenticates with ``password`` (sent on stdin).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.password_matches openstack "$(cat secret)"
+    """
+    result = _ctl("authenticate_user", user, stdin=password + "\n", check=False)
+    if result.returncode not in (0, EX_DATAERR):
+        raise CommandExecutionError(f"rabbitmqctl authenticate_user failed: {result.stderr.strip()[-200:]}")
+    return result.returncode == 0
+
+
+def add_user(user: str, password: str) -> bool:
+    """
+    Create ``user`` with ``password`` (sent on stdin).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.add_user openstack "$(cat secret)"
+    """
+    _ctl("add_user", user, stdin=password + "\n")
+    return True
+
+
+def change_password(user: str, password: str) -> bool:
+    """
+    Set the password of ``user`` (sent on stdin).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.change_password openstack "$(cat secret)"
+    """
+    _ctl("change_password", user, stdin=password + "\n")
+    return True
+
+
+def set_tags(user: str, tags: list[str]) -> bool:
+    """
+    Replace the tags of ``user``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.set_tags openstack '[administrator]'
+    """
+    _ctl("set_user_tags", user, *tags)
+    return True
+
+
+def delete_user(user: str) -> bool:
+    """
+    Delete ``user``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.delete_user guest
+    """
+    _ctl("delete_user", user)
+    return True
+
+
+def permissions(vhost: str = "/") -> dict[str, list[str]]:
+    """
+    ``{user: [configure, write, read]}`` on ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.permissions /
+    """
+    return {
+        entry["user"]: [entry["configure"], entry["write"], entry["read"]]
+        for entry in _json("list_permissions", "-p", vhost)
+    }
+
+
+def set_permissions(user: str, configure: str, write: str, read: str, vhost: str = "/") -> bool:
+    """
+    Set the permissions of ``user`` on ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.set_permissions openstack '.*' '.*' '.*'
+    """
+    _ctl("set_permissions", "-p", vhost, user, configure, write, read)
+    return True
+
+
+def policies(vhost: str = "/") -> dict[str, dict]:
+    """
+    ``{name: {"pattern", "apply_to", "definition", "priority"}}`` on ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.policies
+    """
+    found = {}
+    for entry in _json("list_policies", "-p", vhost):
+        definition = entry["definition"]
+        # 3.10 prints the definition as a JSON string, newer releases as an object.
+        if isinstance(definition, str):
+            definition = json.loads(definition)
+        found[entry["name"]] = {
+            "pattern": entry["pattern"],
+            "apply_to": entry["apply-to"],
+            "definition": definition,
+            "priority": int(entry["priority"]),
+        }
+    return found
+
+
+def set_policy(name: str, pattern: str, definition: dict, apply_to: str = "all", priority: int = 0,
+               vhost: str = "/") -> bool:
+    """
+    Create or replace the policy ``name`` on ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.set_policy ha-all '^' '{"ha-mode": "all"}'
+    """
+    _ctl("set_policy", "-p", vhost, "--apply-to", apply_to, "--priority", str(priority), name, pattern,
+         json.dumps(definition, sort_keys=True))
+    return True
+
+
+def clear_policy(name: str, vhost: str = "/") -> bool:
+    """
+    Remove the policy ``name`` from ``vhost``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.clear_policy ha-all
+    """
+    _ctl("clear_policy", "-p", vhost, name)
+    return True

@@ -1,0 +1,56 @@
+"""
+State of the etcd cluster: ``ha_etcd.healthy`` waits, up to a deadline, for
+a healthy quorum of the expected members (the health gate of ``ha.deploy``
+after the members started). It checks and changes nothing.
+"""
+
+from __future__ import annotations
+
+__virtualname__ = "ha_etcd"
+
+
+def __virtual__():
+    if "ha_etcd.health" not in __salt__:  # noqa: F821 - Salt loader dunder
+        return (False, "the ha_etcd execution module is not synced: run saltutil.sync_all")
+    return __virtualname__
+
+
+def _describe(result: dict) -> str:
+    text = f"leader {result['leader']}, healthy: {', '.join(result['healthy']) or 'none'}"
+    if result["unhealthy"]:
+        text += "; unhealthy: " + "; ".join(f"{name} ({error})" for name, error in result["unhealthy"].items())
+    return text
+
+
+def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 120,
+            all_members: bool = False) -> dict:
+    """
+    Wait until a majority of ``members`` (``{name: {"peer_url",
+    "client_url"}}``; default: ``ha_topology.etcd_members``) is healthy with
+    one leader and the expected member list (with ``all_members``: every
+    member healthy). Fails with what is wrong once ``timeout`` seconds have
+    passed. With ``test=True`` it checks once and does not wait.
+
+    .. code-block:: yaml
+
+        ha-etcd-healthy:
+          ha_etcd.healthy:
+            - timeout: 120
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    if __opts__.get("test"):  # noqa: F821
+        result = __salt__["ha_etcd.health"](members)  # noqa: F821
+        if result["quorum"]:
+            ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
+        else:
+            ret["result"] = None
+            ret["comment"] = "etcd has no healthy quorum yet; would wait: " + "; ".join(result["problems"])
+        return ret
+    result = __salt__["ha_etcd.wait_healthy"](members, timeout, all_members)  # noqa: F821
+    if result["quorum"] and (not all_members or not result["unhealthy"]):
+        ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
+        return ret
+    ret["result"] = False
+    problems = result["problems"] or [f"unhealthy: {result['unhealthy']}"]
+    ret["comment"] = f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(problems)
+    return ret
