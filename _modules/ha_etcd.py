@@ -140,10 +140,13 @@ def health(expected: dict[str, dict] | None = None) -> dict:
         listed = []
         problems.append(str(exc))
     names_by_id = {member["id"]: member["name"] for member in listed}
-    wanted = {name: [spec["peer_url"]] for name, spec in expected.items()}
-    found = {member["name"]: member["peer_urls"] for member in listed}
+    # Compared as lists: a second member under an expected name (a node
+    # re-added with another address) must show.
+    wanted = sorted((name, [spec["peer_url"]]) for name, spec in expected.items())
+    found = sorted((member["name"], member["peer_urls"]) for member in listed)
     if listed and found != wanted:
-        problems.append(f"the member list is {found}, expected {wanted}")
+        problems.append(f"the member list is {dict(found) if len(found) == len(dict(found)) else found}, "
+                        f"expected {dict(wanted)}")
     healthy, unhealthy, leaders = [], {}, set()
     for name, spec in sorted(expected.items()):
         check = endpoint_health(spec["client_url"])

@@ -134,8 +134,8 @@ def join(target: str, node: str, node_type: str = "disc", timeout: float = 300) 
     if node_type not in NODE_TYPES:
         raise CommandExecutionError(f"node type {node_type!r} is not one of {', '.join(NODE_TYPES)}")
     _ctl("stop_app")
-    _ctl("reset")
     try:
+        _ctl("reset")
         _ctl("join_cluster", *(["--ram"] if node_type == "ram" else []), target, timeout=timeout)
     finally:
         # Never leave the app stopped, also when the join failed.
@@ -189,7 +189,8 @@ def password_matches(user: str, password: str) -> bool:
     """
     result = _ctl("authenticate_user", user, stdin=password + "\n", check=False)
     if result.returncode not in (0, EX_DATAERR):
-        raise CommandExecutionError(f"rabbitmqctl authenticate_user failed: {result.stderr.strip()[-200:]}")
+        message = " ".join((result.stderr.strip() or result.stdout.strip()).splitlines()[-3:])
+        raise CommandExecutionError(f"rabbitmqctl authenticate_user failed: {message}")
     return result.returncode == 0
 
 

@@ -61,6 +61,7 @@ PARTITION_HANDLING = ("pause_minority", "autoheal", "ignore")
 # mirrored: classic queues mirrored by a policy (the reference's ha-all);
 # quorum: no mirroring policy, the services declare quorum queues.
 QUEUE_TYPES = ("mirrored", "quorum")
+POLICY_APPLY_TO = ("all", "queues", "exchanges")
 RABBITMQ_DEFAULTS = {
     "port": 5672,
     "management_port": 15672,
@@ -75,6 +76,12 @@ RABBITMQ_DERIVED = ("listeners.", "management.tcp.", "distribution.listener.", "
                     "loopback_users")
 MEMCACHED_DEFAULTS = {"port": 11211, "memory_mb": 64, "max_connections": 1024}
 ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
+# Ports the controllers' services use at their own address that the pillar
+# does not set: MariaDB, Galera replication, IST, SST, RabbitMQ inter-node.
+NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
+                    25672: "RabbitMQ inter-node"}
+# Optional sections of the pillar: absent means defaults, present must be a mapping.
+OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd")
 
 
 def __virtual__():
@@ -310,9 +317,6 @@ def _check_ports(name: str, section: dict, keys: tuple[str, ...], errors: list[s
 
 
 def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
-    if "rabbitmq" in ha and not isinstance(ha["rabbitmq"], dict):
-        errors.append(f"{_key('rabbitmq')}: must be a mapping")
-        return
     rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
     _check_ports("rabbitmq", rabbitmq, ("port", "management_port"), errors)
     handling = rabbitmq["cluster_partition_handling"]
@@ -338,6 +342,13 @@ def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None
                                                for k in ("name", "pattern")) \
             or not isinstance(policy.get("definition"), dict) or not policy["definition"]:
         errors.append(f"{_key('rabbitmq', 'ha_policy')}: must have a name, a pattern and a definition mapping")
+    else:
+        if policy.get("apply_to", "all") not in POLICY_APPLY_TO:
+            errors.append(f"{_key('rabbitmq', 'ha_policy', 'apply_to')}: {policy['apply_to']!r} must be one of "
+                          f"{', '.join(POLICY_APPLY_TO)}")
+        if not _int_in(policy.get("priority", 0), 0, 999):
+            errors.append(f"{_key('rabbitmq', 'ha_policy', 'priority')}: {policy['priority']!r} must be an "
+                          "integer from 0 to 999")
     settings = rabbitmq["settings"]
     if not isinstance(settings, dict) or any(isinstance(v, (dict, list)) for v in settings.values()):
         errors.append(f"{_key('rabbitmq', 'settings')}: must map rabbitmq.conf keys to single values")
@@ -370,6 +381,26 @@ def _check_etcd(ha: dict, errors: list[str]) -> None:
     _check_ports("etcd", etcd, ("client_port", "peer_port"), errors)
 
 
+def _check_node_ports(ha: dict, errors: list[str]) -> None:
+    """Ports that every controller listens on at its own address must differ between services."""
+    used = [
+        (("galera", "clustercheck", "port"), _get(ha, ("galera", "clustercheck", "port")) or 9200),
+        (("rabbitmq", "port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["port"]),
+        (("rabbitmq", "management_port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["management_port"]),
+        (("memcached", "port"), _section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]),
+        (("etcd", "client_port"), _section(ha, "etcd", ETCD_DEFAULTS)["client_port"]),
+        (("etcd", "peer_port"), _section(ha, "etcd", ETCD_DEFAULTS)["peer_port"]),
+    ]
+    seen: dict[int, str] = dict(NODE_FIXED_PORTS)
+    for path, port in used:
+        if not _int_in(port, 1, 65535):
+            continue  # reported by the section's own check
+        other = seen.setdefault(port, _key(*path))
+        # Two ports of one section are reported by _check_ports already.
+        if other != _key(*path) and not other.startswith(_key(path[0]) + ":"):
+            errors.append(f"{_key(*path)}: {port} is also used on every controller by {other}")
+
+
 def validate(ha: dict | None = None) -> list[str]:
     """
     Check the ``ha`` pillar and return the list of problems, each naming its key.
@@ -397,9 +428,14 @@ def validate(ha: dict | None = None) -> list[str]:
     _check_cluster_names(ha, errors)
     _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
     _check_galera(ha, errors)
-    _check_rabbitmq(ha, nodes, errors)
-    _check_memcached(ha, errors)
-    _check_etcd(ha, errors)
+    bad_sections = [name for name in OPTIONAL_SECTIONS if name in ha and not isinstance(ha[name], dict)]
+    for name in bad_sections:
+        errors.append(f"{_key(name)}: must be a mapping")
+    if not bad_sections:
+        _check_rabbitmq(ha, nodes, errors)
+        _check_memcached(ha, errors)
+        _check_etcd(ha, errors)
+        _check_node_ports(ha, errors)
     for path in SECRETS:
         _check_secret(path, _get(ha, path), errors)
     return errors

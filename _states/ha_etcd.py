@@ -22,6 +22,14 @@ def _describe(result: dict) -> str:
     return text
 
 
+def _done(result: dict, all_members: bool) -> bool:
+    return result["quorum"] and (not all_members or not result["unhealthy"])
+
+
+def _problems(result: dict) -> list[str]:
+    return result["problems"] or [f"unhealthy: {result['unhealthy']}"]
+
+
 def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 120,
             all_members: bool = False) -> dict:
     """
@@ -40,17 +48,16 @@ def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     if __opts__.get("test"):  # noqa: F821
         result = __salt__["ha_etcd.health"](members)  # noqa: F821
-        if result["quorum"]:
+        if _done(result, all_members):
             ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
         else:
             ret["result"] = None
-            ret["comment"] = "etcd has no healthy quorum yet; would wait: " + "; ".join(result["problems"])
+            ret["comment"] = "etcd is not healthy yet; would wait: " + "; ".join(_problems(result))
         return ret
     result = __salt__["ha_etcd.wait_healthy"](members, timeout, all_members)  # noqa: F821
-    if result["quorum"] and (not all_members or not result["unhealthy"]):
+    if _done(result, all_members):
         ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
         return ret
     ret["result"] = False
-    problems = result["problems"] or [f"unhealthy: {result['unhealthy']}"]
-    ret["comment"] = f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(problems)
+    ret["comment"] = f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(_problems(result))
     return ret

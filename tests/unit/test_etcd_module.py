@@ -1,0 +1,300 @@
+"""Unit tests of _modules/ha_etcd.py with a fake etcdctl (outputs measured on etcd 3.4.23)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module
+
+ha_etcd = load_module("_modules/ha_etcd.py", "ha_etcd_module")
+ETCDCTL = "/usr/bin/etcdctl"
+C01, C02, C03 = NAMES = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
+IDS = {C01: 10276657743932975437, C02: 1595146813512749570, C03: 17433524950063235123}
+HEX = {name: format(member_id, "x") for name, member_id in IDS.items()}
+EXPECTED = {name: {"peer_url": f"http://10.10.10.5{i}:2380", "client_url": f"http://10.10.10.5{i}:2379"}
+            for i, name in enumerate(NAMES, 1)}
+CLIENT = {spec["client_url"]: name for name, spec in EXPECTED.items()}
+HEADER = {"cluster_id": 14841639068965178418, "member_id": IDS[C01], "raft_term": 2}
+# As etcd 3.4.23 prints them for its package default one-member cluster.
+MEMBER_LIST = json.dumps({"header": HEADER, "members": [{"ID": IDS[C01], "name": C01,
+                          "peerURLs": ["http://localhost:2380"], "clientURLs": ["http://localhost:2379"]}]})
+ENDPOINT_STATUS = ('[{"Endpoint":"127.0.0.1:2379","Status":{"header":{"cluster_id":14841639068965178418,'
+                   '"member_id":10276657743932975437,"revision":1,"raft_term":2},"version":"3.4.23","dbSize":20480,'
+                   '"leader":10276657743932975437,"raftIndex":4,"raftTerm":2,"raftAppliedIndex":4,'
+                   '"dbSizeInUse":16384}}]')
+ENDPOINT_HEALTH = '[{"endpoint":"127.0.0.1:2379","health":true,"took":"1.866512ms"}]'
+DEADLINE = "context deadline exceeded"
+
+
+def member(name, peer=None, started=True):
+    entry = {"ID": IDS[name], "peerURLs": [peer or EXPECTED[name]["peer_url"]]}
+    if started:  # a member added but never started has no name and no client URLs
+        entry.update(name=name, clientURLs=[EXPECTED[name]["client_url"]])
+    return entry
+
+
+class FakeEtcd:
+    """Stands in for subprocess.run: three members that answer etcdctl by endpoint, while they hold a quorum."""
+
+    def __init__(self):
+        self.members = [member(name) for name in NAMES]
+        self.up = set(NAMES)
+        self.leaders = dict.fromkeys(NAMES, IDS[C01])  # the leader each member reports
+        self.outputs = {}  # etcdctl arguments (a tuple) -> (returncode, stdout, stderr), or an exception
+        self.calls = []
+
+    def __call__(self, cmd, **kwargs):
+        self.calls.append({"argv": list(cmd), **kwargs})
+        args = tuple(cmd[6:])
+        if args in self.outputs:
+            answer = self.outputs[args]
+            if isinstance(answer, Exception):
+                raise answer
+            return subprocess.CompletedProcess(cmd, *answer)
+        endpoints = cmd[1].removeprefix("--endpoints=").split(",")
+        live = [CLIENT[e] for e in endpoints if CLIENT.get(e) in self.up]
+        quorum = len(self.up) > len(NAMES) // 2
+        if not live:
+            return subprocess.CompletedProcess(cmd, 1, "", f"Error: {DEADLINE}\n")
+        if args == ("member", "list"):
+            return subprocess.CompletedProcess(cmd, 0, json.dumps({"header": HEADER, "members": self.members}), "")
+        (name,) = live
+        if args == ("endpoint", "health"):
+            if quorum:
+                return subprocess.CompletedProcess(cmd, 0, json.dumps([{"endpoint": endpoints[0], "health": True,
+                                                                        "took": "1.8ms"}]), "")
+            return subprocess.CompletedProcess(cmd, 1, json.dumps([{"endpoint": endpoints[0], "health": False,
+                                                                    "took": "5s", "error": DEADLINE}]),
+                                               f"{endpoints[0]} is unhealthy: failed to commit proposal: "
+                                               f"{DEADLINE}\nError: unhealthy cluster\n")
+        assert args == ("endpoint", "status")
+        status = {"header": {**HEADER, "member_id": IDS[name]}, "version": "3.4.23", "dbSize": 20480,
+                  "leader": self.leaders[name], "raftTerm": 2}
+        return subprocess.CompletedProcess(cmd, 0, json.dumps([{"Endpoint": endpoints[0], "Status": status}]), "")
+
+
+class Clock:
+    """The module's time: sleep() advances monotonic() and nothing really waits."""
+
+    def __init__(self):
+        self.now, self.sleeps = 1000.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def etcd_map():
+    return {"etcdctl": ETCDCTL, "service": "etcd"}
+
+
+@pytest.fixture
+def configure_loader_modules(etcd_map):
+    return {ha_etcd: {"__salt__": {"ha_topology.formula_map": lambda: {"etcd": etcd_map},
+                                   "ha_topology.etcd_members": lambda: EXPECTED}}}
+
+
+@pytest.fixture
+def etcd(monkeypatch):
+    fake = FakeEtcd()
+    monkeypatch.setattr(ha_etcd.subprocess, "run", fake)
+    return fake
+
+
+def test_members_of_the_measured_output(etcd):
+    etcd.outputs[("member", "list")] = (0, MEMBER_LIST, "")
+    assert ha_etcd.members(["http://127.0.0.1:2379"]) == [
+        {"id": "8e9e05c52164694d", "name": C01, "peer_urls": ["http://localhost:2380"],
+         "client_urls": ["http://localhost:2379"]},
+    ]
+    (call,) = etcd.calls
+    assert call["argv"] == [ETCDCTL, "--endpoints=http://127.0.0.1:2379", "--dial-timeout=3s",
+                            "--command-timeout=5s", "-w", "json", "member", "list"]
+    assert call["env"]["ETCDCTL_API"] == "3" and "PATH" in call["env"]
+    assert call["timeout"] == 15 and call["check"] is False and call["capture_output"] is True
+
+
+def test_members_with_one_not_started(etcd):
+    etcd.members[2] = member(C03, started=False)
+    listed = ha_etcd.members([EXPECTED[C01]["client_url"], EXPECTED[C02]["client_url"]])
+    assert etcd.calls[0]["argv"][1] == "--endpoints=http://10.10.10.51:2379,http://10.10.10.52:2379"
+    assert listed[0] == {"id": HEX[C03], "name": "", "peer_urls": ["http://10.10.10.53:2380"], "client_urls": []}
+    assert [m["name"] for m in listed] == ["", C01, C02]
+
+
+def test_endpoint_status_and_health_of_the_measured_output(etcd):
+    etcd.outputs[("endpoint", "status")] = (0, ENDPOINT_STATUS, "")
+    etcd.outputs[("endpoint", "health")] = (0, ENDPOINT_HEALTH, "")
+    assert ha_etcd.endpoint_status("http://127.0.0.1:2379") == {
+        "member_id": "8e9e05c52164694d", "leader": "8e9e05c52164694d", "raft_term": 2, "version": "3.4.23",
+        "db_size": 20480}
+    assert ha_etcd.endpoint_health("http://127.0.0.1:2379") == {"healthy": True, "error": ""}
+    assert all(call["env"]["ETCDCTL_API"] == "3" for call in etcd.calls)
+
+
+def test_unreachable_endpoint(etcd):
+    etcd.up.discard(C02)
+    url = EXPECTED[C02]["client_url"]
+    assert ha_etcd.endpoint_health(url) == {
+        "healthy": False, "error": f"etcdctl endpoint health at {url} failed: Error: {DEADLINE}"}
+    with pytest.raises(CommandExecutionError, match=f"^etcdctl endpoint status at {url} failed: Error: {DEADLINE}$"):
+        ha_etcd.endpoint_status(url)
+
+
+def test_healthy_cluster(etcd):
+    assert ha_etcd.health(EXPECTED) == {
+        "members": [{"id": HEX[n], "name": n, "peer_urls": [EXPECTED[n]["peer_url"]],
+                     "client_urls": [EXPECTED[n]["client_url"]]} for n in NAMES],
+        "healthy": list(NAMES), "unhealthy": {}, "leader": C01, "quorum": True, "problems": [],
+    }
+    assert all(call["env"]["ETCDCTL_API"] == "3" for call in etcd.calls)
+
+
+def test_expected_members_default_to_the_topology(etcd):
+    result = ha_etcd.health()
+    assert result["quorum"] is True and result["healthy"] == list(NAMES)
+    assert etcd.calls[0]["argv"][1] == "--endpoints=" + ",".join(EXPECTED[n]["client_url"] for n in NAMES)
+
+
+def test_one_member_down_keeps_the_quorum(etcd):
+    etcd.up.discard(C02)
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is True and result["problems"] == [] and result["leader"] == C01
+    assert result["healthy"] == [C01, C03]
+    assert result["unhealthy"] == {C02: f"etcdctl endpoint health at http://10.10.10.52:2379 failed: Error: {DEADLINE}"}
+
+
+def test_two_members_down_lose_the_quorum(etcd):
+    etcd.up -= {C01, C03}
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is False and result["leader"] is None and result["healthy"] == []
+    assert result["problems"] == ["0 of 3 members healthy, a quorum needs 2"]
+    assert sorted(result["unhealthy"]) == list(NAMES)
+    assert result["unhealthy"][C02] == ("etcdctl endpoint health at http://10.10.10.52:2379 failed: "
+                                        f"{EXPECTED[C02]['client_url']} is unhealthy: failed to commit proposal: "
+                                        f"{DEADLINE} Error: unhealthy cluster")
+
+
+def test_every_member_down(etcd):
+    etcd.up.clear()
+    result = ha_etcd.health(EXPECTED)
+    assert result["members"] == [] and result["quorum"] is False
+    assert result["problems"] == [
+        "etcdctl member list at http://10.10.10.51:2379,http://10.10.10.52:2379,http://10.10.10.53:2379 failed: "
+        f"Error: {DEADLINE}",
+        "0 of 3 members healthy, a quorum needs 2",
+    ]
+
+
+def test_package_default_member_is_not_the_cluster(etcd):
+    etcd.members = [member(C01, peer="http://localhost:2380")]
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is False and result["healthy"] == list(NAMES)
+    assert result["problems"] == [
+        f"the member list is {{'{C01}': ['http://localhost:2380']}}, expected "
+        + str({name: [spec["peer_url"]] for name, spec in EXPECTED.items()})
+    ]
+
+
+def test_member_not_started_is_not_the_expected_list(etcd):
+    etcd.members[2] = member(C03, started=False)
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is False and len(result["problems"]) == 1
+    assert result["problems"][0].startswith("the member list is {'': ['http://10.10.10.53:2380'], ")
+
+
+def test_disagreeing_leaders(etcd):
+    etcd.leaders[C03] = IDS[C03]
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is False and result["leader"] is None
+    assert result["problems"] == [f"the healthy members disagree on the leader: {sorted([HEX[C01], HEX[C03]])}"]
+
+
+def test_no_leader(etcd):
+    etcd.leaders = dict.fromkeys(NAMES, 0)
+    result = ha_etcd.health(EXPECTED)
+    assert result["quorum"] is False and result["problems"] == ["no leader"]
+
+
+def test_status_failure_after_a_healthy_check(etcd):
+    url = EXPECTED[C03]["client_url"]
+    etcd.outputs[("endpoint", "status")] = (1, "", f"Failed to get the status of endpoint {url} ({DEADLINE})")
+    result = ha_etcd.health(EXPECTED)
+    assert result["healthy"] == [] and result["leader"] is None and result["quorum"] is False
+    assert result["unhealthy"][C03] == (f"etcdctl endpoint status at {url} failed: "
+                                        f"Failed to get the status of endpoint {url} ({DEADLINE})")
+
+
+def test_extra_member_with_a_duplicate_name_is_not_the_expected_list(etcd):
+    # A controller re-added with a new address while its old member is still listed: 4 members, 3 expected.
+    etcd.members.insert(0, {**member(C01), "ID": 0x1234, "peerURLs": ["http://10.10.10.61:2380"]})
+    result = ha_etcd.health(EXPECTED)
+    assert len(result["members"]) == 4
+    assert result["quorum"] is False and result["problems"][0].startswith("the member list is ")
+
+
+def test_errors_of_etcdctl(etcd):
+    etcd.outputs[("endpoint", "status")] = subprocess.TimeoutExpired(ETCDCTL, 15)
+    with pytest.raises(CommandExecutionError, match="^etcdctl endpoint status did not answer within 15 s$"):
+        ha_etcd.endpoint_status("http://10.10.10.51:2379")
+    etcd.outputs[("member", "list")] = (0, "{not json", "")
+    with pytest.raises(CommandExecutionError, match="^etcdctl member list printed no JSON: '{not json'$"):
+        ha_etcd.members(["http://10.10.10.51:2379"])
+
+
+def test_missing_binary(etcd_map, tmp_path):
+    etcd_map["etcdctl"] = str(tmp_path / "etcdctl")
+    with pytest.raises(CommandExecutionError, match="etcdctl not found: is the etcd client package installed?"):
+        ha_etcd.members(["http://10.10.10.51:2379"])
+
+
+def scripted_health(monkeypatch, results):
+    """health() answering from ``results``, the last one repeated; returns the expected arguments it saw."""
+    seen = []
+
+    def fake(expected):
+        seen.append(expected)
+        return results[min(len(seen), len(results)) - 1]
+
+    monkeypatch.setattr(ha_etcd, "health", fake)
+    return seen
+
+
+HEALTHY = {"quorum": True, "unhealthy": {}, "problems": []}
+ONE_DOWN = {"quorum": True, "unhealthy": {C03: "down"}, "problems": []}
+NO_QUORUM = {"quorum": False, "unhealthy": {C02: "down", C03: "down"}, "problems": ["1 of 3 members healthy"]}
+
+
+def test_wait_healthy_returns_once_healthy(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(ha_etcd, "time", clock)
+    seen = scripted_health(monkeypatch, [NO_QUORUM, NO_QUORUM, HEALTHY])
+    assert ha_etcd.wait_healthy(EXPECTED, timeout=60) is HEALTHY
+    assert seen == [EXPECTED] * 3 and clock.sleeps == [1, 1]
+
+
+def test_wait_healthy_gives_up_at_the_deadline(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(ha_etcd, "time", clock)
+    seen = scripted_health(monkeypatch, [NO_QUORUM])
+    assert ha_etcd.wait_healthy(EXPECTED, timeout=3) is NO_QUORUM
+    assert len(seen) == 5 and clock.sleeps == [1] * 4 and clock.now == 1004
+
+
+def test_wait_healthy_for_all_members(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(ha_etcd, "time", clock)
+    scripted_health(monkeypatch, [ONE_DOWN])
+    assert ha_etcd.wait_healthy(EXPECTED, timeout=10) is ONE_DOWN and clock.sleeps == []
+    assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is ONE_DOWN
+    assert clock.sleeps == [1] * 11
+    scripted_health(monkeypatch, [ONE_DOWN, HEALTHY])
+    assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is HEALTHY

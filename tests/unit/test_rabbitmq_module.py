@@ -1,0 +1,288 @@
+"""Unit tests of _modules/ha_rabbitmq.py with a fake rabbitmqctl (outputs measured on RabbitMQ 3.10.8)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module
+
+ha_rabbitmq = load_module("_modules/ha_rabbitmq.py", "ha_rabbitmq_module")
+CTL = "/usr/sbin/rabbitmqctl"
+C01, C02, C03 = (f"rabbit@openstack-controller0{i}" for i in (1, 2, 3))
+SECRET = "Rabbit-secret-0f3a9c1e77"
+ONE_NODE = json.dumps({"alarms": [], "cluster_name": C01, "disk_nodes": [C01], "feature_flags": [],
+                       "listeners": {C01: []}, "maintenance_status": {C01: "not under maintenance"},
+                       "partitions": {}, "ram_nodes": [], "running_nodes": [C01], "versions": {}})
+USERS = '[{"user":"testu","tags":[]},{"user":"guest","tags":["administrator"]}]'
+POLICY_3_10 = ('[{"vhost":"/","name":"ha-all","pattern":"^","apply-to":"all",'
+               '"definition":"{\\"ha-mode\\":\\"all\\"}","priority":0}]')
+POLICY_NEWER = ('[{"vhost":"/","name":"ha-all","pattern":"^","apply-to":"all",'
+                '"definition":{"ha-mode":"all"},"priority":0}]')
+PERMISSIONS = '[{"user":"guest","configure":".*","write":".*","read":".*"}]'
+UNREACHABLE = ("Error: unable to perform an operation on node 'rabbit@openstack-controller01'. "
+               "Please see diagnostics information and suggestions below.\n\nMost common reasons for this are:\n\n"
+               " * Target node is unreachable (e.g. due to hostname resolution, TCP connection or firewall issues)\n"
+               " * CLI tool fails to authenticate with the server (e.g. due to CLI tool's Erlang cookie not matching)\n"
+               " * Target node is not running")
+
+
+class FakeCtl:
+    """Stands in for subprocess.run: records every rabbitmqctl call and answers by command name."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+        self.answers: dict = {}  # command -> (returncode, stdout, stderr), or an exception to raise
+
+    def __call__(self, cmd, **kwargs):
+        args = cmd[3:] if cmd[1:2] == ["-n"] else cmd[1:]
+        self.calls.append({"argv": list(cmd), "command": args[0], "stdin": kwargs.get("input"), **kwargs})
+        answer = self.answers.get(args[0], (0, "", ""))
+        if isinstance(answer, Exception):
+            raise answer
+        returncode, stdout, stderr = answer
+        return subprocess.CompletedProcess(cmd, returncode, stdout, stderr)
+
+    def commands(self):
+        return [call["command"] for call in self.calls]
+
+    def argv(self, command):
+        (argv,) = [call["argv"] for call in self.calls if call["command"] == command]
+        return argv
+
+
+class Clock:
+    """The module's time: sleep() advances monotonic() and nothing really waits."""
+
+    def __init__(self):
+        self.now, self.sleeps = 1000.0, []
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def rabbitmq_map():
+    return {"ctl": CTL, "service": "rabbitmq-server"}
+
+
+@pytest.fixture
+def configure_loader_modules(rabbitmq_map):
+    return {ha_rabbitmq: {"__salt__": {"ha_topology.formula_map": lambda: {"rabbitmq": rabbitmq_map}}}}
+
+
+@pytest.fixture
+def ctl(monkeypatch):
+    fake = FakeCtl()
+    monkeypatch.setattr(ha_rabbitmq.subprocess, "run", fake)
+    return fake
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    fake = Clock()
+    monkeypatch.setattr(ha_rabbitmq, "time", fake)
+    return fake
+
+
+def test_cluster_status_of_one_node(ctl):
+    ctl.answers["cluster_status"] = (0, ONE_NODE, "")
+    assert ha_rabbitmq.cluster_status() == {"running_nodes": [C01], "disc_nodes": [C01], "ram_nodes": [],
+                                            "partitions": {}, "alarms": []}
+    assert ctl.calls[0]["argv"] == [CTL, "cluster_status", "--formatter", "json"]
+    assert ctl.calls[0]["capture_output"] is True and ctl.calls[0]["text"] is True
+    assert ctl.calls[0]["check"] is False and ctl.calls[0]["timeout"] == 60
+
+
+def test_cluster_status_of_another_node_sorted_with_partitions(ctl):
+    ctl.answers["cluster_status"] = (0, json.dumps({
+        "alarms": [], "disk_nodes": [C01], "ram_nodes": [C03, C02], "running_nodes": [C03, C01],
+        "partitions": {C03: [C02]},
+    }), "")
+    status = ha_rabbitmq.cluster_status(C01, timeout=30)
+    assert ctl.calls[0]["argv"] == [CTL, "-n", C01, "cluster_status", "--formatter", "json"]
+    assert ctl.calls[0]["timeout"] == 30
+    assert status == {"running_nodes": [C01, C03], "disc_nodes": [C01], "ram_nodes": [C02, C03],
+                      "partitions": {C03: [C02]}, "alarms": []}
+    assert ha_rabbitmq.members(status) == [C01, C02, C03]
+    assert [ha_rabbitmq.node_type(status, n) for n in (C01, C02, "rabbit@other")] == ["disc", "ram", None]
+
+
+def test_cluster_status_without_ram_nodes_key(ctl):
+    # Newer releases have no RAM nodes and print no ram_nodes key.
+    ctl.answers["cluster_status"] = (0, json.dumps({"disk_nodes": [C02, C01], "running_nodes": [C01],
+                                                    "partitions": {}, "alarms": []}), "")
+    status = ha_rabbitmq.cluster_status()
+    assert status["ram_nodes"] == [] and status["disc_nodes"] == [C01, C02]
+    assert ha_rabbitmq.members(status) == [C01, C02]
+
+
+def test_users(ctl):
+    ctl.answers["list_users"] = (0, USERS, "")
+    assert ha_rabbitmq.users() == {"testu": [], "guest": ["administrator"]}
+    assert ctl.calls[0]["argv"] == [CTL, "list_users", "--formatter", "json"]
+
+
+@pytest.mark.parametrize("output", [POLICY_3_10, POLICY_NEWER], ids=["definition-string-3.10", "definition-object"])
+def test_policies_in_both_formats(ctl, output):
+    ctl.answers["list_policies"] = (0, output, "")
+    assert ha_rabbitmq.policies() == {
+        "ha-all": {"pattern": "^", "apply_to": "all", "definition": {"ha-mode": "all"}, "priority": 0},
+    }
+    assert ctl.calls[0]["argv"] == [CTL, "list_policies", "-p", "/", "--formatter", "json"]
+
+
+def test_permissions_of_a_vhost(ctl):
+    ctl.answers["list_permissions"] = (0, PERMISSIONS, "")
+    assert ha_rabbitmq.permissions("/openstack") == {"guest": [".*", ".*", ".*"]}
+    assert ctl.calls[0]["argv"] == [CTL, "list_permissions", "-p", "/openstack", "--formatter", "json"]
+
+
+@pytest.mark.parametrize(
+    ("function", "argv"),
+    [
+        ("add_user", [CTL, "add_user", "openstack"]),
+        ("change_password", [CTL, "change_password", "openstack"]),
+        ("password_matches", [CTL, "authenticate_user", "openstack"]),
+    ],
+)
+def test_passwords_only_on_stdin(ctl, function, argv):
+    assert getattr(ha_rabbitmq, function)("openstack", SECRET) is True
+    (call,) = ctl.calls
+    assert call["argv"] == argv and call["stdin"] == SECRET + "\n"
+    assert not any(SECRET in arg for arg in call["argv"])
+
+
+def test_password_matches_exit_codes(ctl):
+    ctl.answers["authenticate_user"] = (65, "", "Error:\nUser 'openstack' failed to authenticate")
+    assert ha_rabbitmq.password_matches("openstack", SECRET) is False
+    ctl.answers["authenticate_user"] = (69, "", UNREACHABLE)
+    with pytest.raises(CommandExecutionError, match="(?s)authenticate_user failed: .*Target node is not running"):
+        ha_rabbitmq.password_matches("openstack", SECRET)
+
+
+def test_add_user_failure_keeps_the_password_out_of_the_error(ctl):
+    ctl.answers["add_user"] = (70, "", 'Error:\nuser "openstack" already exists')
+    with pytest.raises(CommandExecutionError) as err:
+        ha_rabbitmq.add_user("openstack", SECRET)
+    assert str(err.value) == 'rabbitmqctl add_user failed: Error: user "openstack" already exists'
+    assert SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize(("node_type", "join_argv"), [
+    ("disc", [CTL, "join_cluster", C01]),
+    ("ram", [CTL, "join_cluster", "--ram", C01]),
+])
+def test_join_order_and_arguments(ctl, node_type, join_argv):
+    disc, ram = ([C01, C02], []) if node_type == "disc" else ([C01], [C02])
+    ctl.answers["cluster_status"] = (0, json.dumps({"disk_nodes": disc, "ram_nodes": ram,
+                                                    "running_nodes": [C01, C02], "partitions": {}}), "")
+    status = ha_rabbitmq.join(C01, C02, node_type, timeout=200)
+    assert ctl.commands() == ["stop_app", "reset", "join_cluster", "start_app", "await_startup", "cluster_status"]
+    assert ctl.argv("join_cluster") == join_argv
+    assert ctl.argv("await_startup") == [CTL, "await_startup", "--timeout", "200"]
+    assert [call["timeout"] for call in ctl.calls[:4]] == [120, 120, 200, 200]
+    assert status["running_nodes"] == [C01, C02] and ha_rabbitmq.node_type(status, C02) == node_type
+
+
+def test_join_starts_the_app_again_when_join_cluster_fails(ctl):
+    ctl.answers["join_cluster"] = (69, "", UNREACHABLE)
+    with pytest.raises(CommandExecutionError, match=r"^rabbitmqctl join_cluster failed: .*Target node is not running"):
+        ha_rabbitmq.join(C01, C02)
+    assert ctl.commands() == ["stop_app", "reset", "join_cluster", "start_app"]
+
+
+def test_join_rejects_a_bad_node_type_before_touching_the_node(ctl):
+    with pytest.raises(CommandExecutionError, match="node type 'disk' is not one of disc, ram"):
+        ha_rabbitmq.join(C01, C02, "disk")
+    assert ctl.calls == []
+
+
+def test_change_node_type(ctl):
+    ctl.answers["cluster_status"] = (0, json.dumps({"disk_nodes": [C01, C02], "running_nodes": [C01, C02]}), "")
+    assert ha_rabbitmq.change_node_type(C02, "disc")["disc_nodes"] == [C01, C02]
+    assert ctl.commands() == ["stop_app", "change_cluster_node_type", "start_app", "await_startup", "cluster_status"]
+    assert ctl.argv("change_cluster_node_type") == [CTL, "change_cluster_node_type", "disc"]
+
+
+def test_change_node_type_starts_the_app_again_on_failure(ctl):
+    ctl.answers["change_cluster_node_type"] = (70, "", "Error:\n{:error, :mnesia_not_running}")
+    with pytest.raises(CommandExecutionError, match="change_cluster_node_type failed"):
+        ha_rabbitmq.change_node_type(C02, "ram")
+    assert ctl.commands() == ["stop_app", "change_cluster_node_type", "start_app"]
+
+
+def test_await_running_gives_up_at_the_deadline(ctl, clock):
+    ctl.answers["cluster_status"] = (0, ONE_NODE, "")  # C02 never shows up
+    with pytest.raises(CommandExecutionError, match=f"^{C02} is not among the running nodes after 5 s"):
+        ha_rabbitmq.await_running(C02, timeout=5)
+    assert ctl.argv("await_startup") == [CTL, "await_startup", "--timeout", "5"]
+    assert ctl.calls[0]["timeout"] == 35
+    assert clock.sleeps == [1] * 6 and ctl.commands().count("cluster_status") == 7
+
+
+@pytest.mark.parametrize(
+    ("call", "argv"),
+    [
+        (lambda: ha_rabbitmq.set_tags("openstack", ["administrator", "monitoring"]),
+         [CTL, "set_user_tags", "openstack", "administrator", "monitoring"]),
+        (lambda: ha_rabbitmq.set_tags("openstack", []), [CTL, "set_user_tags", "openstack"]),
+        (lambda: ha_rabbitmq.delete_user("guest"), [CTL, "delete_user", "guest"]),
+        (lambda: ha_rabbitmq.set_permissions("openstack", ".*", "^amq", "", "/os"),
+         [CTL, "set_permissions", "-p", "/os", "openstack", ".*", "^amq", ""]),
+        (lambda: ha_rabbitmq.set_policy("ha-all", "^", {"ha-sync-mode": "automatic", "ha-mode": "all"}),
+         [CTL, "set_policy", "-p", "/", "--apply-to", "all", "--priority", "0", "ha-all", "^",
+          '{"ha-mode": "all", "ha-sync-mode": "automatic"}']),
+        (lambda: ha_rabbitmq.set_policy("ha-q", "^q", {"ha-mode": "all"}, "queues", 5, "/os"),
+         [CTL, "set_policy", "-p", "/os", "--apply-to", "queues", "--priority", "5", "ha-q", "^q",
+          '{"ha-mode": "all"}']),
+        (lambda: ha_rabbitmq.clear_policy("ha-all"), [CTL, "clear_policy", "-p", "/", "ha-all"]),
+    ],
+)
+def test_changing_commands(ctl, call, argv):
+    assert call() is True
+    assert [c["argv"] for c in ctl.calls] == [argv] and ctl.calls[0]["stdin"] is None
+
+
+def test_failure_names_the_command_and_node(ctl):
+    ctl.answers["cluster_status"] = (69, "", UNREACHABLE)
+    with pytest.raises(CommandExecutionError) as err:
+        ha_rabbitmq.cluster_status(C01)
+    # The last three lines of stderr, on one line.
+    assert str(err.value) == f"rabbitmqctl cluster_status on {C01} failed: " + " ".join(UNREACHABLE.splitlines()[-3:])
+
+
+def test_failure_falls_back_to_stdout(ctl):
+    ctl.answers["delete_user"] = (70, "Deleting user \"nobody\" ...\nError: user 'nobody' does not exist", "")
+    with pytest.raises(CommandExecutionError, match="^rabbitmqctl delete_user failed: Deleting user \"nobody\" "
+                                                    "... Error: user 'nobody' does not exist$"):
+        ha_rabbitmq.delete_user("nobody")
+
+
+def test_output_that_is_not_json(ctl):
+    ctl.answers["list_users"] = (0, "Listing users ...\nguest\t[administrator]\n", "")
+    with pytest.raises(CommandExecutionError, match="rabbitmqctl list_users printed no JSON: 'Listing users"):
+        ha_rabbitmq.users()
+
+
+def test_missing_binary(rabbitmq_map, tmp_path):
+    rabbitmq_map["ctl"] = str(tmp_path / "rabbitmqctl")
+    with pytest.raises(CommandExecutionError, match="rabbitmqctl not found: is the RabbitMQ package installed?"):
+        ha_rabbitmq.users()
+
+
+def test_timeout(ctl):
+    ctl.answers["list_users"] = subprocess.TimeoutExpired([CTL, "list_users"], 60)
+    with pytest.raises(CommandExecutionError, match="^rabbitmqctl list_users did not finish within 60 s$"):
+        ha_rabbitmq.users()
+    ctl.answers["join_cluster"] = subprocess.TimeoutExpired([CTL, "join_cluster"], 45)
+    with pytest.raises(CommandExecutionError, match="^rabbitmqctl join_cluster did not finish within 45 s$"):
+        ha_rabbitmq.join(C01, C02, timeout=45)
+    assert ctl.commands()[-2:] == ["join_cluster", "start_app"]
