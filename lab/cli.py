@@ -14,7 +14,7 @@ from pathlib import Path
 
 from lab import config, image, master, nodes
 from lab.config import Node, Topology
-from lab.util import step, wait_for, warn
+from lab.util import run, step, wait_for, warn
 
 DEFAULT_CONTROLLERS = 3
 DEFAULT_COMPUTES = 1
@@ -113,7 +113,13 @@ def down(args) -> int:
     master.stop()
     for node in known:
         nodes.unmount(node)
-    # Links the nodes left on the bridge disappear with their namespaces.
+    # Links the nodes left on the bridge disappear with their namespaces, but
+    # the kernel may take minutes to free a namespace that had many
+    # connections: delete what is left (either end of a veth removes both).
+    with contextlib.suppress(SystemExit):
+        wait_for("the nodes' links to go", lambda: not nodes.bridge_ports(), 20)
+    for port in nodes.bridge_ports():
+        run(["ip", "link", "del", port], check=False)
     wait_for("the nodes' links to go", lambda: not nodes.bridge_ports(), 20)
     nodes.delete_bridge()
     if config.STATE.exists():

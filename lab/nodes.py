@@ -176,7 +176,16 @@ def start(node: Node, image: Path) -> int:
         stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True,
     )
     console.close()
-    pid = wait_for(f"{node.name} to start systemd", lambda: _pid1_child(process.pid), 30)
+
+
+    def started() -> int | None:
+        if process.poll() is not None:
+            tail = (node.dir / "console.log").read_text(errors="replace").splitlines()[-5:]
+            raise SystemExit(f"lab: systemd-nspawn of {node.name} exited with {process.returncode}: "
+                             + " | ".join(tail))
+        return _pid1_child(process.pid)
+
+    pid = wait_for(f"{node.name} to start systemd", started, 60)
     (node.dir / "leader").write_text(f"{pid} {_start_time(pid)}\n")
     return pid
 
