@@ -59,14 +59,16 @@ class Lab:
         return result.returncode, {body["__id__"]: body for body in steps.values()}
 
 
-def wait_until(what: str, probe, timeout: float, interval: float = 0.5):
+def wait_until(what: str, probe, timeout: float, interval: float = 0.5, describe=None):
+    """Poll ``probe`` until truthy; on timeout fail, with ``describe()`` saying what is still wrong."""
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            detail = f": {describe()}" if describe else ""
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
         time.sleep(interval)
 
 
@@ -132,6 +134,59 @@ class CmdlineSampler:
 
 
 CONTROLLERS = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+ADDRESSES = {"openstack-controller01": "10.10.10.51", "openstack-controller02": "10.10.10.52",
+             "openstack-controller03": "10.10.10.53"}
+ETCD_ENDPOINTS = ",".join(f"http://{address}:2379" for address in ADDRESSES.values())
+# A node that is not a controller: clients of the controllers' services run there.
+CLIENT_NODE = "openstack-compute01"
+
+
+def rabbit_status(lab: Lab, node: str) -> dict | None:
+    """rabbitmqctl cluster_status of one node, None when it does not answer."""
+    result = lab.exec(node, "rabbitmqctl", "cluster_status", "--formatter", "json", check=False)
+    try:
+        return json.loads(result.stdout) if result.returncode == 0 else None
+    except json.JSONDecodeError:
+        return None
+
+
+def rabbit_clustered(lab: Lab) -> bool:
+    """Every controller sees the three nodes running and no partition."""
+    wanted = sorted(f"rabbit@{node}" for node in CONTROLLERS)
+    for node in CONTROLLERS:
+        status = rabbit_status(lab, node)
+        if status is None or sorted(status["running_nodes"]) != wanted or status["partitions"]:
+            return False
+    return True
+
+
+def etcd_all_healthy(lab: Lab, via: str = "openstack-controller01") -> bool:
+    result = lab.exec(via, "env", "ETCDCTL_API=3", "etcdctl", f"--endpoints={ETCD_ENDPOINTS}",
+                      "endpoint", "health", check=False)
+    return result.returncode == 0
+
+
+def galera_all_synced(lab: Lab) -> bool:
+    for node in CONTROLLERS:
+        result = lab.exec(node, "mysql", "-N", "-B", check=False,
+                          input="SHOW GLOBAL STATUS WHERE Variable_name IN "
+                                "('wsrep_cluster_size', 'wsrep_local_state_comment');")
+        status = dict(line.split("\t", 1) for line in result.stdout.splitlines() if "\t" in line)
+        if result.returncode != 0 or status != {"wsrep_cluster_size": "3", "wsrep_local_state_comment": "Synced"}:
+            return False
+    return True
+
+
+def not_recovered(lab: Lab) -> list[str]:
+    """What is not whole again on the three controllers after a crash test (empty: all is)."""
+    missing = [f"minion of {node}" for node in CONTROLLERS if not lab.answering(node)]
+    checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy}
+    return missing or [name for name, probe in checks.items() if not probe(lab)]
+
+
+def wait_recovered(lab: Lab, timeout: float = 300) -> None:
+    wait_until("Galera, RabbitMQ and etcd whole again", lambda: not not_recovered(lab), timeout, 2,
+               describe=lambda: f"still not whole: {', '.join(not_recovered(lab))}")
 
 
 @pytest.fixture(scope="session")

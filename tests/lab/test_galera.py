@@ -11,13 +11,17 @@ import pytest
 import yaml
 
 from lab import config
-from tests.lab.conftest import CONTROLLERS, CmdlineSampler, wait_until
+from tests.lab.conftest import (
+    ADDRESSES,
+    CLIENT_NODE,
+    CONTROLLERS,
+    CmdlineSampler,
+    galera_all_synced,
+    wait_until,
+)
 
 pytestmark = pytest.mark.lab
 
-ADDRESSES = {"openstack-controller01": "10.10.10.51", "openstack-controller02": "10.10.10.52",
-             "openstack-controller03": "10.10.10.53"}
-CLIENT_NODE = "openstack-compute01"
 HEALTH = """
 import sys, urllib.request, urllib.error
 try:
@@ -58,17 +62,6 @@ def wsrep(lab, node: str) -> dict[str, str]:
 
 def health(lab, node: str) -> str:
     return lab.exec(CLIENT_NODE, "python3", "-c", HEALTH, ADDRESSES[node]).stdout.strip()
-
-
-def all_synced(lab) -> bool:
-    for node in CONTROLLERS:
-        try:
-            status = wsrep(lab, node)
-        except AssertionError:
-            return False
-        if status.get("wsrep_cluster_size") != "3" or status.get("wsrep_local_state_comment") != "Synced":
-            return False
-    return True
 
 
 def test_three_synced_members(deployed):
@@ -180,7 +173,7 @@ def inserter_client(deployed):
         yield password
     finally:
         deployed.exec(CLIENT_NODE, "apt-get", "purge", "-y", "-q", "python3-pymysql", check=False)
-        wait_until("a Synced controller to clean up on", lambda: all_synced(deployed), 300, 2)
+        wait_until("a Synced controller to clean up on", lambda: galera_all_synced(deployed), 300, 2)
         sql(deployed, "openstack-controller01", "DROP DATABASE IF EXISTS hatest; DROP USER IF EXISTS "
             "'hatest'@'10.10.10.54';")
 
@@ -252,7 +245,7 @@ def test_power_loss_of_every_controller_then_recovery(deployed, inserter_client,
     assert seqnos["openstack-controller03"] < max(seqnos.values())
     assert report["bootstrapped"] != "openstack-controller03"
     assert report["rejoined"] == [n for n in CONTROLLERS if n != report["bootstrapped"]]
-    assert all_synced(lab)
+    assert galera_all_synced(lab)
 
     present = {int(x) for x in sql(lab, "openstack-controller03", "SELECT id FROM hatest.acked;").split()}
     missing = sorted(set(acked) - present)

@@ -79,7 +79,9 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert list(steps) == [
         "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-galera-prepare",
         "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
-        "ha-galera-cluster-openstack-controller03", "ha-galera-sql",
+        "ha-galera-cluster-openstack-controller03", "ha-galera-sql", "ha-rabbitmq-install",
+        "ha-rabbitmq-openstack-controller01", "ha-rabbitmq-openstack-controller02",
+        "ha-rabbitmq-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd",
     ]
 
     def arg(step, name):
@@ -93,6 +95,12 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert arg("ha-galera-cluster-openstack-controller03", "require") == [
         {"salt": "ha-galera-cluster-openstack-controller02"}]
     assert arg("ha-galera-sql", "tgt") == "openstack-controller01"
+    # RabbitMQ: one controller at a time after the packages; access on the first.
+    assert arg("ha-rabbitmq-openstack-controller01", "require") == [{"salt": "ha-rabbitmq-install"}]
+    assert arg("ha-rabbitmq-openstack-controller02", "require") == [{"salt": "ha-rabbitmq-openstack-controller01"}]
+    assert arg("ha-rabbitmq-access", "tgt") == "openstack-controller01"
+    # etcd: every member at once.
+    assert arg("ha-etcd", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
 
 
 def test_recovery_orchestration_renders(salt_run_cli):
@@ -136,3 +144,26 @@ def test_deploy_stops_at_its_first_step_on_a_bad_pillar(salt_run_cli):
     (only,) = steps.values()
     assert only["__id__"] == "ha-pillar-valid" and only["result"] is False
     assert "ha:timezone: is required" in only["comment"]
+
+
+@pytest.mark.parametrize(
+    ("minion", "memcached_config", "memcached_source", "etcd_config"),
+    [
+        ("openstack-controller01", "/etc/memcached.conf", "options.jinja", "/etc/default/etcd"),
+        ("openstack-controller02", "/etc/sysconfig/memcached", "sysconfig.jinja", "/etc/etcd/etcd.conf"),
+    ],
+)
+def test_service_configs_per_os_family(salt_cli, minion, memcached_config, memcached_source, etcd_config):
+    def file_args(sls, state_id):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+        assert ret.returncode == 0, ret
+        return {k: v for arg in ret.data[state_id]["file"] if isinstance(arg, dict) for k, v in arg.items()}
+
+    memcached = file_args("ha.memcached.config", "ha-memcached-config")
+    assert memcached["name"] == memcached_config
+    assert memcached["source"].endswith(memcached_source)
+    assert file_args("ha.etcd.config", "ha-etcd-config")["name"] == etcd_config
+    # The execution modules read the same map through ha_topology.formula_map.
+    ret = salt_cli.run("ha_topology.formula_map", minion_tgt=minion)
+    assert ret.data["etcd"]["config_file"] == etcd_config
+    assert ret.data["memcached"]["config_file"] == memcached_config
