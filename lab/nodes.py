@@ -207,6 +207,7 @@ def kill(node: Node) -> None:
 
     Killing systemd-nspawn alone is not enough: the node's systemd would be
     re-parented and keep running."""
+    link = host_link(node)
     nspawns = nspawn_pids(node)
     victims = [leader(node)] + [_pid1_child(pid) for pid in nspawns] + nspawns
     for pid in victims:
@@ -217,6 +218,12 @@ def kill(node: Node) -> None:
                 pass
     wait_for(f"{node.name} to die", lambda: leader(node) is None and not nspawn_pids(node), 30)
     (node.dir / "leader").unlink(missing_ok=True)
+    # The kernel may free the node's network namespace, and with it the veth,
+    # long after its processes died (seen: minutes, after many connections);
+    # the next boot would then fail with "File exists". Removing the host end
+    # removes the pair.
+    if link and Path(f"/sys/class/net/{link}").exists():
+        subprocess.run(["ip", "link", "del", link], capture_output=True, check=False)
 
 
 def execute(node: Node, cmd: list[str], *, capture: bool = False, timeout: float | None = None,

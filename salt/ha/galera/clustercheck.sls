@@ -39,6 +39,8 @@ ha-galera-clustercheck-socket-unit:
 
         [Socket]
         ListenStream={{ node.address }}:{{ node.check_port }}
+        # Sockets start before the network is configured at boot.
+        FreeBind=yes
         Accept=yes
 
         [Install]
