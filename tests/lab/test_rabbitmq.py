@@ -15,8 +15,8 @@ from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, rabbit_clust
 pytestmark = pytest.mark.lab
 
 # An AMQP 0-9-1 client (py-amqp) run in a lab node; the password comes on stdin.
-# publish: declare a durable queue and publish one message with a publisher
-# confirm; get: fetch one message from the queue and delete the queue;
+# publish: declare a durable queue of the given type (classic or quorum) and
+# publish one message with a publisher confirm; get: fetch one message from the queue and delete the queue;
 # login: connect and disconnect. Prints "refused" when authentication fails.
 AMQP_CLIENT = """
 import sys, amqp
@@ -30,8 +30,8 @@ except amqp.exceptions.AccessRefused:
     sys.exit(0)
 channel = connection.channel()
 if mode == "publish":
-    queue, body = sys.argv[4:6]
-    channel.queue_declare(queue, durable=True, auto_delete=False)
+    queue, body, queue_type = sys.argv[4:7]
+    channel.queue_declare(queue, durable=True, auto_delete=False, arguments={"x-queue-type": queue_type})
     channel.basic_publish_confirm(amqp.Message(body, delivery_mode=2), routing_key=queue, confirm_timeout=10)
     print("published")
 elif mode == "get":
@@ -121,7 +121,7 @@ def test_message_published_on_01_is_consumed_on_03(rabbit):
     for address in ADDRESSES.values():
         assert amqp(rabbit, "login", address, "openstack", password=password) == "connected RabbitMQ"
     queue, body = f"hatest-{secrets.token_hex(4)}", secrets.token_hex(8)
-    assert amqp(rabbit, "publish", ADDRESSES["openstack-controller01"], "openstack", queue, body,
+    assert amqp(rabbit, "publish", ADDRESSES["openstack-controller01"], "openstack", queue, body, "classic",
                 password=password) == "published"
     # The ha-all policy mirrors the queue to every node.
     queues = rabbit.exec("openstack-controller01", "rabbitmqctl", "list_queues", "name", "policy",
@@ -145,3 +145,37 @@ def test_management_plugin_answers_on_every_controller(rabbit):
         assert rabbit.exec(CLIENT_NODE, "python3", "-c", MANAGEMENT, url, "", input="\n").stdout.strip() == "401"
         assert rabbit.exec(CLIENT_NODE, "python3", "-c", MANAGEMENT, url, "openstack",
                            input=password + "\n").stdout.strip() == "200"
+
+
+def policy_names(lab) -> list[str]:
+    out = lab.exec("openstack-controller02", "rabbitmqctl", "list_policies", "--formatter", "json").stdout
+    return [policy["name"] for policy in json.loads(out)]
+
+
+def apply_access(lab, *pillar: str) -> dict:
+    result = lab.run("salt", "--out=json", "--static", "openstack-controller01", "state.apply",
+                     "ha.rabbitmq.access", *pillar, check=False)
+    ret = json.loads(result.stdout)["openstack-controller01"]
+    assert result.returncode == 0, ret
+    return {body["__id__"]: body for body in ret.values()}
+
+
+def test_quorum_switch_drops_the_mirroring_policy_and_quorum_queues_replicate(rabbit):
+    password = rabbitmq_pillar()["openstack_password"]
+    queue, body = f"hatest-quorum-{secrets.token_hex(4)}", secrets.token_hex(8)
+    try:
+        states = apply_access(rabbit, 'pillar={"ha": {"rabbitmq": {"queue_type": "quorum"}}}')
+        assert states["ha-rabbitmq-no-policy-ha-all"]["changes"]["policy"]["new"] is None
+        assert policy_names(rabbit) == []
+        assert amqp(rabbit, "publish", ADDRESSES["openstack-controller01"], "openstack", queue, body, "quorum",
+                    password=password) == "published"
+        queues = rabbit.exec("openstack-controller03", "rabbitmqctl", "list_queues", "name", "type", "members",
+                             "--formatter", "json").stdout
+        (entry,) = [q for q in json.loads(queues) if q["name"] == queue]
+        assert entry["type"] == "quorum" and sorted(entry["members"]) == sorted(f"rabbit@{n}" for n in CONTROLLERS)
+        assert amqp(rabbit, "get", ADDRESSES["openstack-controller03"], "openstack", queue,
+                    password=password) == body
+    finally:
+        states = apply_access(rabbit)
+    assert states["ha-rabbitmq-policy-ha-all"]["changes"]["policy"]["old"] is None
+    assert policy_names(rabbit) == ["ha-all"]
