@@ -48,6 +48,16 @@ HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a
 # Used with fullmatch: "$" alone would also accept a trailing newline.
 CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTENER_MODES = ("http", "tcp")
+# How HAProxy checks a listener's servers: an HTTP request (the APIs), a TCP
+# connect, or the Galera health endpoint of each controller, which also makes
+# the listener active/backup (one writer at a time).
+LISTENER_CHECKS = {"http": "http", "tcp": "tcp", "clustercheck": "tcp"}
+# haproxy.cfg takes "stats auth USER:PASSWORD" as one word on one line.
+STATS_USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+STATS_PASSWORD_RE = re.compile(r"^[^\s#:'\"\\]+$")
+CHECK_PATH_RE = re.compile(r"^/[^\s#'\"\\]*$")
+# Pacemaker/HAProxy time values: a number with an optional unit.
+INTERVAL_RE = re.compile(r"^[0-9]{1,6}(ms|s|m|min|h)?$")
 SQL_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 # rsync needs no SST credentials; mariabackup would need an SST user first.
 SST_METHODS = ("rsync",)
@@ -82,6 +92,29 @@ NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera I
                     25672: "RabbitMQ inter-node"}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd")
+# Cluster properties: the reference's values where sensible. Fencing is off
+# as in the reference (set stonith-enabled: true with a fence device), but a
+# partitioned minority stops its resources: never no-quorum-policy=ignore on
+# a cluster of three or more nodes.
+PACEMAKER_PROPERTIES = {
+    "pe-warn-series-max": "1000",
+    "pe-input-series-max": "1000",
+    "pe-error-series-max": "1000",
+    "cluster-recheck-interval": "5min",
+    "stonith-enabled": "false",
+    "no-quorum-policy": "stop",
+}
+PACEMAKER_DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", "resource_stickiness": 100}
+NO_QUORUM_POLICIES = ("stop", "freeze", "demote", "suicide")
+# corosync.conf totem options that pcs sets (all integers, in milliseconds or counts).
+TOTEM_OPTIONS = (
+    "consensus", "downcheck", "fail_recv_const", "heartbeat_failures_allowed", "hold", "join", "max_messages",
+    "max_network_delay", "merge", "miss_count_const", "send_join", "seqno_unchanged_const", "token",
+    "token_coefficient", "token_retransmit", "token_retransmits_before_loss_const", "window_size",
+)
+PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+VIP_RESOURCE = "vip"
+HAPROXY_RESOURCE = "lb-haproxy"
 
 
 def __virtual__():
@@ -234,6 +267,12 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
         errors.append(f"{_key('haproxy', 'stats', 'user')}: is required")
     elif user.lower() in WEAK_SECRETS:
         errors.append(f"{_key('haproxy', 'stats', 'user')}: {user!r} is a reference value; pick a site-specific user")
+    elif not STATS_USER_RE.fullmatch(user):
+        errors.append(f"{_key('haproxy', 'stats', 'user')}: must be letters, digits, '.', '_' or '-'")
+    password = stats.get("password")
+    if isinstance(password, str) and password and not STATS_PASSWORD_RE.fullmatch(password):
+        errors.append(f"{_key('haproxy', 'stats', 'password')}: must not contain spaces, ':', '#', quotes or "
+                      "backslashes (haproxy.cfg takes it as one word)")
     listeners = _get(ha, ("haproxy", "listeners"))
     if not isinstance(listeners, dict) or not listeners:
         errors.append(f"{_key('haproxy', 'listeners')}: must map each service to its listener")
@@ -251,8 +290,8 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
         backend_port = spec.get("backend_port", port)
         if not _int_in(backend_port, 1, 65535):
             errors.append(f"{_key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
-        if name != "stats" and spec.get("mode", "http") not in LISTENER_MODES:
-            errors.append(f"{_key(*path, 'mode')}: {spec.get('mode')!r} must be one of {', '.join(LISTENER_MODES)}")
+        if name != "stats":
+            _check_listener(path, spec, errors)
         bind = (str(spec.get("bind", vip_address)), port)
         if bind in binds:
             errors.append(
@@ -260,6 +299,59 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
             )
         else:
             binds[bind] = path
+
+
+def _check_listener(path: tuple, spec: dict, errors: list[str]) -> None:
+    mode = spec.get("mode", "http")
+    if mode not in LISTENER_MODES:
+        errors.append(f"{_key(*path, 'mode')}: {mode!r} must be one of {', '.join(LISTENER_MODES)}")
+        return
+    check = spec.get("check", mode)
+    if not isinstance(check, str) or check not in LISTENER_CHECKS:
+        errors.append(f"{_key(*path, 'check')}: {check!r} must be one of {', '.join(LISTENER_CHECKS)}")
+    elif LISTENER_CHECKS[check] != mode:
+        errors.append(f"{_key(*path, 'check')}: a {check} check needs mode {LISTENER_CHECKS[check]}, not {mode}")
+    check_path = spec.get("check_path", "/")
+    if not isinstance(check_path, str) or not CHECK_PATH_RE.fullmatch(check_path):
+        errors.append(f"{_key(*path, 'check_path')}: {check_path!r} must be a URL path starting with /")
+    timeout = spec.get("timeout")
+    if timeout is not None and not INTERVAL_RE.fullmatch(str(timeout)):
+        errors.append(f"{_key(*path, 'timeout')}: {timeout!r} must be a time such as 90m or 3h")
+
+
+def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
+    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    totem = pacemaker["totem"]
+    if not isinstance(totem, dict):
+        errors.append(f"{_key('pacemaker', 'totem')}: must map corosync totem options to integers")
+        totem = {}
+    for option, value in totem.items():
+        if option not in TOTEM_OPTIONS:
+            errors.append(f"{_key('pacemaker', 'totem', option)}: unknown totem option; known: "
+                          f"{', '.join(TOTEM_OPTIONS)}")
+        elif not _int_in(value, 0, 3600000):
+            errors.append(f"{_key('pacemaker', 'totem', option)}: {value!r} must be an integer")
+    properties = pacemaker["properties"]
+    if not isinstance(properties, dict) or any(isinstance(v, (dict, list)) or v is None
+                                               for v in properties.values()):
+        errors.append(f"{_key('pacemaker', 'properties')}: must map cluster property names to single values")
+        properties = {}
+    for name in properties:
+        if not isinstance(name, str) or not PROPERTY_NAME_RE.fullmatch(name):
+            errors.append(f"{_key('pacemaker', 'properties', name)}: not a cluster property name")
+    policy = _pcs_value(properties.get("no-quorum-policy", PACEMAKER_PROPERTIES["no-quorum-policy"]))
+    controllers = sum("controller" in spec["roles"] for spec in nodes.values())
+    if policy not in NO_QUORUM_POLICIES:
+        hint = (f"; on {controllers} controllers a partitioned minority would keep running its resources"
+                if policy == "ignore" else "")
+        errors.append(f"{_key('pacemaker', 'properties', 'no-quorum-policy')}: {policy!r} must be one of "
+                      f"{', '.join(NO_QUORUM_POLICIES)}{hint}")
+    interval = pacemaker["monitor_interval"]
+    if not INTERVAL_RE.fullmatch(str(interval)):
+        errors.append(f"{_key('pacemaker', 'monitor_interval')}: {interval!r} must be a time such as 10s")
+    if not _int_in(pacemaker["resource_stickiness"], 0, 1000000):
+        errors.append(f"{_key('pacemaker', 'resource_stickiness')}: {pacemaker['resource_stickiness']!r} must be "
+                      "an integer from 0 to 1000000")
 
 
 def _check_galera(ha: dict, errors: list[str]) -> None:
@@ -296,6 +388,11 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
         ):
             errors.append(f"{_key('galera', 'databases', user, 'databases')}: must list database names "
                           "(letters, digits and _)")
+
+
+def _pcs_value(value: Any) -> str:
+    """A pillar value as Pacemaker writes it (YAML's true is "true", not "True")."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def _section(ha: dict, name: str, defaults: dict) -> dict:
@@ -436,6 +533,10 @@ def validate(ha: dict | None = None) -> list[str]:
         _check_memcached(ha, errors)
         _check_etcd(ha, errors)
         _check_node_ports(ha, errors)
+    if isinstance(ha.get("pacemaker"), dict):
+        _check_pacemaker(ha, nodes, errors)
+    else:
+        errors.append(f"{_key('pacemaker')}: must be a mapping with cluster_name and hacluster_password")
     for path in SECRETS:
         _check_secret(path, _get(ha, path), errors)
     return errors
@@ -834,4 +935,148 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
             "ETCD_INITIAL_CLUSTER_STATE": "new",
         },
         "members": members,
+    }
+
+
+def pacemaker_cluster(ha: dict | None = None) -> dict:
+    """
+    The Pacemaker/Corosync cluster: its ``name``, the ``nodes`` (every
+    controller's minion id and management address, in order), the corosync
+    ``totem`` options of ``ha:pacemaker:totem`` and the pillar key of the
+    hacluster password (``password_pillar``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.pacemaker_cluster
+    """
+    ha = _ha_pillar(ha)
+    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    return {
+        "name": pacemaker["cluster_name"],
+        "nodes": {n["id"]: n["address"] for n in controllers},
+        "totem": {option: int(value) for option, value in sorted(pacemaker["totem"].items())},
+        "password_pillar": "ha:pacemaker:hacluster_password",
+    }
+
+
+def pacemaker_resources(haproxy_service: str, ha: dict | None = None) -> dict:
+    """
+    What the cluster runs, as the ``ha_pacemaker.configured`` state compares
+    it with the live CIB: ``properties`` (the defaults of the reference, then
+    ``ha:pacemaker:properties``), ``resources`` (the VIP as
+    ``ocf:heartbeat:IPaddr2``; HAProxy's systemd unit ``haproxy_service`` as
+    a clone on every controller), ``constraints`` (start the VIP, then the
+    HAProxy clone, optionally, with no order on stop; the VIP only where
+    HAProxy runs) and
+    ``started``, the ``resources`` and ``clones`` of the health gate.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.pacemaker_resources haproxy
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    properties = {**PACEMAKER_PROPERTIES, **{k: _pcs_value(v) for k, v in pacemaker["properties"].items()}}
+    monitor = str(pacemaker["monitor_interval"])
+    clone = f"{HAPROXY_RESOURCE}-clone"
+    return {
+        "properties": dict(sorted(properties.items())),
+        "resources": [
+            {
+                "id": VIP_RESOURCE,
+                "agent": "ocf:heartbeat:IPaddr2",
+                # run_arping: before taking the VIP, the node checks with
+                # ARP duplicate address detection that no other node still
+                # answers for it; a node that lost quorum gives it up at once,
+                # so the VIP is never on two nodes at the same time.
+                "options": {"ip": str(ha["vip"]["address"]), "cidr_netmask": str(ha["vip"]["cidr_netmask"]),
+                            "run_arping": "true"},
+                "monitor_interval": monitor,
+                # The VIP stays where it is when a failed node comes back:
+                # moving it again would cut the clients a second time.
+                "meta": {"resource-stickiness": str(pacemaker["resource_stickiness"])},
+                "clone": None,
+            },
+            {
+                "id": HAPROXY_RESOURCE,
+                "agent": f"systemd:{haproxy_service}",
+                "options": {},
+                "monitor_interval": monitor,
+                "meta": {},
+                "clone": clone,
+            },
+        ],
+        "constraints": [
+            # Not symmetrical: a node that must give up (lost quorum) drops
+            # the VIP at once instead of after HAProxy has stopped, before
+            # the majority starts it elsewhere (measured in the lab).
+            {"type": "order", "first": VIP_RESOURCE, "first-action": "start", "then": clone,
+             "then-action": "start", "kind": "Optional", "symmetrical": "false"},
+            {"type": "colocation", "rsc": VIP_RESOURCE, "with-rsc": clone, "score": "INFINITY"},
+        ],
+        # The health gate: the VIP on one node, the clone on every online node.
+        "started": {"resources": [VIP_RESOURCE], "clones": [clone]},
+    }
+
+
+def _listener(name: str, spec: dict, vip: str, controllers: list[dict], check_port: int) -> dict:
+    mode = spec.get("mode", "http")
+    check = spec.get("check", mode)
+    backend_port = spec.get("backend_port", spec["port"])
+    options = ["balance source", "option tcpka"]
+    if check == "http":
+        options += [f"option httpchk GET {spec.get('check_path', '/')}", "option httplog", "option forwardfor"]
+    elif check == "clustercheck":
+        # The health endpoint answers 200 only where the node is Synced.
+        options += ["option httpchk GET /", "option tcplog"]
+    else:
+        options += ["option tcplog"]
+    if spec.get("timeout") is not None:
+        options += [f"timeout client {spec['timeout']}", f"timeout server {spec['timeout']}"]
+    servers = []
+    for index, node in enumerate(controllers):
+        line = f"server {node['id']} {node['address']}:{backend_port} check inter 2s rise 2 fall 3"
+        if check == "clustercheck":
+            # One writer at a time avoids certification conflicts between
+            # nodes; the others take over when it fails its check.
+            line += f" port {check_port} on-marked-down shutdown-sessions"
+            if index:
+                line += " backup"
+        servers.append(line)
+    return {"name": name, "bind": f"{vip}:{spec['port']}", "mode": mode, "options": options, "servers": servers}
+
+
+def haproxy_config(ha: dict | None = None) -> dict:
+    """
+    HAProxy's listeners, for haproxy.cfg: the ``stats`` page (``bind``,
+    ``user``; its password is read by the template) and one entry of
+    ``listeners`` per ``ha:haproxy:listeners`` item, in name order: ``name``,
+    ``bind`` (the VIP, or the listener's ``bind``, and its port), ``mode``,
+    ``options`` and ``servers`` (every controller at its own address and the
+    backend port, with the listener's health check).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.haproxy_config
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    vip = str(ha["vip"]["address"])
+    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    check_port = _get(ha, ("galera", "clustercheck", "port")) or 9200
+    stats = ha["haproxy"]["stats"]
+    return {
+        "stats": {"bind": f"{stats.get('bind', vip)}:{stats['port']}", "user": stats["user"]},
+        "listeners": [
+            _listener(name, spec, str(spec.get("bind", vip)), controllers, check_port)
+            for name, spec in sorted(ha["haproxy"]["listeners"].items())
+        ],
     }

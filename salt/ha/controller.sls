@@ -5,3 +5,5 @@ include:
   - ha.rabbitmq
   - ha.memcached
   - ha.etcd
+  - ha.haproxy
+  - ha.pacemaker

@@ -124,5 +124,50 @@ ha-etcd:
     - sls: ha.etcd
     - require:
       - salt: ha-memcached
+
+# 9. HAProxy on every controller: config checked before it is installed,
+#    every listener on the VIP (non-local bind).
+ha-haproxy:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.haproxy
+    - require:
+      - salt: ha-etcd
+
+# 10. Pacemaker: packages, hacluster password, pcsd, no package default
+#     cluster on every controller; then the cluster from the first (health
+#     gate: every node online); its services at boot on every controller;
+#     then properties, VIP, HAProxy clone and constraints in one CIB push
+#     (health gate: VIP and clone started).
+ha-pacemaker-prepare:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.pacemaker.node
+    - require:
+      - salt: ha-haproxy
+
+ha-pacemaker-cluster:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.pacemaker.cluster
+    - require:
+      - salt: ha-pacemaker-prepare
+
+ha-pacemaker-services:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.pacemaker.service
+    - require:
+      - salt: ha-pacemaker-cluster
+
+ha-pacemaker-resources:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.pacemaker.resources
+    - require:
+      - salt: ha-pacemaker-services
 {%- endif %}
 {%- endif %}

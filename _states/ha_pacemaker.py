@@ -1,0 +1,210 @@
+"""
+States of the Pacemaker/Corosync cluster, on top of the ``ha_pacemaker`` execution module.
+
+- ``ha_pacemaker.password``: the local password of the user pcsd authenticates (hacluster);
+- ``ha_pacemaker.no_package_cluster``: the distribution's default one-node cluster is gone;
+- ``ha_pacemaker.cluster``: pcs is authenticated on every node, the cluster exists with the
+  wanted name, nodes and totem options, and every node is online;
+- ``ha_pacemaker.configured``: cluster properties, resources and constraints of the live CIB
+  are as wanted, changed in one CIB push;
+- ``ha_pacemaker.started``: a health gate, the resources run where they should.
+
+The hacluster password is read from the pillar by the states (``password_pillar``), never
+passed as an argument, so it appears in no rendered data and no output.
+"""
+
+from __future__ import annotations
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_pacemaker"
+
+
+def __virtual__():
+    if "ha_pacemaker.status" not in __salt__:  # noqa: F821 - Salt loader dunder
+        return (False, "the ha_pacemaker execution module is not synced: run saltutil.sync_all")
+    return __virtualname__
+
+
+def _ret(name: str) -> dict:
+    return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _test() -> bool:
+    return bool(__opts__.get("test"))  # noqa: F821
+
+
+def _mod(function: str):
+    return __salt__[f"ha_pacemaker.{function}"]  # noqa: F821
+
+
+def _fail(ret: dict, comment: str) -> dict:
+    ret["result"] = False
+    ret["comment"] = comment
+    return ret
+
+
+def _secret(key: str) -> str | None:
+    value = __salt__["pillar.get"](key, None, unmask=True)  # noqa: F821
+    return value if isinstance(value, str) and value else None
+
+
+def password(name: str, password_pillar: str) -> dict:
+    """
+    The local user ``name`` has the password stored in the pillar at ``password_pillar``.
+    """
+    ret = _ret(name)
+    secret = _secret(password_pillar)
+    if secret is None:
+        return _fail(ret, f"pillar key {password_pillar} is empty")
+    try:
+        if _mod("password_matches")(name, secret):
+            ret["comment"] = f"the password of {name} is the one of {password_pillar}"
+            return ret
+        if _test():
+            ret.update(result=None, changes={"password": {"old": "other", "new": password_pillar}},
+                       comment=f"the password of {name} would be set from {password_pillar}")
+            return ret
+        _mod("set_password")(name, secret)
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["changes"] = {"password": {"old": "other", "new": password_pillar}}
+    ret["comment"] = f"the password of {name} was set from {password_pillar}"
+    return ret
+
+
+def no_package_cluster(name: str) -> dict:
+    """
+    The one-node cluster that the distribution's package configures (map:
+    ``pacemaker:package_cluster``) does not exist on this node. Any other
+    cluster is left alone.
+    """
+    ret = _ret(name)
+    try:
+        config = _mod("cluster_config")()
+        if not _mod("is_package_cluster")(config):
+            ret["comment"] = "no package default cluster on this node"
+            return ret
+        change = {"cluster": {"old": config["name"], "new": None}}
+        if _test():
+            ret.update(result=None, changes=change,
+                       comment=f"the package's default cluster {config['name']!r} would be destroyed")
+            return ret
+        _mod("destroy_package_cluster")()
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["changes"] = change
+    ret["comment"] = f"the package's default cluster {config['name']!r} was destroyed"
+    return ret
+
+
+def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict | None = None,
+            timeout: float = 180) -> dict:
+    """
+    pcs on this node is authenticated against pcsd on every node of ``nodes``
+    (name to management address); the cluster ``name`` exists with exactly
+    these nodes and addresses and the ``totem`` options; every node is online
+    in a quorate cluster (waits up to ``timeout`` seconds: the health gate).
+
+    A node that belongs to another cluster, or a cluster with other nodes, is
+    never destroyed or changed: the state fails and says what it found.
+    """
+    ret = _ret(name)
+    totem = {key: str(value) for key, value in (totem or {}).items()}
+    comments = []
+    try:
+        config = _mod("cluster_config")()
+        if _mod("is_package_cluster")(config):
+            return _fail(ret, f"the package's default cluster {config['name']!r} is still configured here: "
+                              "run ha.pacemaker.node on every controller first")
+        if config is not None and (config["name"] != name or config["nodes"] != nodes):
+            return _fail(ret, (
+                f"this node belongs to cluster {config['name']!r} with nodes {config['nodes']}, not {name!r} with "
+                f"{nodes}: the formula neither renames a cluster nor adds or removes nodes. If that cluster is "
+                "not needed, run 'pcs cluster destroy' on its nodes and deploy again."
+            ))
+        known = _mod("known_hosts")()
+        unknown = sorted(node for node, address in nodes.items() if address not in known.get(node, []))
+        if unknown:
+            ret["changes"]["authenticated"] = unknown
+        if config is None:
+            ret["changes"]["cluster"] = {"old": None, "new": name}
+        stale = {key: value for key, value in totem.items() if config and config["totem"].get(key) != value}
+        if stale:
+            ret["changes"]["totem"] = {key: {"old": config["totem"].get(key), "new": value}
+                                       for key, value in stale.items()}
+        if _test():
+            if ret["changes"]:
+                ret.update(result=None, comment=f"cluster {name} would change: {', '.join(ret['changes'])}")
+            else:
+                ret["comment"] = f"cluster {name} is configured"
+            return ret
+        if unknown:
+            secret = _secret(password_pillar)
+            if secret is None:
+                return _fail(ret, f"pillar key {password_pillar} is empty")
+            _mod("auth")(nodes, secret)
+            comments.append(f"pcs authenticated against {', '.join(unknown)}")
+        if config is None:
+            _mod("setup")(name, nodes, totem)
+            comments.append(f"cluster {name} created, started and enabled on {', '.join(nodes)}")
+        if stale:
+            _mod("update_totem")(stale)
+            comments.append(f"totem options {', '.join(stale)} updated and corosync reloaded")
+        _mod("online")(list(nodes), timeout)
+    except CommandExecutionError as exc:
+        return _fail(ret, "; ".join(comments + [str(exc)]))
+    comments.append(f"every node of {name} is online")
+    ret["comment"] = "; ".join(comments)
+    return ret
+
+
+def configured(name: str, properties: dict, resources: list[dict], constraints: list[dict]) -> dict:
+    """
+    The live CIB holds the cluster ``properties``, the ``resources`` and the
+    ``constraints`` (see ``ha_pacemaker.diff``); what differs is changed on a
+    copy of the CIB and pushed once.
+    """
+    ret = _ret(name)
+    try:
+        wanted = _mod("diff")(_mod("cib")(), properties, resources, constraints)
+        if not wanted["commands"]:
+            ret["comment"] = "the CIB holds the wanted properties, resources and constraints"
+            return ret
+        plan = "; ".join("pcs " + " ".join(words) for words in wanted["commands"])
+        if _test():
+            ret.update(result=None, changes=wanted["changes"], comment=f"one CIB push would apply: {plan}")
+            return ret
+        _mod("push")(wanted["commands"])
+        left = _mod("diff")(_mod("cib")(), properties, resources, constraints)
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["changes"] = wanted["changes"]
+    if left["commands"]:
+        return _fail(ret, f"the CIB was pushed but still differs: {left['changes']}")
+    ret["comment"] = f"applied in one CIB push: {plan}"
+    return ret
+
+
+def started(name: str, resources: list[str], clones: list[str], timeout: float = 120) -> dict:
+    """
+    The health gate after a change of the CIB: each of ``resources`` is
+    started on exactly one node and each of ``clones`` on every online node.
+    Never changes anything.
+    """
+    ret = _ret(name)
+
+    def probe():
+        status = _mod("status")()
+        online = sorted(node for node, up in status["nodes"].items() if up)
+        placed = status["resources"]
+        if all(len(placed.get(r, [])) == 1 for r in resources) and all(placed.get(c) == online for c in clones):
+            return status
+        return f"online: {', '.join(online)}; started: {placed}"
+
+    try:
+        status = _mod("wait")(probe, f"{', '.join(resources + clones)} started", timeout)
+    except CommandExecutionError as exc:
+        return _fail(ret, str(exc))
+    ret["comment"] = "; ".join(f"{r} on {', '.join(status['resources'][r])}" for r in resources + clones)
+    return ret

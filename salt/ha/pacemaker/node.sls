@@ -1,0 +1,28 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set pacemaker = ha_map.pacemaker %}
+{%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
+include:
+  - ha.pacemaker.install
+
+# pcs authenticates the nodes against each other's pcsd as this user.
+ha-pacemaker-user-password:
+  ha_pacemaker.password:
+    - name: {{ pacemaker.user }}
+    - password_pillar: {{ cluster.password_pillar }}
+    - require:
+      - pkg: ha-pacemaker-packages
+
+ha-pacemaker-pcsd:
+  service.running:
+    - name: {{ pacemaker.pcsd_service }}
+    - enable: True
+    - require:
+      - ha_pacemaker: ha-pacemaker-user-password
+
+# While the package's one-node cluster exists, pcs host auth stores no
+# tokens and pcs cluster setup fails.
+ha-pacemaker-no-package-cluster:
+  ha_pacemaker.no_package_cluster:
+    - name: {{ pacemaker.corosync_conf }}
+    - require:
+      - service: ha-pacemaker-pcsd
