@@ -33,11 +33,11 @@ __virtualname__ = "ha_pacemaker"
 SUPPORTED_PCS = ((0, 10), (0, 11))
 # Attributes that identify a constraint of each type, as the CIB writes them.
 CONSTRAINT_ATTRIBUTES = {
-    "order": ("first", "first-action", "then", "then-action", "kind"),
+    "order": ("first", "first-action", "then", "then-action", "kind", "symmetrical"),
     "colocation": ("rsc", "with-rsc", "score"),
 }
 # Defaults Pacemaker applies when an attribute is left out of the CIB.
-CONSTRAINT_DEFAULTS = {"first-action": "start", "then-action": "start", "kind": "Mandatory"}
+CONSTRAINT_DEFAULTS = {"first-action": "start", "then-action": "start", "kind": "Mandatory", "symmetrical": "true"}
 CIB_TAGS = {"order": "rsc_order", "colocation": "rsc_colocation"}
 
 
@@ -107,8 +107,9 @@ def parse_corosync_conf(text: str) -> dict:
     root: dict = {}
     stack = [root]
     for number, raw in enumerate(text.splitlines(), 1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+        line = raw.strip()
+        # corosync reads only whole lines starting with # as comments.
+        if not line or line.startswith("#"):
             continue
         if line.endswith("{"):
             name = line[:-1].strip()
@@ -395,7 +396,7 @@ def _create_resource(spec: dict) -> list[str]:
 def _constraint_words(spec: dict) -> list[str]:
     if spec["type"] == "order":
         return ["constraint", "order", spec["first-action"], spec["first"], "then", spec["then-action"],
-                spec["then"], f"kind={spec['kind']}"]
+                spec["then"], f"kind={spec['kind']}", f"symmetrical={spec['symmetrical']}"]
     return ["constraint", "colocation", "add", spec["rsc"], "with", spec["with-rsc"], spec["score"]]
 
 
@@ -447,7 +448,7 @@ def diff(current: dict, properties: dict, resources: list[dict], constraints: li
     for spec in constraints:
         related = [c for c in current["constraints"] if _same_pair(c, spec)]
         attributes = CONSTRAINT_ATTRIBUTES[spec["type"]]
-        if any(all(c[a] == spec[a] for a in attributes) for c in related) and len(related) == 1:
+        if related and all(all(c[a] == spec[a] for a in attributes) for c in related):
             continue
         removed = [c for c in related if not all(c[a] == spec[a] for a in attributes)]
         if removed:

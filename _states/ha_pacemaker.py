@@ -125,17 +125,18 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             ))
         known = _mod("known_hosts")()
         unknown = sorted(node for node, address in nodes.items() if address not in known.get(node, []))
-        if unknown:
-            ret["changes"]["authenticated"] = unknown
-        if config is None:
-            ret["changes"]["cluster"] = {"old": None, "new": name}
         stale = {key: value for key, value in totem.items() if config and config["totem"].get(key) != value}
+        # What would change; each part goes into ret["changes"] only once it is done.
+        planned: dict = {}
+        if unknown:
+            planned["authenticated"] = unknown
+        if config is None:
+            planned["cluster"] = {"old": None, "new": name}
         if stale:
-            ret["changes"]["totem"] = {key: {"old": config["totem"].get(key), "new": value}
-                                       for key, value in stale.items()}
+            planned["totem"] = {key: {"old": config["totem"].get(key), "new": value} for key, value in stale.items()}
         if _test():
-            if ret["changes"]:
-                ret.update(result=None, comment=f"cluster {name} would change: {', '.join(ret['changes'])}")
+            if planned:
+                ret.update(result=None, changes=planned, comment=f"cluster {name} would change: {', '.join(planned)}")
             else:
                 ret["comment"] = f"cluster {name} is configured"
             return ret
@@ -144,12 +145,15 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             if secret is None:
                 return _fail(ret, f"pillar key {password_pillar} is empty")
             _mod("auth")(nodes, secret)
+            ret["changes"]["authenticated"] = planned["authenticated"]
             comments.append(f"pcs authenticated against {', '.join(unknown)}")
         if config is None:
             _mod("setup")(name, nodes, totem)
+            ret["changes"]["cluster"] = planned["cluster"]
             comments.append(f"cluster {name} created, started and enabled on {', '.join(nodes)}")
         if stale:
             _mod("update_totem")(stale)
+            ret["changes"]["totem"] = planned["totem"]
             comments.append(f"totem options {', '.join(stale)} updated and corosync reloaded")
         _mod("online")(list(nodes), timeout)
     except CommandExecutionError as exc:
