@@ -20,7 +20,7 @@ ha-haproxy-config:
     - group: {{ haproxy.group }}
     - mode: '0640'
     - show_changes: False
-    - check_cmd: {{ haproxy.binary }} -c -q -f
+    - check_cmd: {{ haproxy.binary }} -c -f
     - context:
         haproxy: {{ haproxy | json }}
         config: {{ salt['ha_topology.haproxy_config']() | json }}
