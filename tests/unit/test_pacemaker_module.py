@@ -1,0 +1,486 @@
+"""Unit tests of the pure functions of _modules/ha_pacemaker.py: corosync.conf, known hosts, the CIB and its diff."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module, valid_pillar
+
+ha_pacemaker = load_module("_modules/ha_pacemaker.py", "ha_pacemaker_module")
+ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_pacemaker_module")
+C01, C02, C03 = (f"openstack-controller0{i}" for i in (1, 2, 3))
+CLONE = "lb-haproxy-clone"
+# Debian's package corosync.conf (the one-node cluster it starts at install).
+DEBIAN_CONF = """\
+totem {
+\tversion: 2
+\tcluster_name: debian
+\tcrypto_cipher: none
+\tcrypto_hash: none
+}
+logging {
+\tfileline: off
+\tlogger_subsys {
+\t\tsubsys: QUORUM
+\t\tdebug: off
+\t}
+}
+quorum {
+\tprovider: corosync_votequorum
+}
+nodelist {
+\tnode {
+\t\tname: node1
+\t\tnodeid: 1
+\t\tring0_addr: 127.0.0.1
+\t}
+}
+"""
+# As pcs cluster setup writes it, with a link section and comments added.
+PCS_CONF = """\
+# Written by pcs
+totem {
+    version: 2
+    cluster_name: openstack-cluster-01
+    transport: knet
+    token: 1000
+    interface {
+        linknumber: 0
+    }
+}
+
+nodelist {
+    node {
+        ring0_addr: 10.10.10.51
+        name: openstack-controller01
+        nodeid: 1
+    }
+
+    node {
+        ring0_addr: 10.10.10.52
+        name: openstack-controller02
+        nodeid: 2
+    }
+
+    node {
+        ring0_addr: 10.10.10.53
+        name: openstack-controller03
+        nodeid: 3
+    }
+}
+"""
+# A CIB as the formula leaves it (pacemaker 2.1, pcs 0.11).
+CIB = """\
+<cib crm_feature_set="3.16.2" validate-with="pacemaker-3.9" epoch="12" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="cib-bootstrap-options-have-watchdog" name="have-watchdog" value="false"/>
+        <nvpair id="cib-bootstrap-options-stonith-enabled" name="stonith-enabled" value="false"/>
+        <nvpair id="cib-bootstrap-options-no-quorum-policy" name="no-quorum-policy" value="stop"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/>
+    <resources>
+      <primitive class="ocf" id="vip" provider="heartbeat" type="IPaddr2">
+        <instance_attributes id="vip-instance_attributes">
+          <nvpair id="vip-instance_attributes-cidr_netmask" name="cidr_netmask" value="24"/>
+          <nvpair id="vip-instance_attributes-ip" name="ip" value="10.10.10.69"/>
+          <nvpair id="vip-instance_attributes-run_arping" name="run_arping" value="true"/>
+        </instance_attributes>
+        <meta_attributes id="vip-meta_attributes">
+          <nvpair id="vip-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/>
+        </meta_attributes>
+        <operations>
+          <op id="vip-monitor-interval-10s" interval="10s" name="monitor"/>
+          <op id="vip-start-interval-0s" interval="0s" name="start" timeout="20s"/>
+        </operations>
+      </primitive>
+      <clone id="lb-haproxy-clone">
+        <primitive class="systemd" id="lb-haproxy" type="haproxy">
+          <operations>
+            <op id="lb-haproxy-monitor-interval-10s" interval="10s" name="monitor"/>
+          </operations>
+        </primitive>
+      </clone>
+    </resources>
+    <constraints>
+      <rsc_order first="vip" then="lb-haproxy-clone" kind="Optional" first-action="start" then-action="start" \
+symmetrical="false" id="order-vip-lb-haproxy-clone-Optional"/>
+      <rsc_colocation id="colocation-vip-lb-haproxy-clone-INFINITY" rsc="vip" score="INFINITY" \
+with-rsc="lb-haproxy-clone"/>
+    </constraints>
+  </configuration>
+  <status/>
+</cib>
+"""
+ORDER = {"type": "order", "id": "order-vip-lb-haproxy-clone-Optional", "first": "vip", "first-action": "start",
+         "then": CLONE, "then-action": "start", "kind": "Optional", "symmetrical": "false"}
+COLOCATION = {"type": "colocation", "id": "colocation-vip-lb-haproxy-clone-INFINITY", "rsc": "vip",
+              "with-rsc": CLONE, "score": "INFINITY"}
+ADD_ORDER = ["constraint", "order", "start", "vip", "then", "start", CLONE, "kind=Optional", "symmetrical=false"]
+ADD_COLOCATION = ["constraint", "colocation", "add", "vip", "with", CLONE, "INFINITY"]
+
+
+@pytest.fixture
+def pacemaker_map(tmp_path):
+    return {"corosync_conf": str(tmp_path / "corosync.conf"), "known_hosts": str(tmp_path / "known-hosts"),
+            "package_cluster": {"name": "debian", "nodes": {"node1": "127.0.0.1"}}}
+
+
+@pytest.fixture
+def configure_loader_modules(pacemaker_map):
+    return {ha_pacemaker: {"__salt__": {"ha_topology.formula_map": lambda: {"pacemaker": pacemaker_map}},
+                           "__context__": {}}}
+
+
+@pytest.fixture
+def wanted():
+    """What the formula passes to ha_pacemaker.configured for pillar.example."""
+    return ha_topology.pacemaker_resources("haproxy", valid_pillar())
+
+
+@pytest.fixture
+def current(wanted):
+    """The CIB above with the formula's properties set: nothing differs."""
+    cib = ha_pacemaker.parse_cib(CIB)
+    cib["properties"].update(wanted["properties"])
+    return cib
+
+
+def run_diff(current, wanted):
+    return ha_pacemaker.diff(current, wanted["properties"], wanted["resources"], wanted["constraints"])
+
+
+# parse_corosync_conf and cluster_config
+
+
+def test_parse_debian_package_conf():
+    assert ha_pacemaker.parse_corosync_conf(DEBIAN_CONF) == {
+        "totem": {"version": "2", "cluster_name": "debian", "crypto_cipher": "none", "crypto_hash": "none"},
+        "logging": {"fileline": "off", "logger_subsys": {"subsys": "QUORUM", "debug": "off"}},
+        "quorum": {"provider": "corosync_votequorum"},
+        "nodelist": {"node": {"name": "node1", "nodeid": "1", "ring0_addr": "127.0.0.1"}},
+    }
+
+
+def test_parse_repeated_sections_and_comments():
+    conf = ha_pacemaker.parse_corosync_conf(PCS_CONF)
+    assert conf["totem"] == {"version": "2", "cluster_name": "openstack-cluster-01", "transport": "knet",
+                             "token": "1000", "interface": {"linknumber": "0"}}
+    assert conf["nodelist"]["node"] == [
+        {"ring0_addr": f"10.10.10.5{i}", "name": f"openstack-controller0{i}", "nodeid": str(i)} for i in (1, 2, 3)]
+    assert list(conf) == ["totem", "nodelist"]
+
+
+def test_parse_value_with_colons():
+    assert ha_pacemaker.parse_corosync_conf("nodelist {\n node {\n  ring0_addr: fe80::1\n }\n}\n") == {
+        "nodelist": {"node": {"ring0_addr": "fe80::1"}}}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("totem {\n version: 2\n}\n}\n", "^corosync.conf line 4: '}' without an open section$"),
+        ("totem {\n version: 2\n", "^corosync.conf: a section is not closed$"),
+        ("totem {\n nodelist {\n}\n", "^corosync.conf: a section is not closed$"),
+        ("totem {\n version 2\n}\n", "^corosync.conf line 2: cannot read 'version 2'$"),
+    ],
+)
+def test_parse_errors(text, message):
+    with pytest.raises(CommandExecutionError, match=message):
+        ha_pacemaker.parse_corosync_conf(text)
+
+
+def test_cluster_config_of_the_package(pacemaker_map):
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(DEBIAN_CONF)
+    config = ha_pacemaker.cluster_config()
+    assert config == {
+        "name": "debian",
+        "nodes": {"node1": "127.0.0.1"},
+        "totem": {"version": "2", "cluster_name": "debian", "crypto_cipher": "none", "crypto_hash": "none"},
+    }
+    assert ha_pacemaker.is_package_cluster(config) is True
+
+
+def test_cluster_config_of_a_given_path(tmp_path):
+    path = tmp_path / "other.conf"
+    path.write_text(PCS_CONF, encoding="utf-8")
+    config = ha_pacemaker.cluster_config(str(path))
+    assert config == {
+        "name": "openstack-cluster-01",
+        "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53"},
+        "totem": {"version": "2", "cluster_name": "openstack-cluster-01", "transport": "knet", "token": "1000"},
+    }
+    assert ha_pacemaker.is_package_cluster(config) is False
+
+
+def test_cluster_config_without_a_file_or_a_nodelist(tmp_path):
+    assert ha_pacemaker.cluster_config() is None
+    path = tmp_path / "bare.conf"
+    path.write_text("totem {\n cluster_name: bare\n}\n", encoding="utf-8")
+    assert ha_pacemaker.cluster_config(str(path)) == {"name": "bare", "nodes": {}, "totem": {"cluster_name": "bare"}}
+
+
+def test_cluster_config_raises_on_a_broken_file(tmp_path):
+    path = tmp_path / "broken.conf"
+    path.write_text("totem {\n", encoding="utf-8")
+    with pytest.raises(CommandExecutionError, match="not closed"):
+        ha_pacemaker.cluster_config(str(path))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [None, {"name": "debian", "nodes": {"node1": "127.0.0.1", "node2": "127.0.0.2"}, "totem": {}},
+     {"name": "openstack-cluster-01", "nodes": {"node1": "127.0.0.1"}, "totem": {}},
+     {"name": "debian", "nodes": {"node1": "10.10.10.51"}, "totem": {}}],
+)
+def test_is_package_cluster_false(config):
+    assert ha_pacemaker.is_package_cluster(config) is False
+
+
+def test_no_package_cluster_in_the_map(pacemaker_map):
+    pacemaker_map["package_cluster"] = None
+    assert ha_pacemaker.is_package_cluster({"name": "debian", "nodes": {"node1": "127.0.0.1"}, "totem": {}}) is False
+
+
+# known_hosts
+
+
+def test_known_hosts_without_tokens(pacemaker_map):
+    data = {"format_version": 1, "data_version": 3, "known_hosts": {
+        C01: {"dest_list": [{"addr": "10.10.10.51", "port": 2224}], "token": "token-of-01-5f3c"},
+        C02: {"dest_list": [{"addr": "10.10.10.52", "port": 2224}, {"addr": "192.168.0.52", "port": 2224}],
+              "token": "token-of-02-a9d1"},
+    }}
+    with open(pacemaker_map["known_hosts"], "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    hosts = ha_pacemaker.known_hosts()
+    assert hosts == {C01: ["10.10.10.51"], C02: ["10.10.10.52", "192.168.0.52"]}
+    assert "token" not in repr(hosts)
+
+
+def test_known_hosts_missing_empty_or_broken(pacemaker_map):
+    assert ha_pacemaker.known_hosts() == {}
+    with open(pacemaker_map["known_hosts"], "w", encoding="utf-8") as handle:
+        json.dump({"format_version": 1, "known_hosts": {}}, handle)
+    assert ha_pacemaker.known_hosts() == {}
+    with open(pacemaker_map["known_hosts"], "w", encoding="utf-8") as handle:
+        handle.write('{"known_hosts": {"a": ')
+    with pytest.raises(CommandExecutionError, match=r"/known-hosts is not valid JSON: "):
+        ha_pacemaker.known_hosts()
+
+
+# parse_cib
+
+
+def test_parse_cib():
+    assert ha_pacemaker.parse_cib(CIB) == {
+        "properties": {"have-watchdog": "false", "stonith-enabled": "false", "no-quorum-policy": "stop"},
+        "resources": {
+            "vip": {"agent": "ocf:heartbeat:IPaddr2", "options": {"cidr_netmask": "24", "ip": "10.10.10.69",
+                                                                  "run_arping": "true"},
+                    "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
+            "lb-haproxy": {"agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
+                           "clone": CLONE},
+        },
+        "constraints": [ORDER, COLOCATION],
+    }
+
+
+def test_parse_cib_defaults_and_empty_sections():
+    cib = ha_pacemaker.parse_cib(
+        '<cib><configuration><crm_config/><resources><primitive class="ocf" id="x" provider="heartbeat" '
+        'type="Dummy"/></resources><constraints><rsc_order id="o" first="x" then="y"/></constraints>'
+        "</configuration></cib>")
+    assert cib == {
+        "properties": {},
+        "resources": {"x": {"agent": "ocf:heartbeat:Dummy", "options": {}, "monitor_interval": None, "meta": {},
+                            "clone": None}},
+        "constraints": [{"type": "order", "id": "o", "first": "x", "first-action": "start", "then": "y",
+                         "then-action": "start", "kind": "Mandatory", "symmetrical": "true"}],
+    }
+
+
+@pytest.mark.parametrize(("xml", "message"), [("<cib><configuration>", "^cannot read the CIB: "),
+                                               ("<cib><status/></cib>", "^the CIB has no configuration section$")])
+def test_parse_cib_errors(xml, message):
+    with pytest.raises(CommandExecutionError, match=message):
+        ha_pacemaker.parse_cib(xml)
+
+
+# diff
+
+
+def test_diff_nothing_differs(current, wanted):
+    assert run_diff(current, wanted) == {"changes": {}, "commands": []}
+
+
+def test_diff_of_the_measured_cib_sets_only_the_properties(wanted):
+    assert run_diff(ha_pacemaker.parse_cib(CIB), wanted) == {
+        "changes": {"properties": {
+            "cluster-recheck-interval": {"old": None, "new": "5min"},
+            "pe-error-series-max": {"old": None, "new": "1000"},
+            "pe-input-series-max": {"old": None, "new": "1000"},
+            "pe-warn-series-max": {"old": None, "new": "1000"},
+        }},
+        "commands": [["property", "set", "cluster-recheck-interval=5min", "pe-error-series-max=1000",
+                      "pe-input-series-max=1000", "pe-warn-series-max=1000"]],
+    }
+
+
+def test_diff_changed_property(current, wanted):
+    current["properties"]["stonith-enabled"] = "true"
+    assert run_diff(current, wanted) == {
+        "changes": {"properties": {"stonith-enabled": {"old": "true", "new": "false"}}},
+        "commands": [["property", "set", "stonith-enabled=false"]],
+    }
+
+
+def test_diff_creates_missing_resources_and_constraints(wanted):
+    empty = {"properties": dict(wanted["properties"]), "resources": {}, "constraints": []}
+    assert run_diff(empty, wanted) == {
+        "changes": {
+            "resources": {"vip": {"old": None, "new": "created"}, "lb-haproxy": {"old": None, "new": "created"}},
+            "constraints": {
+                f"order start vip then start {CLONE} kind=Optional symmetrical=false": {"old": None, "new": "present"},
+                f"colocation add vip with {CLONE} INFINITY": {"old": None, "new": "present"},
+            },
+        },
+        "commands": [
+            ["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "ip=10.10.10.69", "cidr_netmask=24",
+             "run_arping=true", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
+            ["resource", "create", "lb-haproxy", "systemd:haproxy", "op", "monitor", "interval=10s", "clone"],
+            ADD_ORDER,
+            ADD_COLOCATION,
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("have", "message"),
+    [({"agent": "ocf:heartbeat:IPaddr", "clone": None}, "^resource vip exists as ocf:heartbeat:IPaddr, not "
+      r"ocf:heartbeat:IPaddr2: remove it \(pcs resource delete vip\) and deploy again$"),
+     ({"clone": "vip-clone"}, "^resource vip exists as ocf:heartbeat:IPaddr2 in vip-clone, not "
+      "ocf:heartbeat:IPaddr2: remove it")],
+)
+def test_diff_refuses_a_resource_of_another_kind(current, wanted, have, message):
+    current["resources"]["vip"].update(have)
+    with pytest.raises(CommandExecutionError, match=message):
+        run_diff(current, wanted)
+
+
+def test_diff_updates_options_monitor_and_meta(current, wanted):
+    vip = current["resources"]["vip"]
+    vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "true", "nic": "eth0"},
+               monitor_interval="30s",
+               meta={"resource-stickiness": "0", "target-role": "Started"})
+    current["resources"]["lb-haproxy"]["monitor_interval"] = "20s"
+    assert run_diff(current, wanted) == {
+        "changes": {"resources": {
+            "vip": {"options": {"ip": {"old": "10.10.10.70", "new": "10.10.10.69"}},
+                    "monitor_interval": {"old": "30s", "new": "10s"},
+                    "meta": {"resource-stickiness": {"old": "0", "new": "100"}}},
+            "lb-haproxy": {"monitor_interval": {"old": "20s", "new": "10s"}},
+        }},
+        "commands": [
+            ["resource", "update", "vip", "ip=10.10.10.69"],
+            ["resource", "update", "vip", "op", "monitor", "interval=10s"],
+            ["resource", "meta", "vip", "resource-stickiness=100"],
+            ["resource", "update", "lb-haproxy", "op", "monitor", "interval=10s"],
+        ],
+    }
+
+
+def test_diff_adds_a_missing_option_and_meta(current, wanted):
+    vip = current["resources"]["vip"]
+    vip.update(options={"ip": "10.10.10.69"}, meta={})
+    assert run_diff(current, wanted)["commands"] == [
+        ["resource", "update", "vip", "cidr_netmask=24", "run_arping=true"],
+        ["resource", "meta", "vip", "resource-stickiness=100"]]
+
+
+def test_diff_adds_a_missing_constraint(current, wanted):
+    current["constraints"] = [ORDER]
+    assert run_diff(current, wanted) == {
+        "changes": {"constraints": {f"colocation add vip with {CLONE} INFINITY": {"old": None, "new": "present"}}},
+        "commands": [ADD_COLOCATION],
+    }
+
+
+@pytest.mark.parametrize(
+    ("other", "add"),
+    [({**ORDER, "id": "order-vip-lb-haproxy-clone-mandatory", "kind": "Mandatory"}, ADD_ORDER),
+     ({**ORDER, "id": "order-reversed", "first": CLONE, "then": "vip"}, ADD_ORDER),
+     ({**ORDER, "id": "order-stop", "then-action": "stop"}, ADD_ORDER),
+     ({**COLOCATION, "id": "colocation-reversed", "rsc": CLONE, "with-rsc": "vip"}, ADD_COLOCATION),
+     ({**COLOCATION, "id": "colocation-1000", "score": "1000"}, ADD_COLOCATION)],
+)
+def test_diff_replaces_a_constraint_on_the_same_pair(current, wanted, other, add):
+    kept = COLOCATION if other["type"] == "order" else ORDER
+    current["constraints"] = [kept, other]
+    described = " ".join(add[1:])
+    assert run_diff(current, wanted) == {
+        "changes": {"constraints": {described: {"old": [other["id"]], "new": "present"}}},
+        "commands": [["constraint", "remove", other["id"]], add],
+    }
+
+
+def test_diff_replaces_an_order_without_symmetrical(wanted):
+    """An older deploy's order has no symmetrical attribute (Pacemaker's default true): removed, created again."""
+    old = ' symmetrical="false"'
+    assert CIB.count(old) == 1
+    cib = ha_pacemaker.parse_cib(CIB.replace(old, ""))
+    cib["properties"].update(wanted["properties"])
+    assert cib["constraints"] == [{**ORDER, "symmetrical": "true"}, COLOCATION]
+    assert run_diff(cib, wanted) == {
+        "changes": {"constraints": {f"order start vip then start {CLONE} kind=Optional symmetrical=false": {
+            "old": ["order-vip-lb-haproxy-clone-Optional"], "new": "present"}}},
+        "commands": [["constraint", "remove", "order-vip-lb-haproxy-clone-Optional"], ADD_ORDER],
+    }
+
+
+def test_diff_removes_only_the_wrong_one_next_to_the_exact_one(current, wanted):
+    wrong = {**COLOCATION, "id": "colocation-lb-haproxy-clone-vip", "rsc": CLONE, "with-rsc": "vip"}
+    current["constraints"] = [ORDER, COLOCATION, wrong]
+    assert run_diff(current, wanted) == {
+        "changes": {"constraints": {f"colocation add vip with {CLONE} INFINITY": {
+            "old": ["colocation-lb-haproxy-clone-vip"], "new": "present"}}},
+        "commands": [["constraint", "remove", "colocation-lb-haproxy-clone-vip"]],
+    }
+
+
+def test_diff_removes_every_wrong_one_in_one_command(current, wanted):
+    first = {**ORDER, "id": "o1", "kind": "Mandatory"}
+    second = {**ORDER, "id": "o2", "first": CLONE, "then": "vip"}
+    current["constraints"] = [first, COLOCATION, second]
+    assert run_diff(current, wanted)["commands"] == [["constraint", "remove", "o1", "o2"], ADD_ORDER]
+
+
+def test_diff_leaves_constraints_on_other_resources(current, wanted):
+    others = [
+        {**ORDER, "id": "order-vip-other", "then": "other-clone", "kind": "Mandatory"},
+        {**COLOCATION, "id": "colocation-other", "rsc": "other", "with-rsc": CLONE, "score": "-INFINITY"},
+        {**ORDER, "id": "order-other-vip", "first": "other", "then": "vip"},
+    ]
+    current["constraints"] = [ORDER, COLOCATION, *others]
+    assert run_diff(current, wanted) == {"changes": {}, "commands": []}
+
+
+def test_diff_duplicate_exact_constraints_report_no_change(current, wanted):
+    current["constraints"] = [ORDER, {**ORDER, "id": "order-vip-lb-haproxy-clone-Optional-1"}, COLOCATION]
+    result = run_diff(current, wanted)
+    assert bool(result["changes"]) == bool(result["commands"]), result
+
+
+def test_diff_does_not_change_its_arguments(current, wanted):
+    current["properties"]["stonith-enabled"] = "true"
+    current["constraints"] = [{**ORDER, "kind": "Mandatory"}]
+    before = copy.deepcopy((current, wanted))
+    run_diff(current, wanted)
+    assert (current, wanted) == before
