@@ -7,6 +7,7 @@ always removes it at the end, even when a test fails.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
 import time
@@ -79,7 +80,10 @@ def lab():
         driver.run("up")
         yield driver
     finally:
-        driver.run("down", check=False)
+        # HALAB_KEEP=1 keeps the lab for the next run while developing one
+        # test file; make test and CI never set it.
+        if os.environ.get("HALAB_KEEP") != "1":
+            driver.run("down", check=False)
 
 
 def lab_secrets() -> list[str]:
