@@ -236,11 +236,12 @@ def auth(nodes: dict[str, str], password: str, user: str | None = None) -> None:
         )
 
 
-def setup(name: str, nodes: dict[str, str], totem: dict | None = None, wait: int = 120) -> None:
+def setup(name: str, nodes: dict[str, str], totem: dict | None = None) -> None:
     """
     Create the cluster on every node, start it and enable it at boot
     (``pcs cluster setup NAME NODE addr=ADDRESS ... [totem ...] --start
-    --enable --wait``). The nodes must be authenticated first.
+    --enable``). The nodes must be authenticated first. It returns once the
+    nodes were told to start; :py:func:`online` waits for them.
 
     CLI Example:
 
@@ -252,7 +253,7 @@ def setup(name: str, nodes: dict[str, str], totem: dict | None = None, wait: int
     args = [word for node, address in nodes.items() for word in (node, f"addr={address}")]
     if totem:
         args += ["totem", *(f"{key}={value}" for key, value in totem.items())]
-    _pcs("cluster", "setup", name, *args, "--start", "--enable", f"--wait={wait}", timeout=wait + 120)
+    _pcs("cluster", "setup", name, *args, "--start", "--enable", timeout=300)
 
 
 def update_totem(totem: dict) -> None:

@@ -202,4 +202,5 @@ def deployed(lab):
     assert result.returncode == 0, result.stdout + result.stderr
     MEASUREMENTS.append(f"first bin/lab deploy (ha.deploy) on the lab: {time.monotonic() - started:.1f} s")
     lab.first_deploy_sampler = sampler
+    lab.first_deploy_output = result.stdout + result.stderr
     return lab

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.lab.conftest import lab_secrets
+
 pytestmark = pytest.mark.lab
 
 NODES = {
@@ -47,3 +49,10 @@ def test_drifted_hostname_is_repaired_then_nothing_changes(deployed):
     assert code == 0
     assert all(step["result"] is True for step in steps.values())
     assert {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]} == {}
+
+
+def test_first_deploy_output_holds_no_secret(deployed):
+    """Salt's output of the whole first deploy (every state's changes and comments) names no secret."""
+    assert "ha-pacemaker-cluster" in deployed.first_deploy_output
+    leaked = [secret[:4] + "..." for secret in lab_secrets() if secret in deployed.first_deploy_output]
+    assert leaked == []

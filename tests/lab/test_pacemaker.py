@@ -240,7 +240,7 @@ def test_resources_and_constraints_as_specified(cluster):
     vip = resources.find("primitive[@id='vip']")
     assert (vip.get("class"), vip.get("provider"), vip.get("type")) == ("ocf", "heartbeat", "IPaddr2")
     assert {nv.get("name"): nv.get("value") for nv in vip.find("instance_attributes")} == {
-        "ip": VIP, "cidr_netmask": "24"}
+        "ip": VIP, "cidr_netmask": "24", "run_arping": "true"}
     assert vip.find("operations/op[@name='monitor']").get("interval") == "10s"
     haproxy = resources.find("clone[@id='lb-haproxy-clone']/primitive[@id='lb-haproxy']")
     assert (haproxy.get("class"), haproxy.get("type")) == ("systemd", "haproxy")
