@@ -52,19 +52,6 @@ acceptance_wait_time: 2
 acceptance_wait_time_max: 10
 """
 
-# As Debian's container and cloud images do: dpkg neither syncs every file it
-# unpacks nor installs documentation, which makes package installs on the
-# nodes' overlays several times faster. Nothing the formula uses is excluded.
-DPKG_CONFIG = """\
-# Written by the lab's image builder.
-force-unsafe-io
-path-exclude /usr/share/doc/*
-path-exclude /usr/share/man/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-"""
-
 HOSTS = """\
 127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback
@@ -222,7 +209,6 @@ def build(key: str) -> Path:
     (root / "etc/apt/sources.list").write_text(
         "".join(f"deb {uri} {suite} {SUITE_COMPONENTS}\n" for uri, suite in sources)
     )
-    (root / "etc/dpkg/dpkg.cfg.d/halab").write_text(DPKG_CONFIG)
     # The host's mirror may be a snapshot whose Release files are past their date.
     (root / "etc/apt/apt.conf.d/90halab").write_text('Acquire::Check-Valid-Until "false";\n')
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")

@@ -29,22 +29,6 @@ PIDFILE = config.MASTER_DIR / "run" / "salt-master.pid"
 LOG = config.MASTER_DIR / "log" / "master"
 RET_PORT = 4506
 PLACEHOLDER_PREFIX = "CHANGEME"
-# The formula's extension folders, served next to salt/ for saltutil.sync_*.
-EXTENSION_DIRS = ("_modules", "_states", "_runners")
-
-
-def extension_root(root: Path) -> Path:
-    """
-    A file root holding only links to the repository's extension folders.
-    Serving the repository itself would make the fileserver walk its
-    virtualenv and git data on every file list (minutes per sync here).
-    """
-    root.mkdir(parents=True, exist_ok=True)
-    for name in EXTENSION_DIRS:
-        link = root / name
-        if not link.is_symlink():
-            link.symlink_to(config.REPO / name)
-    return root
 
 
 def write_config() -> None:
@@ -56,7 +40,7 @@ def write_config() -> None:
         "interface": str(config.MASTER_ADDRESS),
         "user": "root",
         # The working tree is the formula: a changed state is live at the next deploy.
-        "file_roots": {"base": [str(config.REPO / "salt"), str(extension_root(config.MASTER_DIR / "extensions"))]},
+        "file_roots": {"base": [str(config.REPO / "salt"), str(config.REPO)]},
         "pillar_roots": {"base": [str(config.REPO / "pillar"), str(config.PILLAR_DIR)]},
         "worker_threads": 4,
         "timeout": 20,

@@ -10,15 +10,8 @@ MEASUREMENTS: list[str] = []
 
 
 def pytest_collection_modifyitems(items):
-    # The fast tiers (unit, render) first, then the lab, and the test that
-    # removes the lab after every test that uses it. The render tier must not
-    # share the two cores with a running lab (its sync timed out there).
-    def tier(item) -> int:
-        if item.get_closest_marker("lab_teardown") is not None:
-            return 2
-        return 1 if item.get_closest_marker("lab") is not None else 0
-
-    items.sort(key=tier)
+    # The test that removes the lab must come after every test that uses it.
+    items.sort(key=lambda item: item.get_closest_marker("lab_teardown") is not None)
 
 
 def pytest_terminal_summary(terminalreporter):

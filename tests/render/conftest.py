@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from lab.master import extension_root
 from tests.helpers import REPO, valid_pillar
 
 MINIONS = {
@@ -46,7 +45,7 @@ def pillar_tree(tmp_path_factory):
 @pytest.fixture(scope="package")
 def salt_master(salt_factories, state_tree, pillar_tree):
     overrides = {
-        "file_roots": {"base": [str(REPO / "salt"), str(extension_root(state_tree))]},
+        "file_roots": {"base": [str(REPO / "salt"), str(REPO), str(state_tree)]},
         "pillar_roots": {"base": [str(REPO / "pillar"), str(pillar_tree)]},
     }
     factory = salt_factories.salt_master_daemon("ha-render-master", overrides=overrides)
