@@ -81,7 +81,8 @@ def test_deploy_orchestration_renders(salt_run_cli):
         "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
         "ha-galera-cluster-openstack-controller03", "ha-galera-sql", "ha-rabbitmq-install",
         "ha-rabbitmq-openstack-controller01", "ha-rabbitmq-openstack-controller02",
-        "ha-rabbitmq-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd",
+        "ha-rabbitmq-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd", "ha-haproxy",
+        "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
     ]
 
     def arg(step, name):
@@ -98,6 +99,10 @@ def test_deploy_orchestration_renders(salt_run_cli):
     # RabbitMQ: one controller at a time after the packages; access on the first.
     assert arg("ha-rabbitmq-openstack-controller01", "require") == [{"salt": "ha-rabbitmq-install"}]
     assert arg("ha-rabbitmq-openstack-controller02", "require") == [{"salt": "ha-rabbitmq-openstack-controller01"}]
+    # Pacemaker: the cluster-wide steps on the first controller only.
+    assert arg("ha-pacemaker-prepare", "tgt") == arg("ha-haproxy", "tgt") == arg("ha-galera-prepare", "tgt")
+    assert arg("ha-pacemaker-cluster", "tgt") == arg("ha-pacemaker-resources", "tgt") == "openstack-controller01"
+    assert arg("ha-pacemaker-resources", "require") == [{"salt": "ha-pacemaker-services"}]
     assert arg("ha-rabbitmq-access", "tgt") == "openstack-controller01"
     # etcd: every member at once.
     assert arg("ha-etcd", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
