@@ -582,6 +582,11 @@ def nodes(ha: dict | None = None) -> list[dict]:
     return sorted(result, key=lambda n: ("controller" not in n["roles"], _node_sort_key(n["id"])))
 
 
+def _controllers(ha: dict) -> list[dict]:
+    """The controllers among :py:func:`nodes`, in the same order (the first bootstraps)."""
+    return [n for n in nodes(ha) if "controller" in n["roles"]]
+
+
 def ids(role: str | None = None, ha: dict | None = None) -> list[str]:
     """
     Return the minion ids of all nodes, or of the nodes holding ``role``, in
@@ -681,11 +686,7 @@ def galera_node(defaults: dict, provider: str, minion_id: str | None = None, ha:
         salt-call ha_topology.galera_node '{binlog_format: ROW}' /usr/lib/galera/libgalera_smm.so
     """
     ha = _ha_pillar(ha)
-    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
-    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
-    me = next((n for n in controllers if n["id"] == minion_id), None)
-    if me is None:
-        raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
+    me, controllers = _controller(ha, minion_id)
     galera = ha["galera"]
     settings = {**defaults, **galera.get("settings", {})}
     settings.update({
@@ -701,8 +702,8 @@ def galera_node(defaults: dict, provider: str, minion_id: str | None = None, ha:
     return {
         "address": me["address"],
         "settings": settings,
-        "peers": [n["address"] for n in controllers if n["id"] != minion_id],
-        "bootstrap": controllers[0]["id"] == minion_id,
+        "peers": [n["address"] for n in controllers if n["id"] != me["id"]],
+        "bootstrap": controllers[0]["id"] == me["id"],
         "check_port": galera.get("clustercheck", {}).get("port", 9200),
     }
 
@@ -721,7 +722,7 @@ def galera_accounts(ha: dict | None = None) -> list[dict]:
         salt-call ha_topology.galera_accounts
     """
     ha = _ha_pillar(ha)
-    hosts = [n["address"] for n in nodes(ha) if "controller" in n["roles"]]
+    hosts = [n["address"] for n in _controllers(ha)]
     return [
         {
             "user": user,
@@ -758,7 +759,7 @@ def formula_map() -> dict:
 def _controller(ha: dict, minion_id: str | None) -> tuple[dict, list[dict]]:
     """This controller's node entry and every controller, in order."""
     minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
-    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    controllers = _controllers(ha)
     me = next((n for n in controllers if n["id"] == minion_id), None)
     if me is None:
         raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
@@ -875,7 +876,7 @@ def memcached_servers(ha: dict | None = None) -> list[str]:
     """
     ha = _ha_pillar(ha)
     port = _section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]
-    return [f"{n['address']}:{port}" for n in nodes(ha) if "controller" in n["roles"]]
+    return [f"{n['address']}:{port}" for n in _controllers(ha)]
 
 
 def etcd_members(ha: dict | None = None) -> dict[str, dict]:
@@ -896,8 +897,7 @@ def etcd_members(ha: dict | None = None) -> dict[str, dict]:
             "peer_url": f"http://{n['address']}:{etcd['peer_port']}",
             "client_url": f"http://{n['address']}:{etcd['client_port']}",
         }
-        for n in nodes(ha)
-        if "controller" in n["roles"]
+        for n in _controllers(ha)
     }
 
 
@@ -952,7 +952,7 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
         salt-call ha_topology.pacemaker_cluster
     """
     ha = _ha_pillar(ha)
-    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    controllers = _controllers(ha)
     pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
     return {
         "name": pacemaker["cluster_name"],
@@ -1070,7 +1070,7 @@ def haproxy_config(ha: dict | None = None) -> dict:
     ha = _ha_pillar(ha)
     check(ha)
     vip = str(ha["vip"]["address"])
-    controllers = [n for n in nodes(ha) if "controller" in n["roles"]]
+    controllers = _controllers(ha)
     check_port = _get(ha, ("galera", "clustercheck", "port")) or 9200
     stats = ha["haproxy"]["stats"]
     return {
