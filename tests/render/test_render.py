@@ -65,7 +65,7 @@ def test_map_per_os_family(salt_cli, minion, galera_pkg):
 def test_pillar_lookup_overrides_the_map(salt_cli):
     ret = salt_cli.run(
         "state.show_sls", "map_probe", minion_tgt="openstack-controller01",
-        pillar='{"ha": {"lookup": {"galera": {"service": "mysqld"}}}}',
+        pillar={"ha": {"lookup": {"galera": {"service": "mysqld"}}}},
     )
     ha_map = ret.data["map-probe"]["test"][0]["map"]
     assert ha_map["galera"]["service"] == "mysqld"
