@@ -91,7 +91,7 @@ ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
                     25672: "RabbitMQ inter-node"}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
-OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd")
+OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony")
 # Cluster properties: the reference's values where sensible. Fencing is off
 # as in the reference (set stonith-enabled: true with a fence device), but a
 # partitioned minority stops its resources: never no-quorum-policy=ignore on
@@ -115,6 +115,24 @@ TOTEM_OPTIONS = (
 PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 VIP_RESOURCE = "vip"
 HAPROXY_RESOURCE = "lb-haproxy"
+# Kernel parameters every node gets (the reference's): routing and bridged
+# traffic through iptables for Neutron, and binding the VIP on any controller.
+# The pillar's ha:base:sysctl adds others but cannot change these.
+BASE_SYSCTL = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+    "net.ipv4.ip_nonlocal_bind": "1",
+}
+SYSCTL_NAME_RE = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")
+SYSCTL_VALUE_RE = re.compile(r"^[A-Za-z0-9_./: -]{1,128}$")
+SELINUX_MODES = ("enforcing", "permissive", "disabled")
+FIREWALL_MODES = ("disabled",)
+RELEASE_RE = re.compile(r"^[a-z]{3,20}$")
+BASE_DEFAULTS = {"upgrade": False, "sysctl": {}, "selinux": "enforcing", "firewall": "disabled",
+                 "openstack_release": "caracal"}
+CHRONY_DEFAULTS = {"servers": [], "upstream": [], "local_stratum": 10}
+NTP_SERVER_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$")
 
 
 def __virtual__():
@@ -478,6 +496,52 @@ def _check_etcd(ha: dict, errors: list[str]) -> None:
     _check_ports("etcd", etcd, ("client_port", "peer_port"), errors)
 
 
+def _check_base(ha: dict, errors: list[str]) -> None:
+    base = _section(ha, "base", BASE_DEFAULTS)
+    if not isinstance(base["upgrade"], bool):
+        errors.append(f"{_key('base', 'upgrade')}: {base['upgrade']!r} must be true or false")
+    if base["selinux"] not in SELINUX_MODES:
+        errors.append(f"{_key('base', 'selinux')}: {base['selinux']!r} must be one of {', '.join(SELINUX_MODES)}")
+    if base["firewall"] not in FIREWALL_MODES:
+        errors.append(f"{_key('base', 'firewall')}: {base['firewall']!r} must be one of {', '.join(FIREWALL_MODES)}")
+    release = base["openstack_release"]
+    if not isinstance(release, str) or not RELEASE_RE.fullmatch(release):
+        errors.append(f"{_key('base', 'openstack_release')}: {release!r} must be a release name such as caracal")
+    sysctl = base["sysctl"]
+    if not isinstance(sysctl, dict):
+        errors.append(f"{_key('base', 'sysctl')}: must map kernel parameter names to values")
+        return
+    for name, value in sysctl.items():
+        if not isinstance(name, str) or not SYSCTL_NAME_RE.fullmatch(name):
+            errors.append(f"{_key('base', 'sysctl', name)}: is not a kernel parameter name such as vm.swappiness")
+        elif isinstance(value, bool) or not SYSCTL_VALUE_RE.fullmatch(str(value)):
+            errors.append(f"{_key('base', 'sysctl', name)}: {value!r} is not a plain number or word")
+        elif name in BASE_SYSCTL and str(value) != BASE_SYSCTL[name]:
+            errors.append(
+                f"{_key('base', 'sysctl', name)}: the formula needs {BASE_SYSCTL[name]}; {value!r} would break it"
+            )
+
+
+def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
+    chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
+    servers = chrony["servers"]
+    if not isinstance(servers, list):
+        errors.append(f"{_key('chrony', 'servers')}: must be a list of node names")
+    else:
+        for name in servers:
+            if name not in nodes:
+                errors.append(f"{_key('chrony', 'servers')}: {name!r} is not a node of ha:nodes")
+    upstream = chrony["upstream"]
+    if not isinstance(upstream, list):
+        errors.append(f"{_key('chrony', 'upstream')}: must be a list of NTP server names or addresses")
+    else:
+        for server in upstream:
+            if not isinstance(server, str) or not NTP_SERVER_RE.fullmatch(server):
+                errors.append(f"{_key('chrony', 'upstream')}: {server!r} is not a host name or address")
+    if not _int_in(chrony["local_stratum"], 1, 15):
+        errors.append(f"{_key('chrony', 'local_stratum')}: {chrony['local_stratum']!r} must be from 1 to 15")
+
+
 def _check_node_ports(ha: dict, errors: list[str]) -> None:
     """Ports that every controller listens on at its own address must differ between services."""
     used = [
@@ -533,6 +597,8 @@ def validate(ha: dict | None = None) -> list[str]:
         _check_memcached(ha, errors)
         _check_etcd(ha, errors)
         _check_node_ports(ha, errors)
+        _check_base(ha, errors)
+        _check_chrony(ha, nodes, errors)
     if isinstance(ha.get("pacemaker"), dict):
         _check_pacemaker(ha, nodes, errors)
     else:
@@ -1080,3 +1146,64 @@ def haproxy_config(ha: dict | None = None) -> dict:
             for name, spec in sorted(ha["haproxy"]["listeners"].items())
         ],
     }
+
+
+def base_settings(ha: dict | None = None) -> dict:
+    """
+    What every node's base states apply: ``sysctl`` (the formula's kernel
+    parameters ``BASE_SYSCTL`` and ``ha:base:sysctl``, by name), ``upgrade``,
+    ``selinux``, ``firewall`` and ``openstack_release``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.base_settings
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    base = _section(ha, "base", BASE_DEFAULTS)
+    sysctl = {**BASE_SYSCTL, **{name: str(value) for name, value in base["sysctl"].items()}}
+    return {
+        "sysctl": dict(sorted(sysctl.items())),
+        "upgrade": base["upgrade"],
+        "selinux": base["selinux"],
+        "firewall": base["firewall"],
+        "openstack_release": base["openstack_release"],
+    }
+
+
+def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    This node's chrony role. Time ``servers`` are ``ha:chrony:servers`` or
+    else the first controller: they follow ``ha:chrony:upstream``, keep
+    serving their own clock at ``local_stratum`` when no upstream answers,
+    and ``allow`` the management network; several servers follow each other
+    too. Every other node follows the time servers (``sources``: their
+    addresses). Returns ``{"serve", "sources",
+    "allow", "local_stratum"}``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.chrony_node
+    """
+    ha = _ha_pillar(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    all_nodes = nodes(ha)
+    if minion_id not in {n["id"] for n in all_nodes}:
+        raise CommandExecutionError(f"{minion_id} is not a node in ha:nodes")
+    chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
+    servers = chrony["servers"] or [_controllers(ha)[0]["id"]]
+    address = {n["id"]: n["address"] for n in all_nodes}
+    if minion_id in servers:
+        # Several time servers also follow each other: with chrony's orphan
+        # mode they agree on one clock while no upstream server answers.
+        return {
+            "serve": True,
+            "sources": list(chrony["upstream"]) + [address[s] for s in servers if s != minion_id],
+            "allow": [str(ha["management_network"])],
+            "local_stratum": chrony["local_stratum"],
+        }
+    return {"serve": False, "sources": [address[s] for s in servers], "allow": [], "local_stratum": None}

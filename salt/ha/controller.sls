@@ -1,6 +1,7 @@
 # Everything a controller runs (highstate of a node with the controller role).
 include:
   - ha.base
+  - ha.chrony
   - ha.galera
   - ha.rabbitmq
   - ha.memcached

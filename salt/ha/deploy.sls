@@ -37,7 +37,9 @@ ha-pillar-valid-on-nodes:
     - require:
       - salt: ha-sync
 
-# 4. Base of every node: host name, names that resolve.
+# 4. Base of every node: host name, names that resolve, time zone,
+#    repositories, common packages, kernel modules and parameters, SELinux
+#    and firewall policy.
 ha-base:
   salt.state:
     - tgt: {{ plan.all | json }}
@@ -46,7 +48,17 @@ ha-base:
     - require:
       - salt: ha-pillar-valid-on-nodes
 
-# 5. MariaDB Galera: packages, config and health endpoint on every
+# 5. chrony on every node: the time servers serve the management network,
+#    every other node follows them.
+ha-chrony:
+  salt.state:
+    - tgt: {{ plan.all | json }}
+    - tgt_type: list
+    - sls: ha.chrony
+    - require:
+      - salt: ha-base
+
+# 6. MariaDB Galera: packages, config and health endpoint on every
 #    controller, then the bootstrap node, then one join at a time, each
 #    waiting until the joiner is Synced; then the SQL side on the first.
 ha-galera-prepare:
@@ -55,7 +67,7 @@ ha-galera-prepare:
     - tgt_type: list
     - sls: [ha.galera.install, ha.galera.config, ha.galera.clustercheck]
     - require:
-      - salt: ha-base
+      - salt: ha-chrony
 
 {%- set chain = namespace(previous='ha-galera-prepare') %}
 {%- for controller in plan.controllers %}
@@ -76,7 +88,7 @@ ha-galera-sql:
     - require:
       - salt: {{ chain.previous }}
 
-# 6. RabbitMQ: packages on every controller at once; then one controller at
+# 7. RabbitMQ: packages on every controller at once; then one controller at
 #    a time (a config change restarts one node only), the first one, then
 #    each other joins it; every step returns when its node is a running
 #    member. Then users and policy on the first.
@@ -106,7 +118,7 @@ ha-rabbitmq-access:
     - require:
       - salt: {{ chain.previous }}
 
-# 7. memcached on every controller.
+# 8. memcached on every controller.
 ha-memcached:
   salt.state:
     - tgt: {{ plan.controllers | json }}
@@ -115,7 +127,7 @@ ha-memcached:
     - require:
       - salt: ha-rabbitmq-access
 
-# 8. etcd: every member at once (the members of a new cluster wait for each
+# 9. etcd: every member at once (the members of a new cluster wait for each
 #    other), then every node waits for all members healthy.
 ha-etcd:
   salt.state:
@@ -125,7 +137,7 @@ ha-etcd:
     - require:
       - salt: ha-memcached
 
-# 9. HAProxy on every controller: config checked before it is installed,
+# 10. HAProxy on every controller: config checked before it is installed,
 #    every listener on the VIP (non-local bind).
 ha-haproxy:
   salt.state:
@@ -135,7 +147,7 @@ ha-haproxy:
     - require:
       - salt: ha-etcd
 
-# 10. Pacemaker: packages, hacluster password, pcsd, no package default
+# 11. Pacemaker: packages, hacluster password, pcsd, no package default
 #     cluster on every controller; then the cluster from the first (health
 #     gate: every node online); its services at boot on every controller;
 #     then properties, VIP, HAProxy clone and constraints in one CIB push

@@ -77,7 +77,7 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert ret.returncode == 0, ret
     steps = ret.data[next(iter(ret.data))]
     assert list(steps) == [
-        "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-galera-prepare",
+        "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-chrony", "ha-galera-prepare",
         "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
         "ha-galera-cluster-openstack-controller03", "ha-galera-sql", "ha-rabbitmq-install",
         "ha-rabbitmq-openstack-controller01", "ha-rabbitmq-openstack-controller02",
@@ -88,8 +88,9 @@ def test_deploy_orchestration_renders(salt_run_cli):
     def arg(step, name):
         return next(a[name] for a in steps[step]["salt"] if isinstance(a, dict) and name in a)
 
-    assert arg("ha-base", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03",
-                                     "openstack-compute01"]
+    assert arg("ha-base", "tgt") == arg("ha-chrony", "tgt") == [
+        "openstack-controller01", "openstack-controller02", "openstack-controller03", "openstack-compute01"]
+    assert arg("ha-galera-prepare", "require") == [{"salt": "ha-chrony"}]
     assert arg("ha-galera-prepare", "tgt") == ["openstack-controller01", "openstack-controller02",
                                                "openstack-controller03"]
     # One join at a time, each after the one before.
@@ -172,3 +173,31 @@ def test_service_configs_per_os_family(salt_cli, minion, memcached_config, memca
     ret = salt_cli.run("ha_topology.formula_map", minion_tgt=minion)
     assert ret.data["etcd"]["config_file"] == etcd_config
     assert ret.data["memcached"]["config_file"] == memcached_config
+
+
+def test_base_per_os_family(salt_cli):
+    def states(sls, minion):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+        assert ret.returncode == 0, ret
+        return ret.data
+
+    def args(body, module):
+        return {k: v for arg in body[module] if isinstance(arg, dict) for k, v in arg.items()}
+
+    redhat = states("ha.base", "openstack-controller02")
+    assert args(redhat["ha-base-openstack-repo"], "pkg")["name"] == "centos-release-openstack-caracal"
+    assert args(redhat["ha-base-repo-highavailability"], "pkgrepo")["enabled"] is True
+    assert args(redhat["ha-base-selinux-policy"], "pkg")["name"] == "openstack-selinux"
+    assert "mode" in redhat["ha-base-selinux"]["selinux"]
+    assert {"ha-base-firewall-firewalld-off", "ha-base-firewall-nftables-off"} <= set(redhat)
+    debian = states("ha.base", "openstack-controller01")
+    assert not any(state_id.startswith(("ha-base-repo-", "ha-base-openstack-repo", "ha-base-selinux"))
+                   for state_id in debian)
+    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-ufw-off"} <= set(debian)
+    sysctl = {args(body, "sysctl")["name"]: args(body, "sysctl") for body in debian.values() if "sysctl" in body}
+    assert sysctl["net.ipv4.ip_nonlocal_bind"]["config"] == "/etc/sysctl.d/60-ha.conf"
+    assert set(sysctl) >= {"net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables"}
+    assert args(states("ha.chrony", "openstack-controller01")["ha-chrony-config"], "file")["name"] == (
+        "/etc/chrony/chrony.conf")
+    assert args(states("ha.chrony", "openstack-controller02")["ha-chrony-options"], "file")["name"] == (
+        "/etc/sysconfig/chronyd")

@@ -1,13 +1,10 @@
 {%- from "ha/map.jinja" import ha_map with context %}
 {%- set haproxy = ha_map.haproxy %}
+# Every controller's HAProxy binds the VIP, wherever the VIP is: the base
+# sets net.ipv4.ip_nonlocal_bind.
 include:
   - ha.haproxy.install
-
-# Every controller's HAProxy binds the VIP, wherever the VIP is.
-ha-haproxy-nonlocal-bind:
-  sysctl.present:
-    - name: net.ipv4.ip_nonlocal_bind
-    - value: 1
+  - ha.base.kernel
 
 # Checked with haproxy -c before it replaces the file. It holds the stats
 # password: readable by root and haproxy only, and never shown in a diff.
@@ -26,7 +23,7 @@ ha-haproxy-config:
         config: {{ salt['ha_topology.haproxy_config']() | json }}
     - require:
       - pkg: ha-haproxy-packages
-      - sysctl: ha-haproxy-nonlocal-bind
+      - sysctl: ha-base-sysctl-net.ipv4.ip_nonlocal_bind
 
 ha-haproxy-rsyslog:
   file.managed:

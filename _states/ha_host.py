@@ -1,0 +1,54 @@
+"""
+The node's kernel: ``ha_host.kernel_module`` loads a module now (its
+loading at boot is a file in modules-load.d, managed by the SLS).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+__virtualname__ = "ha_host"
+
+
+def __virtual__():
+    if "ha_host.kernel_module" not in __salt__:  # noqa: F821 - Salt loader dunder
+        return (False, "the ha_host execution module is not synced: run saltutil.sync_all")
+    return __virtualname__
+
+
+def kernel_module(name: str) -> dict:
+    """
+    Load the kernel module ``name`` unless it is loaded. A kernel without
+    loadable module support has whatever it offers built in: nothing to load
+    (the states that need the module's functions fail if it is missing).
+
+    .. code-block:: yaml
+
+        ha-base-kernel-module-br_netfilter:
+          ha_host.kernel_module:
+            - name: br_netfilter
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    state = __salt__["ha_host.kernel_module"](name)  # noqa: F821
+    if state == "loaded":
+        ret["comment"] = f"kernel module {name} is loaded"
+        return ret
+    if state == "no-module-support":
+        ret["comment"] = f"the kernel has no loadable modules: {name} can only be built in"
+        return ret
+    if __opts__.get("test"):  # noqa: F821
+        ret["result"] = None
+        ret["comment"] = f"kernel module {name} would be loaded"
+        ret["changes"] = {"loaded": name}
+        return ret
+    result = subprocess.run(["modprobe", name], capture_output=True, text=True, timeout=60, check=False)
+    if result.returncode != 0:
+        hint = ""
+        if "sys_module" not in __salt__["ha_host.capabilities"]():  # noqa: F821
+            hint = " This node lacks CAP_SYS_MODULE (a container?): load the module on its host."
+        ret["result"] = False
+        ret["comment"] = f"modprobe {name} failed: {(result.stderr or result.stdout).strip()}.{hint}"
+        return ret
+    ret["comment"] = f"kernel module {name} loaded"
+    ret["changes"] = {"loaded": name}
+    return ret

@@ -1,0 +1,35 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set base = ha_map.base %}
+# Kernel modules at boot and now, then the kernel parameters of
+# ha_topology.base_settings: persisted once each in the formula's own
+# sysctl.d file and in effect at once.
+include:
+  - ha.valid
+
+ha-base-kernel-modules-at-boot:
+  file.managed:
+    - name: {{ base.modules_file }}
+    - contents: {{ (["# Loaded at boot; managed by the ha formula (ha.base.kernel)."] + base.kernel_modules) | join("\n") | json }}
+    - mode: '0644'
+    - require:
+      - ha_topology: ha-pillar-valid
+{%- for module in base.kernel_modules %}
+
+ha-base-kernel-module-{{ module }}:
+  ha_host.kernel_module:
+    - name: {{ module }}
+    - require:
+      - file: ha-base-kernel-modules-at-boot
+{%- endfor %}
+{%- for name, value in salt['ha_topology.base_settings']().sysctl.items() %}
+
+ha-base-sysctl-{{ name }}:
+  sysctl.present:
+    - name: {{ name }}
+    - value: {{ value | json }}
+    - config: {{ base.sysctl_file }}
+    - require:
+{%- for module in base.kernel_modules %}
+      - ha_host: ha-base-kernel-module-{{ module }}
+{%- endfor %}
+{%- endfor %}

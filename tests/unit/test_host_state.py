@@ -1,0 +1,88 @@
+"""Unit tests of _states/ha_host.py over a fake execution module."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from tests.helpers import load_module
+
+state = load_module("_states/ha_host.py", "ha_host_state")
+
+
+class FakeHost:
+    def __init__(self):
+        self.module = "absent"
+        self.caps = ["net_admin", "sys_module", "sys_time"]
+
+    def funcs(self):
+        return {
+            "ha_host.kernel_module": lambda name: self.module,
+            "ha_host.capabilities": lambda: self.caps,
+        }
+
+
+@pytest.fixture
+def fake():
+    return FakeHost()
+
+
+@pytest.fixture
+def opts():
+    return {"test": False}
+
+
+@pytest.fixture
+def configure_loader_modules(fake, opts):
+    return {state: {"__salt__": fake.funcs(), "__opts__": opts}}
+
+
+@pytest.fixture
+def modprobe(monkeypatch):
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        return subprocess.CompletedProcess(cmd, calls_rc.pop(0) if calls_rc else 0, "", "FATAL: Module x not found")
+
+    calls_rc: list[int] = []
+    monkeypatch.setattr(state.subprocess, "run", fake_run)
+    return calls, calls_rc
+
+
+def test_loaded_module_changes_nothing(fake, modprobe):
+    fake.module = "loaded"
+    ret = state.kernel_module("br_netfilter")
+    assert ret["result"] is True and ret["changes"] == {}
+    assert modprobe[0] == []
+
+
+def test_kernel_without_modules_changes_nothing(fake, modprobe):
+    fake.module = "no-module-support"
+    ret = state.kernel_module("br_netfilter")
+    assert ret["result"] is True and ret["changes"] == {}
+    assert "built in" in ret["comment"]
+    assert modprobe[0] == []
+
+
+def test_absent_module_is_loaded(modprobe):
+    ret = state.kernel_module("br_netfilter")
+    assert ret["result"] is True and ret["changes"] == {"loaded": "br_netfilter"}
+    assert modprobe[0] == [["modprobe", "br_netfilter"]]
+
+
+def test_test_mode_loads_nothing(opts, modprobe):
+    opts["test"] = True
+    ret = state.kernel_module("br_netfilter")
+    assert ret["result"] is None and ret["changes"] == {"loaded": "br_netfilter"}
+    assert modprobe[0] == []
+
+
+def test_failed_modprobe_in_a_container_says_where_to_load_it(fake, modprobe):
+    fake.caps = ["net_admin"]
+    modprobe[1].append(1)
+    ret = state.kernel_module("br_netfilter")
+    assert ret["result"] is False and ret["changes"] == {}
+    assert "modprobe br_netfilter failed" in ret["comment"]
+    assert "CAP_SYS_MODULE" in ret["comment"]
