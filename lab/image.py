@@ -209,6 +209,10 @@ def build(key: str) -> Path:
     (root / "etc/apt/sources.list").write_text(
         "".join(f"deb {uri} {suite} {SUITE_COMPONENTS}\n" for uri, suite in sources)
     )
+    # As Debian's container images do: dpkg does not fsync every file it
+    # unpacks. The nodes' disks are overlays on the host, whose page cache
+    # outlives a node's power loss, so nothing is lost; installs get faster.
+    (root / "etc/dpkg/dpkg.cfg.d/halab-unsafe-io").write_text("force-unsafe-io\n")
     # The host's mirror may be a snapshot whose Release files are past their date.
     (root / "etc/apt/apt.conf.d/90halab").write_text('Acquire::Check-Valid-Until "false";\n')
     shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")

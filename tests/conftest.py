@@ -1,4 +1,4 @@
-"""Suite-wide hooks: lab teardown tests run last; measured figures are reported at the end."""
+"""Suite-wide hooks: the lab tier and its teardown first; measured figures are reported at the end."""
 
 from __future__ import annotations
 
@@ -10,8 +10,14 @@ MEASUREMENTS: list[str] = []
 
 
 def pytest_collection_modifyitems(items):
-    # The test that removes the lab must come after every test that uses it.
-    items.sort(key=lambda item: item.get_closest_marker("lab_teardown") is not None)
+    # The lab tier first, then the test that removes the lab, so that the
+    # fast tiers (render, unit) do not share the two cores with idle lab nodes.
+    def order(item) -> int:
+        if item.get_closest_marker("lab_teardown") is not None:
+            return 1
+        return 0 if item.get_closest_marker("lab") is not None else 2
+
+    items.sort(key=order)
 
 
 def pytest_terminal_summary(terminalreporter):
