@@ -150,8 +150,10 @@ def status(args) -> int:
 
 def deploy(args) -> int:
     step("syncing the formula's modules to the master")
-    synced = master.cli("salt-run", ["--out=quiet", "saltutil.sync_all"])
+    # Its output (the list of synced modules) is shown only when it fails.
+    synced = master.cli("salt-run", ["saltutil.sync_all"], capture_output=True)
     if synced.returncode != 0:
+        print(synced.stdout + synced.stderr, end="")
         return synced.returncode
     step("salt-run state.orchestrate ha.deploy")
     return master.cli("salt-run", ["state.orchestrate", "ha.deploy", *args.args]).returncode
