@@ -132,6 +132,7 @@ RELEASE_RE = re.compile(r"^[a-z]{3,20}$")
 BASE_DEFAULTS = {"upgrade": False, "sysctl": {}, "selinux": "enforcing", "firewall": "disabled",
                  "openstack_release": "caracal"}
 CHRONY_DEFAULTS = {"servers": [], "upstream": [], "local_stratum": 10}
+SITE_SOURCE_OPTIONS = "iburst minpoll 4 maxpoll 6"
 NTP_SERVER_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$")
 
 
@@ -1179,9 +1180,9 @@ def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     else the first controller: they follow ``ha:chrony:upstream``, keep
     serving their own clock at ``local_stratum`` when no upstream answers,
     and ``allow`` the management network; several servers follow each other
-    too. Every other node follows the time servers (``sources``: their
-    addresses). Returns ``{"serve", "sources",
-    "allow", "local_stratum"}``.
+    too (``orphan``). Every other node follows the time servers. Returns
+    ``{"serve", "sources", "allow", "local_stratum", "orphan"}``, each
+    source as ``{"address", "options"}`` of a chrony ``server`` line.
 
     CLI Example:
 
@@ -1197,13 +1198,19 @@ def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
     servers = chrony["servers"] or [_controllers(ha)[0]["id"]]
     address = {n["id"]: n["address"] for n in all_nodes}
+    # The site's own servers are polled often (every 16 to 64 s): a node
+    # that booted, or a time server that came back, is followed within a
+    # minute instead of after chrony's back-off of up to 17 minutes.
+    site = [{"address": address[s], "options": SITE_SOURCE_OPTIONS} for s in servers if s != minion_id]
     if minion_id in servers:
-        # Several time servers also follow each other: with chrony's orphan
-        # mode they agree on one clock while no upstream server answers.
+        upstream = [{"address": name, "options": "iburst"} for name in chrony["upstream"]]
         return {
             "serve": True,
-            "sources": list(chrony["upstream"]) + [address[s] for s in servers if s != minion_id],
+            "sources": upstream + site,
             "allow": [str(ha["management_network"])],
             "local_stratum": chrony["local_stratum"],
+            # Several time servers follow each other and agree on one clock
+            # (orphan mode) while no upstream answers; one serves its own.
+            "orphan": len(servers) > 1,
         }
-    return {"serve": False, "sources": [address[s] for s in servers], "allow": [], "local_stratum": None}
+    return {"serve": False, "sources": site, "allow": [], "local_stratum": None, "orphan": False}

@@ -1,13 +1,17 @@
 """
-The node's kernel: ``ha_host.kernel_module`` loads a module now (its
-loading at boot is a file in modules-load.d, managed by the SLS).
+The node's kernel and time service: ``ha_host.kernel_module`` loads a module
+now (its loading at boot is a file in modules-load.d, managed by the SLS);
+``ha_host.chrony_answering`` is the health gate after chronyd's start.
 """
 
 from __future__ import annotations
 
 import subprocess
 
+from salt.exceptions import CommandExecutionError
+
 __virtualname__ = "ha_host"
+LOCAL_REFERENCE_ID = "7F7F0101"
 
 
 def __virtual__():
@@ -51,4 +55,31 @@ def kernel_module(name: str) -> dict:
         return ret
     ret["comment"] = f"kernel module {name} loaded"
     ret["changes"] = {"loaded": name}
+    return ret
+
+
+def chrony_answering(name: str) -> dict:
+    """
+    A health gate after chronyd's start: chronyc reaches the daemon (a unit
+    that systemd skipped, e.g. for a condition, counts as started for the
+    service state). Changes nothing; reports what chronyd follows.
+
+    .. code-block:: yaml
+
+        ha-chrony-answering:
+          ha_host.chrony_answering: []
+    """
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    try:
+        tracking = __salt__["ha_host.tracking"]()  # noqa: F821
+    except CommandExecutionError as exc:
+        ret["result"] = None if __opts__.get("test") else False  # noqa: F821
+        ret["comment"] = f"chronyd does not answer: {exc}"
+        return ret
+    # 7F7F0101 (127.127.1.1) is chrony's local reference: it serves its own clock.
+    following = tracking["reference_name"] or (
+        "its own clock" if tracking["reference_id"] == LOCAL_REFERENCE_ID else "nothing yet")
+    ret["comment"] = (
+        f"chronyd answers: stratum {tracking['stratum']}, following {following} ({tracking['leap_status']})"
+    )
     return ret

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from salt.exceptions import CommandExecutionError
 
 from tests.helpers import load_module
 
@@ -15,11 +16,18 @@ class FakeHost:
     def __init__(self):
         self.module = "absent"
         self.caps = ["net_admin", "sys_module", "sys_time"]
+        self.tracking: dict | Exception = {}
+
+    def _tracking(self):
+        if isinstance(self.tracking, Exception):
+            raise self.tracking
+        return self.tracking
 
     def funcs(self):
         return {
             "ha_host.kernel_module": lambda name: self.module,
             "ha_host.capabilities": lambda: self.caps,
+            "ha_host.tracking": self._tracking,
         }
 
 
@@ -86,3 +94,22 @@ def test_failed_modprobe_in_a_container_says_where_to_load_it(fake, modprobe):
     assert ret["result"] is False and ret["changes"] == {}
     assert "modprobe br_netfilter failed" in ret["comment"]
     assert "CAP_SYS_MODULE" in ret["comment"]
+
+
+def test_chrony_answering_reports_what_it_follows(fake):
+    fake.tracking = {"stratum": 11, "reference_id": "0A0A0A33", "reference_name": "10.10.10.51",
+                     "leap_status": "Normal"}
+    ret = state.chrony_answering("chronyd")
+    assert ret["result"] is True and ret["changes"] == {}
+    assert "stratum 11, following 10.10.10.51 (Normal)" in ret["comment"]
+    fake.tracking = {"stratum": 10, "reference_id": "7F7F0101", "reference_name": "", "leap_status": "Normal"}
+    assert "stratum 10, following its own clock" in state.chrony_answering("chronyd")["comment"]
+
+
+def test_chrony_not_answering_fails(fake, opts):
+    fake.tracking = CommandExecutionError("chronyc tracking failed: 506 Cannot talk to daemon (is chronyd running?)")
+    ret = state.chrony_answering("chronyd")
+    assert ret["result"] is False and ret["changes"] == {}
+    assert "506 Cannot talk to daemon" in ret["comment"]
+    opts["test"] = True
+    assert state.chrony_answering("chronyd")["result"] is None

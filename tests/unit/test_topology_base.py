@@ -68,31 +68,39 @@ def test_base_must_be_a_mapping(ha):
     assert "ha:base: must be a mapping" in ha_topology.validate(ha)
 
 
+SITE = "iburst minpoll 4 maxpoll 6"
+
+
 def test_the_first_controller_serves_time(ha):
     assert ha_topology.chrony_node("openstack-controller01", ha) == {
         "serve": True,
-        "sources": ["0.debian.pool.ntp.org", "1.debian.pool.ntp.org"],
+        "sources": [{"address": "0.debian.pool.ntp.org", "options": "iburst"},
+                    {"address": "1.debian.pool.ntp.org", "options": "iburst"}],
         "allow": ["10.10.10.0/24"],
         "local_stratum": 10,
+        "orphan": False,
     }
 
 
 def test_every_other_node_follows_the_first_controller(ha):
     for node in ("openstack-controller02", "openstack-controller03"):
         assert ha_topology.chrony_node(node, ha) == {
-            "serve": False, "sources": ["10.10.10.51"], "allow": [], "local_stratum": None,
+            "serve": False, "sources": [{"address": "10.10.10.51", "options": SITE}], "allow": [],
+            "local_stratum": None, "orphan": False,
         }
     # This minion (grains id): the compute node.
-    assert ha_topology.chrony_node(ha=ha)["sources"] == ["10.10.10.51"]
+    assert ha_topology.chrony_node(ha=ha)["sources"] == [{"address": "10.10.10.51", "options": SITE}]
 
 
 def test_several_time_servers_follow_each_other(ha):
     ha["chrony"]["servers"] = ["openstack-controller01", "openstack-controller02"]
     ha["chrony"]["upstream"] = []
     first = ha_topology.chrony_node("openstack-controller01", ha)
-    assert first["serve"] and first["sources"] == ["10.10.10.52"]
-    assert ha_topology.chrony_node("openstack-controller02", ha)["sources"] == ["10.10.10.51"]
-    assert ha_topology.chrony_node("openstack-compute01", ha)["sources"] == ["10.10.10.51", "10.10.10.52"]
+    assert first["serve"] and first["orphan"] and first["sources"] == [{"address": "10.10.10.52", "options": SITE}]
+    assert ha_topology.chrony_node("openstack-controller02", ha)["sources"] == [
+        {"address": "10.10.10.51", "options": SITE}]
+    assert [s["address"] for s in ha_topology.chrony_node("openstack-compute01", ha)["sources"]] == [
+        "10.10.10.51", "10.10.10.52"]
 
 
 def test_chrony_node_of_an_unknown_minion(ha):

@@ -48,3 +48,11 @@ ha-chrony-unit-without-clock:
 {%- endif %}
     - require:
       - pkg: ha-chrony-packages
+
+# systemd reads a new or removed drop-in only after a reload; without it the
+# unit's ConditionCapability still applies and the start is skipped.
+ha-chrony-unit-reload:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+      - file: ha-chrony-unit-without-clock
