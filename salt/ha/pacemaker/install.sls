@@ -5,5 +5,8 @@ include:
 ha-pacemaker-packages:
   pkg.installed:
     - pkgs: {{ ha_map.pacemaker.pkgs | json }}
+{%- if ha_map.pacemaker.install_recommends is not none %}
+    - install_recommends: {{ ha_map.pacemaker.install_recommends | json }}
+{%- endif %}
     - require:
       - ha_topology: ha-pillar-valid
