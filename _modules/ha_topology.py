@@ -1196,7 +1196,8 @@ def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     if minion_id not in {n["id"] for n in all_nodes}:
         raise CommandExecutionError(f"{minion_id} is not a node in ha:nodes")
     chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
-    servers = chrony["servers"] or [_controllers(ha)[0]["id"]]
+    # nodes() lists the controllers first: the first node is the first controller.
+    servers = chrony["servers"] or [all_nodes[0]["id"]]
     address = {n["id"]: n["address"] for n in all_nodes}
     # The site's own servers are polled often (every 16 to 64 s): a node
     # that booted, or a time server that came back, is followed within a

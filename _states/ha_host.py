@@ -6,8 +6,6 @@ now (its loading at boot is a file in modules-load.d, managed by the SLS);
 
 from __future__ import annotations
 
-import subprocess
-
 from salt.exceptions import CommandExecutionError
 
 __virtualname__ = "ha_host"
@@ -45,13 +43,15 @@ def kernel_module(name: str) -> dict:
         ret["comment"] = f"kernel module {name} would be loaded"
         ret["changes"] = {"loaded": name}
         return ret
-    result = subprocess.run(["modprobe", name], capture_output=True, text=True, timeout=60, check=False)
-    if result.returncode != 0:
+    # Salt's kmod.load runs modprobe; it returns the loaded modules, or a
+    # message string when modprobe failed.
+    loaded = __salt__["kmod.load"](name)  # noqa: F821
+    if isinstance(loaded, str):
         hint = ""
         if "sys_module" not in __salt__["ha_host.capabilities"]():  # noqa: F821
             hint = " This node lacks CAP_SYS_MODULE (a container?): load the module on its host."
         ret["result"] = False
-        ret["comment"] = f"modprobe {name} failed: {(result.stderr or result.stdout).strip()}.{hint}"
+        ret["comment"] = f"modprobe {name} failed: {loaded}.{hint}"
         return ret
     ret["comment"] = f"kernel module {name} loaded"
     ret["changes"] = {"loaded": name}

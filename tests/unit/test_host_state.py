@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from salt.exceptions import CommandExecutionError
 
@@ -28,6 +26,7 @@ class FakeHost:
             "ha_host.kernel_module": lambda name: self.module,
             "ha_host.capabilities": lambda: self.caps,
             "ha_host.tracking": self._tracking,
+            "kmod.load": lambda name: self.load(name),
         }
 
 
@@ -47,16 +46,19 @@ def configure_loader_modules(fake, opts):
 
 
 @pytest.fixture
-def modprobe(monkeypatch):
-    calls = []
+def modprobe(fake):
+    """kmod.load recording its calls; answers a message string (modprobe failed) when ``failing``."""
+    calls: list[str] = []
+    failing: list[bool] = []
 
-    def fake_run(cmd, **kwargs):
-        calls.append(cmd)
-        return subprocess.CompletedProcess(cmd, calls_rc.pop(0) if calls_rc else 0, "", "FATAL: Module x not found")
+    def load(name):
+        calls.append(name)
+        if failing:
+            return f"Error loading module {name}: modprobe: FATAL: Module {name} not found"
+        return [name]
 
-    calls_rc: list[int] = []
-    monkeypatch.setattr(state.subprocess, "run", fake_run)
-    return calls, calls_rc
+    fake.load = load
+    return calls, failing
 
 
 def test_loaded_module_changes_nothing(fake, modprobe):
@@ -77,7 +79,7 @@ def test_kernel_without_modules_changes_nothing(fake, modprobe):
 def test_absent_module_is_loaded(modprobe):
     ret = state.kernel_module("br_netfilter")
     assert ret["result"] is True and ret["changes"] == {"loaded": "br_netfilter"}
-    assert modprobe[0] == [["modprobe", "br_netfilter"]]
+    assert modprobe[0] == ["br_netfilter"]
 
 
 def test_test_mode_loads_nothing(opts, modprobe):
@@ -89,7 +91,7 @@ def test_test_mode_loads_nothing(opts, modprobe):
 
 def test_failed_modprobe_in_a_container_says_where_to_load_it(fake, modprobe):
     fake.caps = ["net_admin"]
-    modprobe[1].append(1)
+    modprobe[1].append(True)
     ret = state.kernel_module("br_netfilter")
     assert ret["result"] is False and ret["changes"] == {}
     assert "modprobe br_netfilter failed" in ret["comment"]

@@ -5,6 +5,7 @@
 # sysctl.d file and in effect at once.
 include:
   - ha.valid
+  - ha.base.packages
 
 ha-base-kernel-modules-at-boot:
   file.managed:
@@ -20,6 +21,8 @@ ha-base-kernel-module-{{ module }}:
     - name: {{ module }}
     - require:
       - file: ha-base-kernel-modules-at-boot
+      # kmod: modprobe and lsmod
+      - pkg: ha-base-packages
 {%- endfor %}
 {%- for name, value in salt['ha_topology.base_settings']().sysctl.items() %}
 
