@@ -414,7 +414,9 @@ def run_manage(command: list[str], user: str, env_pillar: dict | None = None) ->
     Run a service's management command (``keystone-manage db_sync``, ...)
     as the service's ``user``; secrets go in through the environment
     (``env_pillar``: {VARIABLE: pillar key}), never on the command line.
-    Returns ``{"retcode", "output"}`` (the output's last 2000 characters).
+    Returns ``{"retcode", "output", "stdout"}``: the last 2000 characters of
+    standard output and error together, and of standard output alone (the
+    tools print warnings to standard error).
     """
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
     for variable, key in (env_pillar or {}).items():
@@ -426,6 +428,6 @@ def run_manage(command: list[str], user: str, env_pillar: dict | None = None) ->
     except (OSError, subprocess.TimeoutExpired) as error:
         raise CommandExecutionError(f"{' '.join(command)} did not complete: {error}") from error
     output = (done.stdout + done.stderr)[-2000:]
-    return {"retcode": done.returncode, "output": output}
+    return {"retcode": done.returncode, "output": output, "stdout": done.stdout[-2000:]}
 
 

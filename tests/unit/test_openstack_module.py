@@ -286,8 +286,8 @@ def test_run_manage_passes_secrets_through_the_environment_only(pillar_get, monk
 
     monkeypatch.setattr(ha_openstack.subprocess, "run", spy)
     command = ["sh", "-c", 'test "$SECRET_VAR" = expected && echo ok']
-    assert ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"}) == {"retcode": 0,
-                                                                                         "output": "ok\n"}
+    done = ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"})
+    assert done == {"retcode": 0, "output": "ok\n", "stdout": "ok\n"}
     argv, env = calls[0]
     assert argv == command and env["SECRET_VAR"] == "expected" and set(env) == {"PATH", "LANG", "SECRET_VAR"}
     pillar_get.extra["ha:some:secret"] = "unexpected"
@@ -302,7 +302,8 @@ def test_run_manage_as_a_service_user_goes_through_runuser(monkeypatch):
     calls = []
     monkeypatch.setattr(ha_openstack.subprocess, "run",
                         lambda argv, **kwargs: calls.append(argv) or subprocess.CompletedProcess(argv, 3, "o", "e"))
-    assert ha_openstack.run_manage(["keystone-manage", "db_sync"], "keystone") == {"retcode": 3, "output": "oe"}
+    assert ha_openstack.run_manage(["keystone-manage", "db_sync"], "keystone") == {"retcode": 3, "output": "oe",
+                                                                                        "stdout": "o"}
     assert calls == [["runuser", "-u", "keystone", "--", "keystone-manage", "db_sync"]]
 
 

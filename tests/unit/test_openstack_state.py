@@ -146,7 +146,8 @@ class Fake:
         if self.on_manage:
             self.on_manage(command)
         queued = self.results.get(tuple(command))
-        return queued.pop(0) if queued else {"retcode": 0, "output": ""}
+        found = queued.pop(0) if queued else {"retcode": 0, "output": ""}
+        return {"stdout": found["output"], **found}
 
     def funcs(self):
         return {
@@ -314,7 +315,9 @@ def test_db_synced(fake, opts):
     assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [(CHECK, "keystone", None)])
     fake.manage_calls.clear()
     fake.results[tuple(CHECK)] = [{"retcode": 2, "output": ""}] * 3
-    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": out} for out in ("67\n", "72\n", "72\n", "72\n")]
+    # A warning on standard error that differs at every run is not a change.
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": f"warning {i}\n{out}", "stdout": out}
+                                    for i, out in enumerate(("67\n", "72\n", "72\n", "72\n"))]
     ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
     assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
     assert [c[0] for c in fake.manage_calls] == [CHECK, VERSION, SYNC, VERSION]
