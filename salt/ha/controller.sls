@@ -8,4 +8,3 @@ include:
   - ha.etcd
   - ha.haproxy
   - ha.pacemaker
-  - ha.openstack
