@@ -32,6 +32,10 @@ SECRETS = (
     ("rabbitmq", "erlang_cookie"),
     ("rabbitmq", "openstack_password"),
     ("haproxy", "stats", "password"),
+    ("openstack", "admin_password"),
+    ("openstack", "service_passwords", "glance"),
+    ("openstack", "service_passwords", "placement"),
+    ("openstack", "service_passwords", "nova"),
 )
 MIN_SECRET_LENGTH = 16
 # Values seen in how-tos (the reference used admin/admin and 123456) and the
@@ -91,7 +95,13 @@ ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
                     25672: "RabbitMQ inter-node"}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
-OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony")
+OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
+# The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
+OPENSTACK_LISTENERS = ("galera", "keystone_public", "glance_api", "placement_api", "nova_api", "nova_metadata",
+                       "nova_vncproxy")
+OPENSTACK_DATABASES = {"keystone": ["keystone"], "glance": ["glance"], "placement": ["placement"],
+                       "nova": ["nova", "nova_api", "nova_cell0"]}
+REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Cluster properties: the reference's values where sensible. Fencing is off
 # as in the reference (set stonith-enabled: true with a fence device), but a
 # partitioned minority stops its resources: never no-quorum-policy=ignore on
@@ -543,6 +553,34 @@ def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
         errors.append(f"{_key('chrony', 'local_stratum')}: {chrony['local_stratum']!r} must be from 1 to 15")
 
 
+def _check_openstack(ha: dict, errors: list[str]) -> None:
+    openstack = ha.get("openstack", {})
+    region = openstack.get("region", "RegionOne")
+    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
+        errors.append(f"{_key('openstack', 'region')}: {region!r} must be letters, digits, '_', '.' or '-'")
+    workers = openstack.get("workers", 2)
+    if not _int_in(workers, 1, 64):
+        errors.append(f"{_key('openstack', 'workers')}: {workers!r} must be a number of processes from 1 to 64")
+    host = openstack.get("endpoint_host")
+    if host and (not isinstance(host, str) or not HOSTNAME_RE.fullmatch(host)):
+        errors.append(f"{_key('openstack', 'endpoint_host')}: {host!r} is not a host name or address")
+    listeners = _get(ha, ("haproxy", "listeners"))
+    if isinstance(listeners, dict):
+        for name in OPENSTACK_LISTENERS:
+            if not isinstance(listeners.get(name), dict):
+                errors.append(f"{_key('haproxy', 'listeners', name)}: is required: the OpenStack services sit "
+                              "behind it")
+    databases = _get(ha, ("galera", "databases"))
+    if isinstance(databases, dict):
+        for user, names in OPENSTACK_DATABASES.items():
+            spec = databases.get(user)
+            have = spec.get("databases", [user]) if isinstance(spec, dict) else []
+            missing = [n for n in names if n not in have]
+            if missing:
+                errors.append(f"{_key('galera', 'databases', user)}: the OpenStack services need the account "
+                              f"{user} with the databases {', '.join(names)}")
+
+
 def _check_node_ports(ha: dict, errors: list[str]) -> None:
     """Ports that every controller listens on at its own address must differ between services."""
     used = [
@@ -600,6 +638,7 @@ def validate(ha: dict | None = None) -> list[str]:
         _check_node_ports(ha, errors)
         _check_base(ha, errors)
         _check_chrony(ha, nodes, errors)
+        _check_openstack(ha, errors)
     if isinstance(ha.get("pacemaker"), dict):
         _check_pacemaker(ha, nodes, errors)
     else:

@@ -44,6 +44,11 @@ def write_config() -> None:
         "pillar_roots": {"base": [str(config.REPO / "pillar"), str(config.PILLAR_DIR)]},
         "worker_threads": 4,
         "timeout": 20,
+        # An orchestration step gives up on a minion that does not answer
+        # saltutil.find_job within this time; the lab's nodes share two
+        # cores, and a node unpacking packages may take longer than the
+        # default 10 s.
+        "gather_job_timeout": 30,
     }
     (ETC / "master").write_text(yaml.safe_dump(master, sort_keys=False))
 
@@ -74,6 +79,9 @@ def write_pillar(topology: Topology) -> None:
     example = yaml.safe_load((config.REPO / "pillar.example").read_text())
     ha = fill_placeholders(example["ha"], known)
     ha["nodes"] = {n.name: {"address": n.address, "roles": [n.role]} for n in topology.nodes}
+    # One process per OpenStack API and worker: the lab's four nodes share two
+    # cores, and every process imports its service at each boot.
+    ha["openstack"]["workers"] = 1
     config.PILLAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(config.PILLAR_DIR, 0o700)
     tmp = pillar_file.with_suffix(".tmp")

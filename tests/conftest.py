@@ -12,10 +12,14 @@ MEASUREMENTS: list[str] = []
 def pytest_collection_modifyitems(items):
     # The lab tier first, then the test that removes the lab, so that the
     # fast tiers (render, unit) do not share the two cores with idle lab nodes.
+    # A test that powers off every controller goes last among the lab tests:
+    # the services a recovery does not restart are not in the way of others.
     def order(item) -> int:
         if item.get_closest_marker("lab_teardown") is not None:
+            return 2
+        if item.get_closest_marker("lab_last") is not None:
             return 1
-        return 0 if item.get_closest_marker("lab") is not None else 2
+        return 0 if item.get_closest_marker("lab") is not None else 3
 
     items.sort(key=order)
 

@@ -8,3 +8,4 @@ include:
   - ha.etcd
   - ha.haproxy
   - ha.pacemaker
+  - ha.openstack

@@ -181,5 +181,48 @@ ha-pacemaker-resources:
     - sls: ha.pacemaker.resources
     - require:
       - salt: ha-pacemaker-services
+
+# 12. OpenStack: packages and HA settings on every controller; keystone on the
+#     first (keys set up once, schema, bootstrap; health gate: it answers on
+#     its own address), then on the others with the first's keys; the other
+#     schemas, nova's cells and the catalog once; then glance, placement and
+#     nova on every controller (health gate: every API answers on each node).
+ha-openstack-prepare:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: [ha.openstack.install, ha.openstack.config]
+    - require:
+      - salt: ha-pacemaker-resources
+
+ha-keystone-first:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.openstack.keystone
+    - require:
+      - salt: ha-openstack-prepare
+
+ha-keystone-others:
+  salt.state:
+    - tgt: {{ plan.controllers[1:] | json }}
+    - tgt_type: list
+    - sls: ha.openstack.keystone
+    - require:
+      - salt: ha-keystone-first
+
+ha-openstack-databases:
+  salt.state:
+    - tgt: {{ plan.controllers[0] }}
+    - sls: ha.openstack.databases
+    - require:
+      - salt: ha-keystone-others
+
+ha-openstack-services:
+  salt.state:
+    - tgt: {{ plan.controllers | json }}
+    - tgt_type: list
+    - sls: ha.openstack.services
+    - require:
+      - salt: ha-openstack-databases
 {%- endif %}
 {%- endif %}

@@ -20,6 +20,9 @@ from tests.conftest import MEASUREMENTS
 from tests.helpers import REPO
 
 LAB = REPO / "bin" / "lab"
+# A first ha.deploy of everything on the lab takes about 10 minutes on two
+# cores; the deadline leaves room for a slower machine.
+DEPLOY_TIMEOUT = 1500
 
 
 class Lab:
@@ -54,7 +57,8 @@ class Lab:
 
     def orchestrate(self, *args: str, sls: str = "ha.deploy") -> tuple[int, dict]:
         """salt-run state.orchestrate SLS; returns (exit code, {state id: result})."""
-        result = self.run("salt-run", "--out=json", "state.orchestrate", sls, *args, check=False)
+        result = self.run("salt-run", "--out=json", "state.orchestrate", sls, *args, check=False,
+                          timeout=DEPLOY_TIMEOUT)
         data = json.loads(result.stdout)["data"]
         (steps,) = data.values()
         return result.returncode, {body["__id__"]: body for body in steps.values()}
@@ -198,7 +202,7 @@ def deployed(lab):
     """The lab after a first `bin/lab deploy` (as make lab runs it), command lines sampled meanwhile."""
     started = time.monotonic()
     with CmdlineSampler(lab, CONTROLLERS) as sampler:
-        result = lab.run("deploy", check=False)
+        result = lab.run("deploy", check=False, timeout=DEPLOY_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     MEASUREMENTS.append(f"first bin/lab deploy (ha.deploy) on the lab: {time.monotonic() - started:.1f} s")
     lab.first_deploy_sampler = sampler

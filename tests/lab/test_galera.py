@@ -179,6 +179,7 @@ def inserter_client(deployed):
             "'hatest'@'10.10.10.54';")
 
 
+@pytest.mark.lab_last
 def test_power_loss_of_every_controller_then_recovery(deployed, inserter_client, measure):
     lab = deployed
     client = subprocess.Popen(

@@ -7,7 +7,9 @@ holder's power loss and a controller cut off the network.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -90,6 +92,59 @@ while time.monotonic() < deadline:
 print(json.dumps({"longest_gap": round(longest, 2), "probes": probes, "failed": failed}), flush=True)
 """
 
+# Asks keystone for a token through the VIP every 0.2 s (the admin's
+# password on stdin); like PROBE, prints "armed" after the first token, then
+# the longest time without a token as JSON once tokens came back for 5 s.
+TOKEN_PROBE = """
+import json, sys, time, urllib.request
+url, password = sys.argv[1], sys.stdin.readline().rstrip("\\n")
+body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": "admin", "domain": {"name": "Default"}, "password": password}}},
+    "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}).encode()
+def issued():
+    request = urllib.request.Request(url + "/auth/tokens", data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            return answer.status == 201 and bool(answer.headers["X-Subject-Token"])
+    except OSError:
+        return False
+deadline = time.monotonic() + 150
+while not issued():
+    if time.monotonic() > deadline:
+        sys.exit("no token")
+    time.sleep(0.2)
+print("armed", flush=True)
+last_ok, longest, tries, failed, back_since = time.monotonic(), 0.0, 0, 0, None
+while time.monotonic() < deadline:
+    tries += 1
+    if issued():
+        now = time.monotonic()
+        longest = max(longest, now - last_ok)
+        last_ok = now
+        if failed and back_since is None:
+            back_since = now
+        if back_since is not None and now - back_since > 5:
+            break
+    else:
+        failed += 1
+        back_since = None
+    time.sleep(0.2)
+print(json.dumps({"longest_gap": round(longest, 2), "tries": tries, "failed": failed}), flush=True)
+"""
+
+# From inside a node: "refused" when the peer answers (nothing listens on
+# port 9), "unreachable" when nothing answers at all.
+REACH = """
+import socket, sys
+s = socket.socket(); s.settimeout(3)
+try:
+    s.connect((sys.argv[1], 9)); print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("unreachable")
+"""
+
 # Samples whether the VIP is on this node's host0 every 0.1 s for the given
 # number of seconds; prints "armed", then the transitions as JSON
 # [[wall clock time, present], ...] (the nodes share the host's clock).
@@ -165,10 +220,12 @@ def http(lab, url: str, user: str = "", password: str = "", body: bool = False) 
     return lab.exec(CLIENT_NODE, "python3", "-c", HTTP_CLIENT, *args, input=password + "\n").stdout.splitlines()
 
 
-def in_node(node: str, script: str, *args: str) -> subprocess.Popen:
+def in_node(node: str, script: str, *args: str, secret: str | None = None) -> subprocess.Popen:
     """A Python script running in a lab node, in the background; its first line must be "armed"."""
     process = subprocess.Popen([str(LAB), "exec", node, "--", "python3", "-c", script, *args],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdin.write((secret or "") + "\n")
+    process.stdin.close()
     first = process.stdout.readline().strip()
     if first != "armed":
         process.kill()
@@ -338,24 +395,45 @@ def test_vip_moves_when_its_holder_loses_power(cluster, measure):
     lab = cluster
     holder = vip_holder(lab)
     survivors = [node for node in CONTROLLERS if node != holder]
-    probe = in_node(CLIENT_NODE, PROBE, STATS_URL)
+    probe, tokens = in_node(CLIENT_NODE, PROBE, STATS_URL), None
     try:
+        # keystone through the VIP, measured in the same power loss.
+        tokens = in_node(CLIENT_NODE, TOKEN_PROBE, f"http://{VIP}:5000/v3",
+                         secret=ha_pillar()["openstack"]["admin_password"])
+        marker = f"/root/survives-power-loss-{os.getpid()}"
+        lab.exec(holder, "sh", "-c", f"echo kept > {marker} && sync")
         lab.run("crash", holder)
+        # bin/lab crash: the node is off at once.
+        assert lab.status()[holder]["state"] == "down" and not lab.answering(holder)
         result = json.loads(last_line(probe, 150))
+        token_result = json.loads(last_line(tokens, 160))
         new_holder = vip_holder(lab, survivors[0], survivors)
         assert new_holder in survivors and has_vip(lab, new_holder)
         measure(f"VIP failover after power loss of its holder {holder}: longest gap without an answer "
                 f"{result['longest_gap']:.2f} s ({result['failed']} of {result['probes']} probes failed)")
+        measure(f"keystone tokens through the VIP in the same power loss: longest gap without a token "
+                f"{token_result['longest_gap']:.2f} s ({token_result['failed']} of {token_result['tries']} "
+                "requests failed), then tokens from the survivors")
         assert result["failed"] > 0, "the crash did not interrupt the service: the probe did not measure it"
         assert result["longest_gap"] < 10
+        assert token_result["failed"] > 0, "the crash did not interrupt keystone: the probe did not measure it"
+        assert token_result["longest_gap"] < 30
 
+        started = time.monotonic()
         lab.run("boot", holder)
+        measure(f"bin/lab boot {holder} until its minion answers: {time.monotonic() - started:.1f} s")
+        assert lab.status()[holder] == {"role": "controller", "address": ADDRESSES[holder], "state": "up",
+                                        "minion": "answering"}
+        assert lab.exec(holder, "hostname").stdout.strip() == holder
+        assert lab.exec(holder, "cat", marker).stdout.strip() == "kept"
         wait_until(f"{holder} online again in the cluster", lambda: settled(lab, survivors[0], CONTROLLERS), 180, 1,
                    describe=lambda: crm_mon(lab, survivors[0]))
         # Stickiness: the VIP does not move back, which would cut clients again.
         assert vip_holder(lab) == new_holder
     finally:
-        probe.kill()
+        for process in (probe, tokens):
+            if process is not None:
+                process.kill()
         lab.run("boot", holder, check=False)
         wait_recovered(lab)
 
@@ -368,6 +446,10 @@ def test_isolated_controller_stops_its_resources(cluster, measure):
     samplers = {node: in_node(node, VIP_SAMPLER, VIP, seconds) for node in CONTROLLERS}
     try:
         lab.run("isolate", isolated)
+        # bin/lab isolate: nothing reaches the node, nor its minion.
+        assert lab.status()[isolated]["state"] == "isolated"
+        assert lab.exec(others[0], "python3", "-c", REACH, ADDRESSES[isolated]).stdout.strip() == "unreachable"
+        assert not lab.answering(isolated)
         timelines = {node: json.loads(last_line(process, 60)) for node, process in samplers.items()}
         # The isolated side: it lost quorum and stopped the VIP and HAProxy.
         assert not has_vip(lab, isolated)
@@ -394,6 +476,11 @@ def test_isolated_controller_stops_its_resources(cluster, measure):
         for process in samplers.values():
             process.kill()
         lab.run("heal", isolated)
+    assert lab.status()[isolated]["state"] == "up"
+    assert lab.exec(others[0], "python3", "-c", REACH, ADDRESSES[isolated]).stdout.strip() == "refused"
+    started = time.monotonic()
+    wait_until(f"{isolated}'s minion to answer after heal", lambda: lab.answering(isolated), 120)
+    measure(f"minion of {isolated} answering again after heal: {time.monotonic() - started:.1f} s")
     wait_until("3 controllers online again", lambda: settled(lab, others[0], CONTROLLERS), 180, 1,
                describe=lambda: crm_mon(lab, others[0]))
     assert [node for node in CONTROLLERS if has_vip(lab, node)] == [vip_holder(lab)]

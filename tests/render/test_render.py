@@ -18,8 +18,13 @@ def test_the_formula_has_states():
     assert {"ha.base", "ha.controller", "ha.compute", "ha.deploy", "ha.galera", "ha.galera_recover"} <= set(STATES)
 
 
-@pytest.mark.parametrize("minion", ["openstack-controller01", "openstack-controller02"])
-@pytest.mark.parametrize("sls", [s for s in STATES if s not in ORCHESTRATIONS])
+# Every state on the RedHat minion; on Debian only the role states: the lab
+# tier applies every Debian state for real on its nodes.
+RENDERED = [("openstack-controller02", s) for s in STATES if s not in ORCHESTRATIONS] + [
+    ("openstack-controller01", s) for s in ("ha.controller", "ha.compute")]
+
+
+@pytest.mark.parametrize(("minion", "sls"), RENDERED)
 def test_state_renders(salt_cli, minion, sls):
     ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
     assert ret.returncode == 0, ret
@@ -83,6 +88,8 @@ def test_deploy_orchestration_renders(salt_run_cli):
         "ha-rabbitmq-openstack-controller01", "ha-rabbitmq-openstack-controller02",
         "ha-rabbitmq-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd", "ha-haproxy",
         "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
+        "ha-openstack-prepare", "ha-keystone-first", "ha-keystone-others", "ha-openstack-databases",
+        "ha-openstack-services",
     ]
 
     def arg(step, name):
@@ -107,6 +114,11 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert arg("ha-rabbitmq-access", "tgt") == "openstack-controller01"
     # etcd: every member at once.
     assert arg("ha-etcd", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+    # OpenStack: keystone on the first, then on the others; the databases once.
+    assert arg("ha-openstack-prepare", "require") == [{"salt": "ha-pacemaker-resources"}]
+    assert arg("ha-keystone-first", "tgt") == arg("ha-openstack-databases", "tgt") == "openstack-controller01"
+    assert arg("ha-keystone-others", "tgt") == ["openstack-controller02", "openstack-controller03"]
+    assert arg("ha-openstack-services", "tgt") == arg("ha-openstack-prepare", "tgt") == arg("ha-etcd", "tgt")
 
 
 def test_recovery_orchestration_renders(salt_run_cli):
@@ -136,7 +148,9 @@ def test_rendered_states_hold_no_secret(salt_cli):
 
     secrets = [PILLAR["galera"]["root_password"], PILLAR["galera"]["clustercheck_password"]]
     secrets += [spec["password"] for spec in PILLAR["galera"]["databases"].values()]
-    for sls in ("ha.galera", "ha.galera.sql", "ha.galera.clustercheck"):
+    secrets += [PILLAR["openstack"]["admin_password"], *PILLAR["openstack"]["service_passwords"].values()]
+    secrets += [PILLAR["rabbitmq"]["openstack_password"]]
+    for sls in ("ha.galera", "ha.galera.sql", "ha.galera.clustercheck", "ha.openstack", "ha.openstack.databases"):
         ret = salt_cli.run("state.show_sls", sls, minion_tgt="openstack-controller01")
         assert ret.returncode == 0
         assert not any(secret in ret.stdout for secret in secrets), sls
@@ -201,3 +215,33 @@ def test_base_per_os_family(salt_cli):
         "/etc/chrony/chrony.conf")
     assert args(states("ha.chrony", "openstack-controller02")["ha-chrony-options"], "file")["name"] == (
         "/etc/sysconfig/chronyd")
+
+
+def test_openstack_per_os_family(salt_cli):
+    def states(sls, minion):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+        assert ret.returncode == 0, ret
+        return ret.data
+
+    def args(body, module):
+        return {k: v for arg in body[module] if isinstance(arg, dict) for k, v in arg.items()}
+
+    debian = states("ha.openstack", "openstack-controller01")
+    assert {"keystone", "nova-api", "python3-openstackclient", "openstack-pkg-tools"} <= set(
+        args(debian["ha-openstack-packages"], "pkg")["pkgs"])
+    assert args(debian["ha-keystone-uwsgi-bind-keystone"], "file")["name"] == (
+        "/etc/systemd/system/keystone.service.d/ha-bind.conf")
+    assert args(debian["ha-nova-uwsgi-nova-api-metadata"], "ha_openstack")["name"] == (
+        "/etc/nova/nova-api-metadata-uwsgi.ini")
+    assert args(debian["ha-openstack-disabled-nova-serialproxy"], "service")["enable"] is False
+    assert args(debian["ha-nova-defaults"], "file")["key_values"]["NOVA_CONSOLE_PROXY_TYPE"] == "novnc"
+    assert args(debian["ha-openstack-no-start-at-install"], "file")["name"] == "/usr/sbin/policy-rc.d"
+    # The first controller publishes keystone's keys; the others take them.
+    assert "keys_published" in debian["ha-keystone-keys"]["ha_openstack"]
+    redhat = states("ha.openstack", "openstack-controller02")
+    assert "keys_synced" in redhat["ha-keystone-keys"]["ha_openstack"]
+    assert {"openstack-keystone", "openstack-nova-api", "openstack-glance"} <= set(
+        args(redhat["ha-openstack-packages"], "pkg")["pkgs"])
+    assert not [state_id for state_id in redhat if "uwsgi" in state_id or "start-at-install" in state_id]
+    assert "ha-nova-defaults" not in redhat
+    assert args(redhat["ha-nova-service-openstack-nova-api"], "service")["name"] == "openstack-nova-api"

@@ -12,7 +12,7 @@ def _packages(tree) -> set[str]:
     found = set()
     if isinstance(tree, dict):
         for key, value in tree.items():
-            if key == "pkgs":
+            if key.endswith("pkgs") and isinstance(value, list):
                 found.update(value)
             else:
                 found |= _packages(value)

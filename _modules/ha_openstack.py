@@ -1,0 +1,433 @@
+"""
+The OpenStack controller services of the ha formula: what each service's
+config must say for HA (derived once here from the topology), the keystone
+catalog, keystone's key repositories, and calls to keystone's API.
+
+Secrets never appear in what these functions return: a setting that holds
+one carries a reference, ``{{pillar:KEY}}`` (the value as is) or
+``{{pillar-url:KEY}}`` (URL-quoted, inside a connection URL), which the
+ha_openstack states resolve when they write the file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_openstack"
+
+SECRET_REF_RE = re.compile(r"\{\{pillar(-url)?:([A-Za-z0-9_:.-]+)\}\}")
+# The services and the HAProxy listener (ha:haproxy:listeners) in front of
+# each API: the API binds the listener's backend port on the node's own
+# address, and its catalog URL is the listener on the VIP.
+LISTENERS = {
+    "keystone": "keystone_public",
+    "glance": "glance_api",
+    "placement": "placement_api",
+    "nova": "nova_api",
+    "nova_metadata": "nova_metadata",
+    "nova_vncproxy": "nova_vncproxy",
+}
+# Users of the service project, with the admin role there (keystone's own
+# admin comes from keystone-manage bootstrap).
+SERVICE_USERS = ("glance", "placement", "nova")
+CATALOG = (
+    # (service name, type, description, listener, URL path)
+    ("keystone", "identity", "OpenStack Identity", "keystone_public", "/v3"),
+    ("glance", "image", "OpenStack Image", "glance_api", ""),
+    ("placement", "placement", "Placement API", "placement_api", ""),
+    ("nova", "compute", "OpenStack Compute", "nova_api", "/v2.1"),
+)
+INTERFACES = ("public", "internal", "admin")
+DEFAULT_DOMAIN = "Default"
+SERVICE_PROJECT = "service"
+ADMIN = {"user": "admin", "project": "admin", "role": "admin"}
+HTTP_TIMEOUT = 10
+
+
+def __virtual__():
+    return __virtualname__
+
+
+def _topology(function: str, *args, **kwargs) -> Any:
+    return __salt__[f"ha_topology.{function}"](*args, **kwargs)  # noqa: F821 - Salt loader dunder
+
+
+def _ha(ha: dict | None) -> dict:
+    ha = ha if ha is not None else __pillar__.get("ha")  # noqa: F821 - Salt loader dunder
+    _topology("check", ha=ha)
+    return ha
+
+
+def _listener_ports(ha: dict) -> dict[str, tuple[int, int]]:
+    """Each service's (VIP port, backend port) from its HAProxy listener."""
+    listeners = ha["haproxy"]["listeners"]
+    return {
+        service: (listeners[name]["port"], listeners[name].get("backend_port", listeners[name]["port"]))
+        for service, name in LISTENERS.items()
+    }
+
+
+def _endpoint_host(ha: dict) -> str:
+    openstack = ha["openstack"]
+    return openstack.get("endpoint_host") or ha["vip"].get("hostname") or str(ha["vip"]["address"])
+
+
+def _db_url(ha: dict, user: str, database: str) -> str:
+    # Through the VIP: HAProxy's galera listener sends every writer to the
+    # same node.
+    port = ha["haproxy"]["listeners"]["galera"]["port"]
+    return (f"mysql+pymysql://{user}:{{{{pillar-url:ha:galera:databases:{user}:password}}}}"
+            f"@{ha['vip']['address']}:{port}/{database}")
+
+
+def _authtoken(ha: dict, user: str, memcached: list[str]) -> dict:
+    """keystone_authtoken (and the like) of a service that checks tokens or calls another API."""
+    keystone = f"http://{_endpoint_host(ha)}:{_listener_ports(ha)['keystone'][0]}"
+    return {
+        "www_authenticate_uri": keystone,
+        "auth_url": keystone,
+        "memcached_servers": memcached,
+        "auth_type": "password",
+        "project_domain_name": DEFAULT_DOMAIN,
+        "user_domain_name": DEFAULT_DOMAIN,
+        "project_name": SERVICE_PROJECT,
+        "username": user,
+        "password": f"{{{{pillar:ha:openstack:service_passwords:{user}}}}}",
+        "region_name": ha["openstack"].get("region", "RegionOne"),
+    }
+
+
+def _cache(memcached: list[str]) -> dict:
+    # oslo.cache through every controller's memcached: tokens validated on
+    # one controller are cached for the others.
+    return {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": memcached}
+
+
+def _uwsgi(address: str, port: int, workers: int) -> dict:
+    # Debian's init scripts read the bind address, port and process count
+    # from the keys that UWSGI_BIND_CONFIG_* name (see the units' drop-in);
+    # uWSGI itself takes unknown keys as placeholders. (No '-' in these keys:
+    # openstack-pkg-tools' INI reader does not match it.)
+    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers}}
+
+
+def _transport_url(ha: dict, controllers: list[dict]) -> str:
+    port = ha.get("rabbitmq", {}).get("port", 5672)
+    hosts = ",".join(f"openstack:{{{{pillar-url:ha:rabbitmq:openstack_password}}}}@{n['address']}:{port}"
+                     for n in controllers)
+    return f"rabbit://{hosts}/"
+
+
+def service_settings(service: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    What one controller's config files of ``service`` (keystone, glance,
+    placement or nova) must say for HA: ``{"config": {section: {option:
+    value}}, "uwsgi": {unit: {section: {option: value}}}}``. Database
+    connections go through the VIP, memcached lists every controller,
+    nova's transport_url every RabbitMQ node, and each API binds its
+    backend port on the node's own address, so that HAProxy owns the VIP's
+    ports. Secrets are references (see the module's docstring).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt 'openstack-controller01' ha_openstack.service_settings nova
+    """
+    ha = _ha(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    controllers = [n for n in _topology("nodes", ha=ha) if "controller" in n["roles"]]
+    me = next((n for n in controllers if n["id"] == minion_id), None)
+    if me is None:
+        raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
+    address = me["address"]
+    memcached = _topology("memcached_servers", ha=ha)
+    ports = _listener_ports(ha)
+    workers = ha["openstack"].get("workers", 2)
+    vip_url = f"http://{_endpoint_host(ha)}"
+    if service == "keystone":
+        return {
+            "config": {
+                "database": {"connection": _db_url(ha, "keystone", "keystone")},
+                "token": {"provider": "fernet"},
+                "cache": _cache(memcached),
+            },
+            "uwsgi": {"keystone": _uwsgi(address, ports["keystone"][1], workers)},
+        }
+    if service == "glance":
+        return {
+            "config": {
+                "DEFAULT": {"bind_host": address, "bind_port": ports["glance"][1], "workers": workers},
+                "database": {"connection": _db_url(ha, "glance", "glance")},
+                "keystone_authtoken": _authtoken(ha, "glance", memcached),
+                "paste_deploy": {"flavor": "keystone"},
+                "glance_store": {"stores": ["file", "http"], "default_store": "file",
+                                 "filesystem_store_datadir": "/var/lib/glance/images/"},
+                "oslo_messaging_notifications": {"driver": "noop"},
+            },
+            "uwsgi": {},
+        }
+    if service == "placement":
+        return {
+            "config": {
+                "placement_database": {"connection": _db_url(ha, "placement", "placement")},
+                "api": {"auth_strategy": "keystone"},
+                "keystone_authtoken": _authtoken(ha, "placement", memcached),
+            },
+            "uwsgi": {"placement-api": _uwsgi(address, ports["placement"][1], workers)},
+        }
+    if service == "nova":
+        access = _topology("rabbitmq_access", ha=ha)
+        placement = {k: v for k, v in _authtoken(ha, "placement", memcached).items()
+                     if k not in ("www_authenticate_uri", "memcached_servers")}
+        placement["auth_url"] += "/v3"
+        return {
+            "config": {
+                "DEFAULT": {
+                    "my_ip": address,
+                    "transport_url": _transport_url(ha, controllers),
+                    "enabled_apis": ["osapi_compute", "metadata"],
+                    "osapi_compute_workers": workers,
+                    "metadata_workers": workers,
+                },
+                "api": {"auth_strategy": "keystone"},
+                "api_database": {"connection": _db_url(ha, "nova", "nova_api")},
+                "database": {"connection": _db_url(ha, "nova", "nova")},
+                "keystone_authtoken": _authtoken(ha, "nova", memcached),
+                "placement": placement,
+                "glance": {"api_servers": f"{vip_url}:{ports['glance'][0]}"},
+                "vnc": {"enabled": True, "server_listen": address, "server_proxyclient_address": address,
+                        "novncproxy_host": address, "novncproxy_port": ports["nova_vncproxy"][1],
+                        "novncproxy_base_url": f"{vip_url}:{ports['nova_vncproxy'][0]}/vnc_auto.html"},
+                "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
+                "oslo_messaging_rabbit": {"rabbit_quorum_queue": access["quorum_queues"]},
+                "conductor": {"workers": workers},
+                "scheduler": {"workers": workers},
+                "cache": _cache(memcached),
+            },
+            "uwsgi": {
+                "nova-api": _uwsgi(address, ports["nova"][1], workers),
+                "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers),
+            },
+        }
+    raise CommandExecutionError(f"unknown OpenStack service {service!r}; known: keystone, glance, placement, nova")
+
+
+def node_url(api: str, minion_id: str | None = None, ha: dict | None = None) -> str:
+    """
+    The URL of ``api`` (keystone, glance, placement, nova, nova_metadata,
+    nova_vncproxy) on this controller's own address: what HAProxy checks,
+    and the deploy's health gates.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.node_url keystone
+    """
+    ha = _ha(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    address = next((n["address"] for n in _topology("nodes", ha=ha)
+                    if n["id"] == minion_id and "controller" in n["roles"]), None)
+    if address is None or api not in LISTENERS:
+        raise CommandExecutionError(f"no {api!r} API on {minion_id}: the APIs ({', '.join(LISTENERS)}) run on "
+                                    "the controllers")
+    return f"http://{address}:{_listener_ports(ha)[api][1]}{'/v3' if api == 'keystone' else '/'}"
+
+
+def catalog(ha: dict | None = None) -> dict:
+    """
+    The keystone catalog of the site: ``region``, ``admin`` (user, project,
+    role, pillar key of the password), ``service_project``, ``users`` (one
+    per service, with the pillar key of its password and the admin role on
+    the service project) and ``services`` (name, type, description and one
+    URL, on the VIP, for each of the public, internal and admin interfaces).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.catalog
+    """
+    ha = _ha(ha)
+    listeners = ha["haproxy"]["listeners"]
+    host = _endpoint_host(ha)
+    return {
+        "region": ha["openstack"].get("region", "RegionOne"),
+        "admin": {**ADMIN, "password_pillar": "ha:openstack:admin_password"},
+        "service_project": SERVICE_PROJECT,
+        "users": [{"name": user, "password_pillar": f"ha:openstack:service_passwords:{user}"}
+                  for user in SERVICE_USERS],
+        "services": [
+            {"name": name, "type": kind, "description": description,
+             "url": f"http://{host}:{listeners[listener]['port']}{path}"}
+            for name, kind, description, listener, path in CATALOG
+        ],
+        "auth_url": f"http://{host}:{listeners['keystone_public']['port']}/v3",
+    }
+
+
+def _secret(key: str) -> str:
+    # unmask: Salt 3008's pillar.get returns masked values by default.
+    found = __salt__["pillar.get"](key, unmask=True)  # noqa: F821 - Salt loader dunder
+    if not isinstance(found, str) or not found:
+        raise CommandExecutionError(f"the pillar has no secret at {key}")
+    return found
+
+
+def resolve(value: Any) -> Any:
+    """
+    ``value`` with its secret references replaced by the pillar's values,
+    URL-quoted for ``pillar-url``; ``$`` doubled in plain ones, which
+    oslo.config would otherwise take for a substitution. Lists are
+    resolved item by item. Not for the command line: it returns secrets.
+    """
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def secret(match: re.Match) -> str:
+        key = match.group(2)
+        found = _secret(key)
+        if match.group(1):
+            return urllib.parse.quote(found, safe="")
+        return found.replace("$", "$$")
+
+    return SECRET_REF_RE.sub(secret, value)
+
+
+def is_secret(value: Any) -> bool:
+    """Whether a setting's value holds a secret reference."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and SECRET_REF_RE.search(v) for v in values)
+
+
+# --- keystone's key repositories -------------------------------------------
+
+
+def key_repositories(fernet_dir: str, credential_dir: str) -> dict:
+    """
+    The fernet and credential keys of this controller, as ``{"fernet":
+    {name: key}, "credential": {name: key}}``, for the other controllers.
+    Published through the Salt mine to the controllers only; never call it
+    from the command line, it returns the keys.
+    """
+    found = {}
+    for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir)):
+        path = Path(directory)
+        if not path.is_dir():
+            raise CommandExecutionError(f"{directory} does not exist: keystone's {kind} keys are not set up here")
+        found[kind] = {p.name: p.read_text() for p in sorted(path.iterdir()) if p.is_file()}
+        if not found[kind]:
+            raise CommandExecutionError(f"{directory} holds no keys")
+    return found
+
+
+# --- keystone's API ----------------------------------------------------------
+
+
+def _payload(raw: bytes) -> dict:
+    """A JSON answer as data; any other (nova's metadata API answers text) as its first 200 characters."""
+    try:
+        return json.loads(raw) if raw else {}
+    except ValueError:
+        return {"raw": raw.decode(errors="replace")[:200]}
+
+
+def _request(method: str, url: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    request.add_header("Accept", "application/json")
+    if token:
+        request.add_header("X-Auth-Token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310 - http(s) URL from the catalog
+            # Header names in lower case: HAProxy and HTTP/2 proxies send them so.
+            headers = {name.lower(): value for name, value in response.headers.items()}
+            return response.status, headers, _payload(response.read())
+    except urllib.error.HTTPError as error:
+        payload = _payload(error.read())
+        return error.code, {name.lower(): value for name, value in error.headers.items()}, payload
+    except (urllib.error.URLError, OSError) as error:
+        raise CommandExecutionError(f"keystone at {url} does not answer: {error}") from error
+
+
+def token(auth_url: str, user: str, password_pillar: str, project: str) -> str | None:
+    """
+    A project-scoped token of ``user`` (password read from ``password_pillar``)
+    from keystone at ``auth_url``, or None when keystone refuses the
+    credentials. Not for the command line: it returns the token.
+    """
+    password = _secret(password_pillar)
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": DEFAULT_DOMAIN}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": DEFAULT_DOMAIN}}},
+    }}
+    status, headers, payload = _request("POST", f"{auth_url}/auth/tokens", body=body)
+    if status == 201:
+        return headers.get("x-subject-token")
+    if status == 401:
+        return None
+    raise CommandExecutionError(f"keystone answered {status} to a token request for {user}: {payload}")
+
+
+def api(method: str, auth_url: str, token_: str, path: str, body: dict | None = None) -> dict:
+    """One call of keystone's API (``path`` below /v3); raises unless it answered 2xx."""
+    status, _, payload = _request(method, f"{auth_url}{path}", token=token_, body=body)
+    if status // 100 != 2:
+        raise CommandExecutionError(f"keystone answered {status} to {method} {path}: {payload}")
+    return payload
+
+
+def answers(url: str) -> bool:
+    """
+    Whether an OpenStack API answers at ``url`` (any HTTP status counts:
+    an API that asks for a token is up).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.answers http://10.10.10.51:5000/v3
+    """
+    try:
+        _request("GET", url)
+    except CommandExecutionError:
+        return False
+    return True
+
+
+def run_manage(command: list[str], user: str, env_pillar: dict | None = None) -> dict:
+    """
+    Run a service's management command (``keystone-manage db_sync``, ...)
+    as the service's ``user``; secrets go in through the environment
+    (``env_pillar``: {VARIABLE: pillar key}), never on the command line.
+    Returns ``{"retcode", "output", "stdout"}``: the last 2000 characters of
+    standard output and error together, and of standard output alone (the
+    tools print warnings to standard error).
+    """
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    for variable, key in (env_pillar or {}).items():
+        env[variable] = _secret(key)
+    argv = ["runuser", "-u", user, "--", *command] if user != "root" else command
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False,
+                              cwd="/")
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise CommandExecutionError(f"{' '.join(command)} did not complete: {error}") from error
+    output = (done.stdout + done.stderr)[-2000:]
+    return {"retcode": done.returncode, "output": output, "stdout": done.stdout[-2000:]}
+
+

@@ -1,0 +1,494 @@
+"""
+The OpenStack controller services: their config files' HA settings
+(``options``), keystone's key repositories (``keys_published`` on the first
+controller, ``keys_synced`` on the others), database schemas
+(``db_synced``), nova's cells (``nova_cells``), keystone's bootstrap and
+catalog (``bootstrapped``, ``catalog``) and the health gate ``answering``.
+
+No secret is ever returned: changes name options, files and objects only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+from salt.exceptions import CommandExecutionError
+
+__virtualname__ = "ha_openstack"
+MINE_FUNCTION = "ha_keystone_keys"
+# user:password@ in a URL of a command's output (a failing nova-manage may
+# print a transport URL or database connection).
+# Every host of a multi-host URL (rabbit://u:p@h1,u:p@h2/) has its own.
+URL_CREDENTIALS_RE = re.compile(r"((?://|,)[^:/@\s,]+):[^@\s]+@")
+
+
+def __virtual__():
+    if "ha_openstack.service_settings" not in __salt__:  # noqa: F821 - Salt loader dunder
+        return (False, "the ha_openstack execution module is not synced: run saltutil.sync_all")
+    return __virtualname__
+
+
+def _ret(name: str) -> dict:
+    return {"name": name, "changes": {}, "result": True, "comment": ""}
+
+
+def _test() -> bool:
+    return bool(__opts__.get("test"))  # noqa: F821 - Salt loader dunder
+
+
+def _mod(function: str, *args, **kwargs):
+    return __salt__[f"ha_openstack.{function}"](*args, **kwargs)  # noqa: F821 - Salt loader dunder
+
+
+def _scrub(text: str) -> str:
+    return URL_CREDENTIALS_RE.sub(r"\1:****@", text)
+
+
+def options(name: str, service: str, unit: str | None = None, extra: dict | None = None) -> dict:
+    """
+    Set the HA settings of ``service`` (ha_openstack.service_settings) in
+    the INI file ``name``: its main config, or with ``unit`` that unit's
+    uWSGI ini; ``extra`` ({section: {option: value}}, from the map: paths of
+    the distribution) on top. Changes list each option set, secrets shown
+    as ``(secret)``.
+
+    .. code-block:: yaml
+
+        ha-keystone-config:
+          ha_openstack.options:
+            - name: /etc/keystone/keystone.conf
+            - service: keystone
+    """
+    ret = _ret(name)
+    try:
+        settings = _mod("service_settings", service)
+        sections = settings["uwsgi"][unit] if unit else settings["config"]
+        for section, values in (extra or {}).items():
+            sections.setdefault(section, {}).update(values)
+        resolved = {section: {option: _mod("resolve", value) for option, value in values.items()}
+                    for section, values in sections.items()}
+        changed = __salt__["ha_ini.set_options"](name, resolved, test=_test())  # noqa: F821
+    except (CommandExecutionError, KeyError) as error:
+        ret["result"] = False
+        ret["comment"] = f"cannot set {service}'s settings in {name}: {error}"
+        return ret
+    if not changed:
+        ret["comment"] = f"{name} has {service}'s HA settings"
+        return ret
+    shown = {}
+    for item in changed:
+        section, option = item.split(".", 1)
+        value = sections[section][option]
+        shown[item] = "(secret)" if _mod("is_secret", value) else value
+    ret["changes"] = {"options": shown}
+    if _test():
+        ret["result"] = None
+        ret["comment"] = f"{len(changed)} option(s) of {name} would be set"
+    else:
+        ret["comment"] = f"{len(changed)} option(s) of {name} set"
+    return ret
+
+
+def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, group: str,
+                   controllers: list[str]) -> dict:
+    """
+    On the first controller: set up keystone's fernet and credential key
+    repositories unless they hold keys (keystone-manage fernet_setup,
+    credential_setup), then publish them through the Salt mine to the
+    ``controllers`` only, for ``keys_synced``.
+
+    .. code-block:: yaml
+
+        ha-keystone-keys:
+          ha_openstack.keys_published:
+            - name: keystone
+            - fernet_dir: /etc/keystone/fernet-keys
+            - credential_dir: /etc/keystone/credential-keys
+            - user: keystone
+            - group: keystone
+            - controllers: [c1, c2, c3]
+    """
+    ret = _ret(name)
+    missing = [kind for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir))
+               if not Path(directory).is_dir() or not any(Path(directory).iterdir())]
+    if missing and _test():
+        ret["result"] = None
+        ret["comment"] = f"keystone's {' and '.join(missing)} keys would be set up and published"
+        ret["changes"] = {"set_up": missing}
+        return ret
+    for kind in missing:
+        # As keystone's user, like every keystone-manage run: a first run as
+        # root would leave keystone's log file to root.
+        done = _mod("run_manage", ["keystone-manage", f"{kind}_setup", "--keystone-user", user,
+                                   "--keystone-group", group], user)
+        if done["retcode"]:
+            ret["result"] = False
+            ret["comment"] = f"keystone-manage {kind}_setup failed: {_scrub(done['output'])}"
+            return ret
+    if _test():
+        ret["comment"] = "keystone's keys are set up; they would be published to the controllers"
+        return ret
+    # Readable by the controllers only (allow_tgt), kept in the master's
+    # root-only cache; never in a job's return.
+    sent = __salt__["mine.send"](MINE_FUNCTION, mine_function="ha_openstack.key_repositories",  # noqa: F821
+                                 fernet_dir=fernet_dir, credential_dir=credential_dir,
+                                 allow_tgt=",".join(controllers), allow_tgt_type="list")
+    if sent is not True:
+        ret["result"] = False
+        ret["comment"] = f"publishing keystone's keys to the Salt mine failed: {sent}"
+        return ret
+    if missing:
+        ret["changes"] = {"set_up": missing}
+    ret["comment"] = "keystone's keys are published to the controllers"
+    return ret
+
+
+def _write_key(path: Path, content: str, uid: int, gid: int) -> None:
+    temporary = path.with_name(f".{path.name}.ha-tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
+    os.chown(temporary, uid, gid)
+    os.replace(temporary, path)
+
+
+def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, user: str, group: str) -> dict:
+    """
+    On the other controllers: make keystone's key repositories identical to
+    those ``source`` (the first controller) published (``keys_published``):
+    missing or different keys written (0600, ``user``:``group``), keys it
+    does not have removed. Changes name the key files only.
+
+    .. code-block:: yaml
+
+        ha-keystone-keys:
+          ha_openstack.keys_synced:
+            - name: keystone
+            - source: openstack-controller01
+            - fernet_dir: /etc/keystone/fernet-keys
+            - credential_dir: /etc/keystone/credential-keys
+            - user: keystone
+            - group: keystone
+    """
+    ret = _ret(name)
+    published = __salt__["mine.get"](source, MINE_FUNCTION).get(source)  # noqa: F821
+    if not isinstance(published, dict) or set(published) != {"fernet", "credential"}:
+        ret["result"] = False
+        ret["comment"] = (f"{source} has not published keystone's keys to the Salt mine (or this node may not "
+                          "read them): apply ha.keystone on it first")
+        return ret
+    import grp  # noqa: PLC0415 - POSIX only, like the nodes
+    import pwd  # noqa: PLC0415
+    try:
+        uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
+    except KeyError as error:
+        ret["result"] = False
+        ret["comment"] = f"no such user or group {error}: is keystone installed?"
+        return ret
+    changes: dict[str, list[str]] = {}
+    for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir)):
+        path = Path(directory)
+        keys = published[kind]
+        present = {p.name: p for p in path.iterdir() if p.is_file()} if path.is_dir() else {}
+        differing = sorted(k for k, v in keys.items() if k not in present or present[k].read_text() != v)
+        extra = sorted(set(present) - set(keys))
+        if differing:
+            changes[f"{kind}_written"] = differing
+        if extra:
+            changes[f"{kind}_removed"] = extra
+        if _test() or not (differing or extra):
+            continue
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chown(path, uid, gid)
+        for key in differing:
+            _write_key(path / key, keys[key], uid, gid)
+        for key in extra:
+            present[key].unlink()
+    ret["changes"] = changes
+    if changes and _test():
+        ret["result"] = None
+        ret["comment"] = f"keystone's keys would be made identical to {source}'s"
+    elif changes:
+        ret["comment"] = f"keystone's keys made identical to {source}'s"
+    else:
+        ret["comment"] = f"keystone's keys are identical to {source}'s"
+    return ret
+
+
+def db_synced(name: str, sync: list[str], version: list[str], user: str, check: list[str] | None = None) -> dict:
+    """
+    Bring a service's database schema up to date with ``sync`` (run as
+    ``user``), on one controller (Galera replicates it). ``check``, where
+    the service has one, exits 0 when nothing is to do; otherwise ``sync``
+    runs and the state reports a change only when ``version``'s output moved.
+
+    .. code-block:: yaml
+
+        ha-keystone-db-sync:
+          ha_openstack.db_synced:
+            - name: keystone
+            - sync: [keystone-manage, db_sync]
+            - check: [keystone-manage, db_sync, --check]
+            - version: [keystone-manage, db_version]
+            - user: keystone
+    """
+    ret = _ret(name)
+    if check and _mod("run_manage", check, user)["retcode"] == 0:
+        ret["comment"] = f"{name}'s database schema is up to date"
+        return ret
+    before = _mod("run_manage", version, user)
+    if _test():
+        ret["result"] = None
+        ret["comment"] = f"{' '.join(sync)} would run"
+        return ret
+    done = _mod("run_manage", sync, user)
+    if done["retcode"]:
+        ret["result"] = False
+        ret["comment"] = f"{' '.join(sync)} failed: {_scrub(done['output'])}"
+        return ret
+    after = _mod("run_manage", version, user)
+    # The version on standard output only: nova-manage also prints warnings
+    # (eventlet's) that are not the same at every run.
+    if after["stdout"].strip() != before["stdout"].strip() or before["retcode"]:
+        ret["changes"] = {"schema": after["stdout"].strip().splitlines()[-1:] or ["synced"]}
+        ret["comment"] = f"{name}'s database schema synced"
+    else:
+        ret["comment"] = f"{name}'s database schema is up to date"
+    return ret
+
+
+def nova_cells(name: str, user: str) -> dict:
+    """
+    nova's cells: cell0 mapped and one cell ``name`` created (from nova.conf's
+    transport_url and database connection) unless nova-manage lists them.
+
+    .. code-block:: yaml
+
+        ha-nova-cells:
+          ha_openstack.nova_cells:
+            - name: cell1
+            - user: nova
+    """
+    ret = _ret(name)
+    listed = _mod("run_manage", ["nova-manage", "cell_v2", "list_cells"], user)
+    if listed["retcode"]:
+        ret["result"] = False
+        ret["comment"] = f"nova-manage cell_v2 list_cells failed: {_scrub(listed['output'])}"
+        return ret
+    names = {row.split("|")[1].strip() for row in listed["output"].splitlines() if row.count("|") > 3}
+    todo = [cell for cell in ("cell0", name) if cell not in names]
+    if not todo:
+        ret["comment"] = f"nova's cells cell0 and {name} exist"
+        return ret
+    ret["changes"] = {"created": todo}
+    if _test():
+        ret["result"] = None
+        ret["comment"] = f"nova's cells {', '.join(todo)} would be created"
+        return ret
+    for cell in todo:
+        command = (["nova-manage", "cell_v2", "map_cell0"] if cell == "cell0"
+                   else ["nova-manage", "cell_v2", "create_cell", f"--name={cell}", "--verbose"])
+        done = _mod("run_manage", command, user)
+        if done["retcode"]:
+            ret["changes"] = {}
+            ret["result"] = False
+            ret["comment"] = f"{' '.join(command[:3])} failed: {_scrub(done['output'])}"
+            return ret
+    ret["comment"] = f"nova's cells {', '.join(todo)} created"
+    return ret
+
+
+def answering(name: str, timeout: int = 120) -> dict:
+    """
+    Health gate: wait until the API at URL ``name`` answers HTTP, up to
+    ``timeout`` seconds.
+
+    .. code-block:: yaml
+
+        ha-keystone-answering:
+          ha_openstack.answering:
+            - name: http://10.10.10.51:5000/v3
+    """
+    ret = _ret(name)
+    if _test():
+        ret["comment"] = f"{name} would be waited for"
+        return ret
+    deadline = time.monotonic() + timeout
+    while not _mod("answers", name):
+        if time.monotonic() > deadline:
+            ret["result"] = False
+            ret["comment"] = f"{name} did not answer within {timeout} s: see the service's log"
+            return ret
+        time.sleep(2)
+    ret["comment"] = f"{name} answers"
+    return ret
+
+
+def bootstrapped(name: str, user: str, auth_url: str) -> dict:
+    """
+    keystone's bootstrap (keystone-manage bootstrap: the admin project,
+    user and role, the region and keystone's own endpoints on the VIP, from
+    ha_openstack.catalog), unless the admin already gets a token from the
+    keystone at ``auth_url`` (this node's). The password goes in through
+    the environment.
+
+    .. code-block:: yaml
+
+        ha-keystone-bootstrap:
+          ha_openstack.bootstrapped:
+            - name: keystone
+            - user: keystone
+            - auth_url: http://10.10.10.51:5000/v3
+    """
+    ret = _ret(name)
+    catalog = _mod("catalog")
+    admin = catalog["admin"]
+    try:
+        if _mod("token", auth_url, admin["user"], admin["password_pillar"], admin["project"]):
+            ret["comment"] = f"keystone is bootstrapped: {admin['user']} gets a token at {auth_url}"
+            return ret
+    except CommandExecutionError as error:
+        ret["result"] = False
+        ret["comment"] = str(error)
+        return ret
+    ret["changes"] = {"bootstrapped": admin["user"]}
+    if _test():
+        ret["result"] = None
+        ret["comment"] = "keystone would be bootstrapped"
+        return ret
+    url = next(s["url"] for s in catalog["services"] if s["name"] == "keystone")
+    command = ["keystone-manage", "bootstrap", "--bootstrap-username", admin["user"],
+               "--bootstrap-project-name", admin["project"], "--bootstrap-role-name", admin["role"],
+               "--bootstrap-service-name", "keystone", "--bootstrap-region-id", catalog["region"],
+               "--bootstrap-admin-url", url, "--bootstrap-internal-url", url, "--bootstrap-public-url", url]
+    done = _mod("run_manage", command, user, {"OS_BOOTSTRAP_PASSWORD": admin["password_pillar"]})
+    if done["retcode"]:
+        ret["changes"] = {}
+        ret["result"] = False
+        ret["comment"] = f"keystone-manage bootstrap failed: {_scrub(done['output'])}"
+        return ret
+    ret["comment"] = f"keystone bootstrapped: {admin['user']} in project {admin['project']}, endpoints at {url}"
+    return ret
+
+
+def _find(api, path: str, key: str, **match) -> dict | None:
+    query = "&".join(f"{k}={v}" for k, v in match.items() if k in ("name", "type", "interface", "service_id"))
+    found = api("GET", f"{path}?{query}" if query else path)[key]
+    return next((item for item in found if all(item.get(k) == v for k, v in match.items())), None)
+
+
+def catalog(name: str, auth_url: str) -> dict:
+    """
+    The site's keystone catalog (ha_openstack.catalog) through the API of
+    the keystone at ``auth_url``, as the admin: the service project, one
+    user per service (admin on the service project; a wrong password is
+    reset), the services and their public, internal and admin endpoints.
+
+    .. code-block:: yaml
+
+        ha-openstack-catalog:
+          ha_openstack.catalog:
+            - name: keystone
+            - auth_url: http://10.10.10.51:5000/v3
+    """
+    ret = _ret(name)
+    wanted = _mod("catalog")
+    admin = wanted["admin"]
+    auth = auth_url
+    changes: dict[str, list[str]] = {}
+    test = _test()
+    try:
+        token = _mod("token", auth, admin["user"], admin["password_pillar"], admin["project"])
+        if not token:
+            raise CommandExecutionError(f"keystone refuses {admin['user']}'s password: is keystone bootstrapped?")
+
+        def api(method, path, body=None):
+            return _mod("api", method, auth, token, path, body)
+
+        domain = _find(api, "/domains", "domains", name="Default")["id"]
+        project = _find(api, "/projects", "projects", name=wanted["service_project"], domain_id=domain)
+        if project is None:
+            changes.setdefault("projects", []).append(wanted["service_project"])
+            project = {"id": None} if test else api("POST", "/projects", {"project": {
+                "name": wanted["service_project"], "domain_id": domain,
+                "description": "OpenStack services"}})["project"]
+        role = _find(api, "/roles", "roles", name=admin["role"])
+        for user in wanted["users"]:
+            _ensure_user(api, user, domain, project["id"], role["id"], auth, wanted["service_project"],
+                         test, changes)
+        for service in wanted["services"]:
+            _ensure_service(api, service, wanted["region"], test, changes)
+    except CommandExecutionError as error:
+        ret["result"] = False
+        ret["comment"] = f"keystone's catalog: {error}"
+        ret["changes"] = changes
+        return ret
+    ret["changes"] = changes
+    if changes and test:
+        ret["result"] = None
+        ret["comment"] = "keystone's catalog would be completed"
+    elif changes:
+        ret["comment"] = "keystone's catalog completed"
+    else:
+        ret["comment"] = "keystone's catalog is complete"
+    return ret
+
+
+def _ensure_user(api, user: dict, domain: str, project: str | None, role: str, auth: str, project_name: str,
+                 test: bool, changes: dict) -> None:
+    found = _find(api, "/users", "users", name=user["name"], domain_id=domain)
+    password = __salt__["pillar.get"](user["password_pillar"], unmask=True)  # noqa: F821 - Salt loader dunder
+    if found is None:
+        changes.setdefault("users", []).append(user["name"])
+        changes.setdefault("roles", []).append(f"{user['name']}@{project_name}")
+        if test:
+            return
+        found = api("POST", "/users", {"user": {"name": user["name"], "domain_id": domain,
+                                                  "password": password, "enabled": True}})["user"]
+        api("PUT", f"/projects/{project}/users/{found['id']}/roles/{role}")
+        return
+    if project is None:
+        # Test mode, and the service project is still to be created.
+        changes.setdefault("roles", []).append(f"{user['name']}@{project_name}")
+        return
+    assigned = api("GET", f"/role_assignments?user.id={found['id']}&scope.project.id={project}&role.id={role}")
+    if not assigned["role_assignments"]:
+        changes.setdefault("roles", []).append(f"{user['name']}@{project_name}")
+        if test:
+            return
+        api("PUT", f"/projects/{project}/users/{found['id']}/roles/{role}")
+    # With its role, the user gets a token unless its password is not the
+    # pillar's: then the pillar's is set.
+    if not _mod("token", auth, user["name"], user["password_pillar"], project_name):
+        changes.setdefault("passwords", []).append(user["name"])
+        if not test:
+            api("PATCH", f"/users/{found['id']}", {"user": {"password": password}})
+
+
+def _ensure_service(api, service: dict, region: str, test: bool, changes: dict) -> None:
+    found = _find(api, "/services", "services", name=service["name"], type=service["type"])
+    if found is None:
+        changes.setdefault("services", []).append(service["name"])
+        if test:
+            for interface in ("public", "internal", "admin"):
+                changes.setdefault("endpoints", []).append(f"{service['name']}/{interface}")
+            return
+        found = api("POST", "/services", {"service": {"name": service["name"], "type": service["type"],
+                                                        "description": service["description"],
+                                                        "enabled": True}})["service"]
+    for interface in ("public", "internal", "admin"):
+        endpoint = _find(api, "/endpoints", "endpoints", service_id=found["id"], interface=interface)
+        if endpoint is not None and endpoint["url"] == service["url"] and endpoint.get("region_id") == region:
+            continue
+        changes.setdefault("endpoints", []).append(f"{service['name']}/{interface}")
+        if test:
+            continue
+        body = {"endpoint": {"service_id": found["id"], "interface": interface, "url": service["url"],
+                             "region_id": region, "enabled": True}}
+        if endpoint is None:
+            api("POST", "/endpoints", body)
+        else:
+            api("PATCH", f"/endpoints/{endpoint['id']}", body)

@@ -1,0 +1,69 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set openstack = ha_map.openstack %}
+# The HA settings of every controller service, set in the packaged config
+# files (a copy of each packaged file is kept as FILE.dist): database through
+# the VIP, every memcached and RabbitMQ node, APIs bound to the node's own
+# address (ha_openstack.service_settings).
+include:
+  - ha.openstack.install
+{%- for service in ('keystone', 'glance', 'placement', 'nova') %}
+{%- set svc = openstack[service] %}
+
+ha-{{ service }}-config-dist:
+  file.copy:
+    - name: {{ svc.config_file }}.dist
+    - source: {{ svc.config_file }}
+    - preserve: True
+    - require:
+      - pkg: ha-openstack-packages
+
+ha-{{ service }}-config:
+  ha_openstack.options:
+    - name: {{ svc.config_file }}
+    - service: {{ service }}
+    - extra: {{ svc.extra_settings | json }}
+    - require:
+      - file: ha-{{ service }}-config-dist
+{%- if svc.defaults %}
+
+ha-{{ service }}-defaults:
+  file.keyvalue:
+    - name: {{ svc.defaults.file }}
+    - key_values: {{ svc.defaults.settings | json }}
+    - separator: '='
+    - append_if_not_found: True
+    - require:
+      - pkg: ha-openstack-packages
+{%- endif %}
+{%- for unit, ini in svc.uwsgi | dictsort %}
+
+ha-{{ service }}-uwsgi-{{ unit }}:
+  ha_openstack.options:
+    - name: {{ ini }}
+    - service: {{ service }}
+    - unit: {{ unit }}
+    - require:
+      - pkg: ha-openstack-packages
+
+ha-{{ service }}-uwsgi-bind-{{ unit }}:
+  file.managed:
+    - name: /etc/systemd/system/{{ unit }}.service.d/{{ openstack.uwsgi_dropin }}
+    - makedirs: True
+    - mode: '0644'
+    - contents: |
+        # Managed by the ha formula: the init script reads the API's bind
+        # address, port and processes from the [uwsgi] keys named here.
+        [Service]
+        Environment=UWSGI_BIND_CONFIG_FILE={{ ini }} UWSGI_BIND_CONFIG_SECTION=uwsgi
+        Environment=UWSGI_BIND_CONFIG_IP_DIRECTIVE=ha_bind_ip UWSGI_BIND_CONFIG_PORT_DIRECTIVE=ha_bind_port
+        Environment=UWSGI_BIND_CONFIG_WORKERS_DIRECTIVE=processes
+    - require:
+      - pkg: ha-openstack-packages
+
+ha-{{ service }}-uwsgi-bind-{{ unit }}-reload:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+      - file: ha-{{ service }}-uwsgi-bind-{{ unit }}
+{%- endfor %}
+{%- endfor %}

@@ -1,0 +1,81 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set keystone = ha_map.openstack.keystone %}
+{%- set controllers = salt['ha_topology.ids']('controller') %}
+# keystone on a controller. The first controller sets up the fernet and
+# credential keys once and publishes them to the other controllers (Salt
+# mine, readable by the controllers only), syncs the database and
+# bootstraps the admin and keystone's endpoints; the others take its keys.
+include:
+  - ha.openstack.config
+{%- if grains.id == controllers[0] %}
+
+ha-keystone-keys:
+  ha_openstack.keys_published:
+    - name: keystone
+    - fernet_dir: {{ keystone.fernet_dir }}
+    - credential_dir: {{ keystone.credential_dir }}
+    - user: {{ keystone.user }}
+    - group: {{ keystone.group }}
+    - controllers: {{ controllers | json }}
+    - require:
+      - ha_openstack: ha-keystone-config
+
+ha-keystone-db-sync:
+  ha_openstack.db_synced:
+    - name: keystone
+    - sync: {{ keystone.db_sync | json }}
+    - check: {{ keystone.db_check | json }}
+    - version: {{ keystone.db_version | json }}
+    - user: {{ keystone.user }}
+    - require:
+      - ha_openstack: ha-keystone-config
+{%- else %}
+
+ha-keystone-keys:
+  ha_openstack.keys_synced:
+    - name: keystone
+    - source: {{ controllers[0] }}
+    - fernet_dir: {{ keystone.fernet_dir }}
+    - credential_dir: {{ keystone.credential_dir }}
+    - user: {{ keystone.user }}
+    - group: {{ keystone.group }}
+    - require:
+      - ha_openstack: ha-keystone-config
+{%- endif %}
+{%- for unit in keystone.services %}
+
+ha-keystone-service-{{ unit }}:
+  service.running:
+    - name: {{ unit }}
+    - enable: True
+    - require:
+      - ha_openstack: ha-keystone-keys
+{%- if grains.id == controllers[0] %}
+      - ha_openstack: ha-keystone-db-sync
+{%- endif %}
+    - watch:
+      - ha_openstack: ha-keystone-config
+{%- for uwsgi_unit in keystone.uwsgi %}
+      - ha_openstack: ha-keystone-uwsgi-{{ uwsgi_unit }}
+      - file: ha-keystone-uwsgi-bind-{{ uwsgi_unit }}
+{%- endfor %}
+{%- endfor %}
+
+# Health gate: keystone answers on this node's own address.
+ha-keystone-answering:
+  ha_openstack.answering:
+    - name: {{ salt['ha_openstack.node_url']('keystone') }}
+    - require:
+{%- for unit in keystone.services %}
+      - service: ha-keystone-service-{{ unit }}
+{%- endfor %}
+{%- if grains.id == controllers[0] %}
+
+ha-keystone-bootstrap:
+  ha_openstack.bootstrapped:
+    - name: keystone
+    - user: {{ keystone.user }}
+    - auth_url: {{ salt['ha_openstack.node_url']('keystone') }}
+    - require:
+      - ha_openstack: ha-keystone-answering
+{%- endif %}

@@ -1,0 +1,37 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set openstack = ha_map.openstack %}
+# glance, placement and nova on a controller, each restarted when its
+# settings change; health gate: each API answers on the node's own address.
+include:
+  - ha.openstack.config
+{%- for service in ('glance', 'placement', 'nova') %}
+{%- set svc = openstack[service] %}
+{%- for unit in svc.services %}
+
+ha-{{ service }}-service-{{ unit }}:
+  service.running:
+    - name: {{ unit }}
+    - enable: True
+    - watch:
+      - ha_openstack: ha-{{ service }}-config
+{%- if svc.defaults %}
+      - file: ha-{{ service }}-defaults
+{%- endif %}
+{%- for uwsgi_unit in svc.uwsgi %}
+      - ha_openstack: ha-{{ service }}-uwsgi-{{ uwsgi_unit }}
+      - file: ha-{{ service }}-uwsgi-bind-{{ uwsgi_unit }}
+{%- endfor %}
+{%- endfor %}
+{%- endfor %}
+{%- for api in ('glance', 'placement', 'nova', 'nova_metadata') %}
+
+ha-{{ api }}-answering:
+  ha_openstack.answering:
+    - name: {{ salt['ha_openstack.node_url'](api) }}
+    - require:
+{%- for service in ('glance', 'placement', 'nova') %}
+{%- for unit in openstack[service].services %}
+      - service: ha-{{ service }}-service-{{ unit }}
+{%- endfor %}
+{%- endfor %}
+{%- endfor %}

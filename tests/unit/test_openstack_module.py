@@ -1,0 +1,413 @@
+"""Unit tests of _modules/ha_openstack.py over the real ha_topology, and of ha_topology's ha:openstack checks."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import socket
+import subprocess
+import threading
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import example_pillar, load_module, valid_pillar
+
+ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_openstack")
+ha_openstack = load_module("_modules/ha_openstack.py", "ha_openstack_module")
+CONTROLLERS = {f"openstack-controller0{i}": f"10.10.10.5{i}" for i in (1, 2, 3)}
+MEMCACHED = [f"10.10.10.5{i}:11211" for i in (1, 2, 3)]
+
+
+@pytest.fixture
+def ha():
+    return valid_pillar()
+
+
+@pytest.fixture
+def pillar_get(ha):
+    """pillar.get over {"ha": ha}, with extra flat keys in ``pillar_get.extra``; masked, as
+    Salt 3008 answers, unless asked with unmask=True."""
+    def get(key, default="", unmask=False):
+        if not unmask:
+            return "**********"
+        if key in get.extra:
+            return get.extra[key]
+        data = {"ha": ha}
+        for part in key.split(":"):
+            if not isinstance(data, dict) or part not in data:
+                return default
+            data = data[part]
+        return data
+
+    get.extra = {}
+    return get
+
+
+@pytest.fixture
+def configure_loader_modules(ha, pillar_get):
+    topology = {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"}, "__salt__": {},
+                "__context__": {}}
+    wired = {f"ha_topology.{name}": getattr(ha_topology, name)
+             for name in ("check", "nodes", "memcached_servers", "rabbitmq_access")}
+    return {
+        ha_topology: topology,
+        ha_openstack: {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"},
+                       "__salt__": {**wired, "pillar.get": pillar_get}},
+    }
+
+
+def _secrets(example, filled) -> list[str]:
+    """Every value of the filled pillar that pillar.example left as a CHANGEME placeholder."""
+    if isinstance(example, dict):
+        return [s for key in example for s in _secrets(example[key], filled[key])]
+    if isinstance(example, str) and example.startswith("CHANGEME"):
+        return [filled]
+    return []
+
+
+def _strings(value) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return [str(value)]
+
+
+def _db(user: str, database: str) -> str:
+    return f"mysql+pymysql://{user}:{{{{pillar-url:ha:galera:databases:{user}:password}}}}@10.10.10.69:3306/{database}"
+
+
+def _authtoken(user: str) -> dict:
+    return {
+        "www_authenticate_uri": "http://openstack-vip:5000", "auth_url": "http://openstack-vip:5000",
+        "memcached_servers": MEMCACHED, "auth_type": "password", "project_domain_name": "Default",
+        "user_domain_name": "Default", "project_name": "service", "username": user,
+        "password": f"{{{{pillar:ha:openstack:service_passwords:{user}}}}}", "region_name": "RegionOne",
+    }
+
+
+def test_keystone_settings():
+    assert ha_openstack.service_settings("keystone") == {
+        "config": {
+            "database": {"connection": _db("keystone", "keystone")},
+            "token": {"provider": "fernet"},
+            "cache": {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": MEMCACHED},
+        },
+        "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2}}},
+    }
+
+
+def test_glance_settings_bind_the_backend_port(ha):
+    ha["haproxy"]["listeners"]["glance_api"]["backend_port"] = 9293
+    config = ha_openstack.service_settings("glance", "openstack-controller02")["config"]
+    assert config["DEFAULT"] == {"bind_host": "10.10.10.52", "bind_port": 9293, "workers": 2}
+    assert config["database"] == {"connection": _db("glance", "glance")}
+    assert config["keystone_authtoken"] == _authtoken("glance")
+    assert config["paste_deploy"] == {"flavor": "keystone"}
+    assert ha_openstack.service_settings("glance", "openstack-controller03")["config"]["DEFAULT"]["bind_host"] \
+        == "10.10.10.53"
+
+
+def test_placement_settings():
+    settings = ha_openstack.service_settings("placement")
+    assert settings["config"] == {
+        "placement_database": {"connection": _db("placement", "placement")},
+        "api": {"auth_strategy": "keystone"},
+        "keystone_authtoken": _authtoken("placement"),
+    }
+    assert settings["uwsgi"] == {"placement-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8778,
+                                                             "processes": 2}}}
+
+
+def test_nova_settings():
+    settings = ha_openstack.service_settings("nova")
+    config = settings["config"]
+    assert config["DEFAULT"] == {
+        "my_ip": "10.10.10.52",
+        "transport_url": "rabbit://" + ",".join(
+            f"openstack:{{{{pillar-url:ha:rabbitmq:openstack_password}}}}@{address}:5672"
+            for address in CONTROLLERS.values()) + "/",
+        "enabled_apis": ["osapi_compute", "metadata"],
+        "osapi_compute_workers": 2,
+        "metadata_workers": 2,
+    }
+    assert config["api_database"] == {"connection": _db("nova", "nova_api")}
+    assert config["database"] == {"connection": _db("nova", "nova")}
+    assert config["keystone_authtoken"] == _authtoken("nova")
+    placement = _authtoken("placement")
+    del placement["www_authenticate_uri"], placement["memcached_servers"]
+    assert config["placement"] == {**placement, "auth_url": "http://openstack-vip:5000/v3"}
+    assert config["glance"] == {"api_servers": "http://openstack-vip:9292"}
+    assert config["vnc"]["server_listen"] == config["vnc"]["novncproxy_host"] == "10.10.10.52"
+    assert config["vnc"]["novncproxy_port"] == 6080
+    assert config["vnc"]["novncproxy_base_url"] == "http://openstack-vip:6080/vnc_auto.html"
+    assert config["oslo_messaging_rabbit"] == {"rabbit_quorum_queue": False}
+    assert config["cache"]["memcache_servers"] == MEMCACHED
+    assert settings["uwsgi"] == {
+        "nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2}},
+        "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2}},
+    }
+
+
+def test_quorum_queues_and_workers_follow_the_pillar(ha):
+    ha["rabbitmq"]["queue_type"] = "quorum"
+    ha["openstack"]["workers"] = 5
+    config = ha_openstack.service_settings("nova")["config"]
+    assert config["oslo_messaging_rabbit"] == {"rabbit_quorum_queue": True}
+    assert config["DEFAULT"]["osapi_compute_workers"] == config["DEFAULT"]["metadata_workers"] == 5
+    assert config["conductor"] == config["scheduler"] == {"workers": 5}
+    assert ha_openstack.service_settings("glance")["config"]["DEFAULT"]["workers"] == 5
+    assert ha_openstack.service_settings("keystone")["uwsgi"]["keystone"]["uwsgi"]["processes"] == 5
+
+
+def test_no_returned_value_holds_a_secret(ha):
+    secrets = _secrets(example_pillar(), ha)
+    # ha_topology.SECRETS and the four database accounts' passwords.
+    assert len(secrets) == len(ha_topology.SECRETS) + 4 and all(len(s) >= 16 for s in secrets)
+    returned = [ha_openstack.service_settings(service, minion)
+                for service in ("keystone", "glance", "placement", "nova") for minion in CONTROLLERS]
+    returned += [ha_openstack.catalog(), *(ha_openstack.node_url(api) for api in ha_openstack.LISTENERS)]
+    strings = _strings(returned)
+    assert any("{{pillar" in s for s in strings)
+    leaks = [s for s in strings for secret in secrets if secret in s]
+    assert leaks == []
+
+
+def test_references_resolve_to_the_pillar_secrets(ha):
+    ha["rabbitmq"]["openstack_password"] = "rabbit@pass/word:with$signs"
+    transport = ha_openstack.service_settings("nova")["config"]["DEFAULT"]["transport_url"]
+    resolved = ha_openstack.resolve(transport)
+    assert resolved.count("openstack:rabbit%40pass%2Fword%3Awith%24signs@") == 3
+    password = ha_openstack.service_settings("glance")["config"]["keystone_authtoken"]["password"]
+    assert ha_openstack.resolve(password) == ha["openstack"]["service_passwords"]["glance"]
+
+
+@pytest.mark.parametrize(("service", "minion", "message"), [
+    ("nova", "openstack-compute01", "^openstack-compute01 is not a controller in ha:nodes$"),
+    ("keystone", "salt-master", "^salt-master is not a controller in ha:nodes$"),
+    ("cinder", "openstack-controller01",
+     r"^unknown OpenStack service 'cinder'; known: keystone, glance, placement, nova$"),
+])
+def test_service_settings_refuse_what_they_do_not_know(service, minion, message):
+    with pytest.raises(CommandExecutionError, match=message):
+        ha_openstack.service_settings(service, minion)
+
+
+def test_service_settings_check_the_pillar(ha):
+    ha["openstack"]["workers"] = 0
+    with pytest.raises(CommandExecutionError, match="ha:openstack:workers: 0 must be a number of processes"):
+        ha_openstack.service_settings("keystone")
+
+
+def test_node_url():
+    assert ha_openstack.node_url("keystone") == "http://10.10.10.52:5000/v3"
+    assert ha_openstack.node_url("nova_vncproxy", "openstack-controller03") == "http://10.10.10.53:6080/"
+    assert ha_openstack.node_url("placement", "openstack-controller01") == "http://10.10.10.51:8778/"
+    with pytest.raises(CommandExecutionError, match=r"no 'cinder' API on openstack-controller02: the APIs \(keystone, "
+                                                    "glance, placement, nova, nova_metadata"):
+        ha_openstack.node_url("cinder")
+    with pytest.raises(CommandExecutionError, match="no 'keystone' API on nobody"):
+        ha_openstack.node_url("keystone", "nobody")
+    with pytest.raises(CommandExecutionError, match="no 'keystone' API on openstack-compute01: .* on the controllers"):
+        ha_openstack.node_url("keystone", "openstack-compute01")
+
+
+def test_catalog_on_the_vip_hostname():
+    catalog = ha_openstack.catalog()
+    assert catalog["region"] == "RegionOne" and catalog["service_project"] == "service"
+    assert catalog["admin"] == {"user": "admin", "project": "admin", "role": "admin",
+                                "password_pillar": "ha:openstack:admin_password"}
+    assert catalog["users"] == [{"name": u, "password_pillar": f"ha:openstack:service_passwords:{u}"}
+                                for u in ("glance", "placement", "nova")]
+    assert catalog["auth_url"] == "http://openstack-vip:5000/v3"
+    assert {s["name"]: (s["type"], s["url"]) for s in catalog["services"]} == {
+        "keystone": ("identity", "http://openstack-vip:5000/v3"),
+        "glance": ("image", "http://openstack-vip:9292"),
+        "placement": ("placement", "http://openstack-vip:8778"),
+        "nova": ("compute", "http://openstack-vip:8774/v2.1"),
+    }
+
+
+def test_catalog_endpoint_host_and_region(ha):
+    ha["openstack"].update(endpoint_host="api.example.org", region="RegionTwo")
+    catalog = ha_openstack.catalog()
+    assert catalog["region"] == "RegionTwo" and catalog["auth_url"] == "http://api.example.org:5000/v3"
+    assert all(s["url"].startswith("http://api.example.org:") for s in catalog["services"])
+    assert ha_openstack.service_settings("nova")["config"]["glance"] == {"api_servers": "http://api.example.org:9292"}
+    ha["openstack"]["endpoint_host"] = ""
+    del ha["vip"]["hostname"]
+    assert ha_openstack.catalog()["auth_url"] == "http://10.10.10.69:5000/v3"
+
+
+def test_resolve(pillar_get):
+    pillar_get.extra.update({"a:url": "p@ss/w:rd$x", "a:empty": ""})
+    assert ha_openstack.resolve("mysql://u:{{pillar-url:a:url}}@h/db") == "mysql://u:p%40ss%2Fw%3Ard%24x@h/db"
+    assert ha_openstack.resolve("{{pillar:a:url}}") == "p@ss/w:rd$$x"
+    assert ha_openstack.resolve(["x", "{{pillar:a:url}}", 3]) == ["x", "p@ss/w:rd$$x", 3]
+    assert ha_openstack.resolve(True) is True and ha_openstack.resolve("plain $value") == "plain $value"
+    for key in ("a:missing", "a:empty"):
+        with pytest.raises(CommandExecutionError, match=f"^the pillar has no secret at {key}$"):
+            ha_openstack.resolve(f"{{{{pillar:{key}}}}}")
+
+
+def test_is_secret():
+    assert ha_openstack.is_secret("x:{{pillar-url:ha:rabbitmq:openstack_password}}@h")
+    assert ha_openstack.is_secret(["a", "{{pillar:ha:openstack:admin_password}}"])
+    assert not ha_openstack.is_secret("{{ pillar:ha:x }}") and not ha_openstack.is_secret(["a", 1])
+    assert not ha_openstack.is_secret(None) and not ha_openstack.is_secret(5000)
+
+
+def test_key_repositories(tmp_path):
+    fernet, credential = tmp_path / "fernet-keys", tmp_path / "credential-keys"
+    fernet.mkdir()
+    credential.mkdir()
+    (fernet / "0").write_text("key-zero")
+    (fernet / "1").write_text("key-one")
+    (fernet / "subdir").mkdir()
+    (credential / "0").write_text("cred-zero")
+    assert ha_openstack.key_repositories(str(fernet), str(credential)) == {
+        "fernet": {"0": "key-zero", "1": "key-one"}, "credential": {"0": "cred-zero"}}
+    (credential / "0").unlink()
+    with pytest.raises(CommandExecutionError, match="credential-keys holds no keys$"):
+        ha_openstack.key_repositories(str(fernet), str(credential))
+    with pytest.raises(CommandExecutionError, match="absent does not exist: keystone's fernet keys are not set up"):
+        ha_openstack.key_repositories(str(tmp_path / "absent"), str(credential))
+
+
+def test_run_manage_passes_secrets_through_the_environment_only(pillar_get, monkeypatch):
+    pillar_get.extra["ha:some:secret"] = "expected"
+    calls = []
+    real_run = subprocess.run
+
+    def spy(argv, **kwargs):
+        calls.append((argv, kwargs["env"]))
+        return real_run(argv, **kwargs)
+
+    monkeypatch.setattr(ha_openstack.subprocess, "run", spy)
+    command = ["sh", "-c", 'test "$SECRET_VAR" = expected && echo ok']
+    done = ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"})
+    assert done == {"retcode": 0, "output": "ok\n", "stdout": "ok\n"}
+    argv, env = calls[0]
+    assert argv == command and env["SECRET_VAR"] == "expected" and set(env) == {"PATH", "LANG", "SECRET_VAR"}
+    pillar_get.extra["ha:some:secret"] = "unexpected"
+    assert ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"})["retcode"] == 1
+    assert "unexpected" not in calls[1][0]
+    with pytest.raises(CommandExecutionError, match="^the pillar has no secret at ha:none$"):
+        ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:none"})
+    assert len(calls) == 2
+
+
+def test_run_manage_as_a_service_user_goes_through_runuser(monkeypatch):
+    calls = []
+    monkeypatch.setattr(ha_openstack.subprocess, "run",
+                        lambda argv, **kwargs: calls.append(argv) or subprocess.CompletedProcess(argv, 3, "o", "e"))
+    assert ha_openstack.run_manage(["keystone-manage", "db_sync"], "keystone") == {"retcode": 3, "output": "oe",
+                                                                                        "stdout": "o"}
+    assert calls == [["runuser", "-u", "keystone", "--", "keystone-manage", "db_sync"]]
+
+
+def test_run_manage_of_a_missing_command_raises():
+    with pytest.raises(CommandExecutionError, match="^no-such-ha-command --flag did not complete: "):
+        ha_openstack.run_manage(["no-such-ha-command", "--flag"], "root")
+
+
+def test_answers_false_on_a_closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert ha_openstack.answers(f"http://127.0.0.1:{port}/v3") is False
+
+
+@pytest.fixture
+def keystone_http(pillar_get):
+    """A local keystone answering /v3/auth/tokens and GET /v3/projects; ``header`` names the token's header."""
+    pillar_get.extra["ha:test:password"] = "right-password"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def _answer(self, status, body, headers=()):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            for name, value in (*headers, ("Content-Length", str(len(data)))):
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            password = body["auth"]["identity"]["password"]["user"]["password"]
+            if self.path != "/v3/auth/tokens" or password != "right-password":
+                return self._answer(401, {"error": {"code": 401}})
+            self._answer(201, {"token": {}}, [(server.header, "token-1")])
+
+        def do_GET(self):  # noqa: N802
+            if self.headers.get("X-Auth-Token") != "token-1":
+                return self._answer(401, {"error": {"code": 401}})
+            self._answer(200, {"projects": [{"name": "admin"}]} if self.path == "/v3/projects" else {})
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.header, server.url = "X-Subject-Token", f"http://127.0.0.1:{server.server_address[1]}/v3"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_token_and_api_against_a_local_keystone(keystone_http, pillar_get):
+    url = keystone_http.url
+    assert ha_openstack.token(url, "admin", "ha:test:password", "admin") == "token-1"
+    pillar_get.extra["ha:test:password"] = "wrong-password"
+    assert ha_openstack.token(url, "admin", "ha:test:password", "admin") is None
+    with pytest.raises(CommandExecutionError, match="^the pillar has no secret at ha:none$"):
+        ha_openstack.token(url, "admin", "ha:none", "admin")
+    assert ha_openstack.api("GET", url, "token-1", "/projects") == {"projects": [{"name": "admin"}]}
+    with pytest.raises(CommandExecutionError, match="^keystone answered 401 to GET /projects: "):
+        ha_openstack.api("GET", url, "expired", "/projects")
+    assert ha_openstack.answers(url) is True  # a 401 is an answer
+
+
+def test_token_header_is_case_insensitive(keystone_http):
+    # HTTP header names are case-insensitive; HAProxy (HTX) forwards them in lower case.
+    keystone_http.header = "x-subject-token"
+    assert ha_openstack.token(keystone_http.url, "admin", "ha:test:password", "admin") == "token-1"
+
+
+@pytest.mark.parametrize(("mutate", "error"), [
+    (lambda h: h["openstack"].__setitem__("region", "Region One"),
+     "ha:openstack:region: 'Region One' must be letters, digits, '_', '.' or '-'"),
+    (lambda h: h["openstack"].__setitem__("workers", 0),
+     "ha:openstack:workers: 0 must be a number of processes from 1 to 64"),
+    (lambda h: h["openstack"].__setitem__("workers", True),
+     "ha:openstack:workers: True must be a number of processes from 1 to 64"),
+    (lambda h: h["openstack"].__setitem__("endpoint_host", "Bad Host"),
+     "ha:openstack:endpoint_host: 'Bad Host' is not a host name or address"),
+    (lambda h: h["haproxy"]["listeners"].pop("keystone_public"),
+     "ha:haproxy:listeners:keystone_public: is required: the OpenStack services sit behind it"),
+    (lambda h: h["haproxy"]["listeners"].pop("nova_vncproxy"),
+     "ha:haproxy:listeners:nova_vncproxy: is required: the OpenStack services sit behind it"),
+    (lambda h: h["galera"]["databases"]["nova"].__setitem__("databases", ["nova", "nova_cell0"]),
+     "ha:galera:databases:nova: the OpenStack services need the account nova with the databases nova, nova_api, "
+     "nova_cell0"),
+    (lambda h: h["galera"]["databases"].pop("glance"),
+     "ha:galera:databases:glance: the OpenStack services need the account glance with the databases glance"),
+    (lambda h: h["openstack"].__setitem__("admin_password", "admin"),
+     "ha:openstack:admin_password: is a reference or placeholder value; set a random secret"),
+    (lambda h: h["openstack"]["service_passwords"].__setitem__("nova", "short-pass"),
+     "ha:openstack:service_passwords:nova: is shorter than 16 characters"),
+])
+def test_openstack_validation(ha, mutate, error):
+    mutate(ha)
+    assert ha_topology.validate(ha) == [error]
+
+
+def test_openstack_section_is_optional_but_its_secrets_are_not(ha):
+    assert ha_topology.validate(ha) == []
+    ha["openstack"] = {k: v for k, v in ha["openstack"].items() if k in ("admin_password", "service_passwords")}
+    assert ha_topology.validate(ha) == []
+    assert ha_openstack.catalog()["region"] == "RegionOne"
+    ha["openstack"] = ["RegionOne"]
+    errors = ha_topology.validate(ha)
+    assert errors[0] == "ha:openstack: must be a mapping" and "ha:openstack:admin_password: is required" in errors

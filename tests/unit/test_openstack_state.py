@@ -1,0 +1,481 @@
+"""Unit tests of _states/ha_openstack.py over fake Salt functions and an in-memory keystone."""
+
+from __future__ import annotations
+
+import copy
+import grp
+import itertools
+import os
+import pwd
+import stat
+import urllib.parse
+
+import pytest
+from salt.exceptions import CommandExecutionError
+
+from tests.helpers import load_module
+
+state = load_module("_states/ha_openstack.py", "ha_openstack_state")
+module = load_module("_modules/ha_openstack.py", "ha_openstack_module_for_state")
+ha_ini = load_module("_modules/ha_ini.py", "ha_ini_for_openstack_state")
+
+PILLAR = {
+    "ha:galera:databases:keystone:password": "db@pass/word:1$x-0123456789",
+    "ha:openstack:admin_password": "admin-secret-5f0e1d2c3b4a",
+    **{f"ha:openstack:service_passwords:{u}": f"{u}$secret-0123456789abc" for u in ("glance", "placement", "nova")},
+}
+DB_URL = "mysql+pymysql://keystone:{{pillar-url:ha:galera:databases:keystone:password}}@10.10.10.69:3306/keystone"
+MEMCACHED = ["10.10.10.51:11211", "10.10.10.52:11211", "10.10.10.53:11211"]
+SETTINGS = {
+    "config": {
+        "database": {"connection": DB_URL},
+        "token": {"provider": "fernet"},
+        "keystone_authtoken": {"password": "{{pillar:ha:openstack:service_passwords:glance}}",
+                               "memcached_servers": MEMCACHED},
+    },
+    "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2}}},
+}
+PACKAGED = "[DEFAULT]\n#debug = false\n\n[database]\nconnection = sqlite:////var/lib/keystone/keystone.db\n\n" \
+           "[token]\nprovider = fernet\n"
+AUTH = "http://openstack-vip:5000/v3"
+# The keystone the states talk to: this node's own (ha_openstack.node_url).
+NODE_AUTH = "http://10.10.10.52:5000/v3"
+SERVICES = (("keystone", "identity", "5000/v3"), ("glance", "image", "9292"), ("placement", "placement", "8778"),
+            ("nova", "compute", "8774/v2.1"))
+CATALOG = {
+    "region": "RegionOne", "service_project": "service", "auth_url": AUTH,
+    "admin": {"user": "admin", "project": "admin", "role": "admin", "password_pillar": "ha:openstack:admin_password"},
+    "users": [{"name": u, "password_pillar": f"ha:openstack:service_passwords:{u}"}
+              for u in ("glance", "placement", "nova")],
+    "services": [{"name": n, "type": t, "description": f"OpenStack {n}", "url": f"http://openstack-vip:{u}"}
+                 for n, t, u in SERVICES],
+}
+INTERFACES = ("public", "internal", "admin")
+ME = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+
+
+def _no_secret(ret: dict) -> None:
+    """No secret of the pillar in ``ret``: as is, URL-quoted or with '$' doubled."""
+    forms = [f for v in PILLAR.values() for f in (v, urllib.parse.quote(v, safe=""), v.replace("$", "$$"))]
+    assert [f for f in forms if f in repr(ret)] == []
+
+
+class Keystone:
+    """keystone's /v3 in dicts, as keystone-manage bootstrap leaves it; every write is recorded."""
+
+    def __init__(self, bootstrapped: bool = True):
+        self.ids, self.writes, self.down = itertools.count(1), [], False
+        self.tables = {k: {} for k in ("domains", "projects", "users", "roles", "services", "endpoints")}
+        self.passwords: dict[str, str] = {}
+        self.assignments: set[tuple[str, str, str]] = set()  # (user, project, role)
+        self.tables["domains"]["default"] = {"id": "default", "name": "Default"}
+        if bootstrapped:
+            admin = self.add("users", name="admin", domain_id="default", password=PILLAR["ha:openstack:admin_password"])
+            self.assignments.add((admin["id"], self.add("projects", name="admin", domain_id="default")["id"],
+                                  self.add("roles", name="admin")["id"]))
+            keystone = self.add("services", name="keystone", type="identity")["id"]
+            for interface in INTERFACES:
+                self.add("endpoints", service_id=keystone, interface=interface, url=AUTH, region_id="RegionOne")
+
+    def add(self, kind: str, password: str | None = None, **fields) -> dict:
+        item = {"id": f"id{next(self.ids)}", **fields}
+        self.tables[kind][item["id"]] = item
+        if password is not None:
+            self.passwords[item["id"]] = password
+        return item
+
+    def named(self, kind: str, name: str) -> dict | None:
+        return next((i for i in self.tables[kind].values() if i["name"] == name), None)
+
+    def token(self, auth_url, user, password_pillar, project):
+        """As keystone: no project-scoped token without the right password and a role on the project."""
+        if self.down:
+            raise CommandExecutionError(f"keystone at {auth_url}/auth/tokens does not answer: refused")
+        assert auth_url == NODE_AUTH
+        found, scope = self.named("users", user), self.named("projects", project)
+        if found is None or scope is None or self.passwords[found["id"]] != PILLAR[password_pillar]:
+            return None
+        return f"token-{user}" if any(a[:2] == (found["id"], scope["id"]) for a in self.assignments) else None
+
+    def api(self, method, auth_url, token_, path, body=None):
+        assert auth_url == NODE_AUTH and token_ == "token-admin"
+        split = urllib.parse.urlsplit(path)
+        query, parts = dict(urllib.parse.parse_qsl(split.query)), split.path.strip("/").split("/")
+        kind, one = parts[0], parts[0][:-1]
+        if method != "GET":
+            self.writes.append((method, split.path))
+        if (method, parts) == ("GET", ["role_assignments"]):
+            keys = ("user.id", "scope.project.id", "role.id")
+            return {"role_assignments": [{"user": {"id": u}, "scope": {"project": {"id": p}}, "role": {"id": r}}
+                                         for u, p, r in sorted(self.assignments)
+                                         if all(query.get(k, v) == v for k, v in zip(keys, (u, p, r), strict=True))]}
+        if method == "GET" and len(parts) == 1 and kind in self.tables:
+            return {kind: [dict(i) for i in self.tables[kind].values() if all(i.get(k) == v for k, v in query.items())]}
+        if method == "POST" and len(parts) == 1 and kind in self.tables:
+            return {one: dict(self.add(kind, **body[one]))}
+        if method == "PATCH" and len(parts) == 2 and parts[1] in self.tables.get(kind, {}):
+            fields = dict(body[one])
+            if "password" in fields:
+                self.passwords[parts[1]] = fields.pop("password")
+            self.tables[kind][parts[1]].update(fields)
+            return {one: dict(self.tables[kind][parts[1]])}
+        if method == "PUT" and len(parts) == 6 and parts[0::2] == ["projects", "users", "roles"]:
+            assert all(parts[i] in self.tables[t] for i, t in ((1, "projects"), (3, "users"), (5, "roles")))
+            self.assignments.add((parts[3], parts[1], parts[5]))
+            return {}
+        raise CommandExecutionError(f"keystone answered 404 to {method} {path}: {{}}")
+
+
+class Fake:
+    """The Salt functions the states call: recorded, with answers the tests set."""
+
+    def __init__(self):
+        self.settings, self.keystone, self.answering = copy.deepcopy(SETTINGS), Keystone(), True
+        self.results: dict[tuple, list[dict]] = {}  # run_manage's answers by command, in turn
+        self.manage_calls: list[tuple] = []
+        self.on_manage = None
+        self.mine, self.mine_gets, self.sent, self.send_answer = {}, [], [], True
+
+    def service_settings(self, service):
+        if service != "keystone":
+            raise CommandExecutionError(f"unknown OpenStack service {service!r}")
+        return copy.deepcopy(self.settings)
+
+    def run_manage(self, command, user, env_pillar=None):
+        self.manage_calls.append((list(command), user, env_pillar))
+        if self.on_manage:
+            self.on_manage(command)
+        queued = self.results.get(tuple(command))
+        found = queued.pop(0) if queued else {"retcode": 0, "output": ""}
+        return {"stdout": found["output"], **found}
+
+    def funcs(self):
+        return {
+            "ha_openstack.service_settings": self.service_settings, "ha_openstack.resolve": module.resolve,
+            "ha_openstack.is_secret": module.is_secret, "ha_openstack.run_manage": self.run_manage,
+            "ha_openstack.catalog": lambda: copy.deepcopy(CATALOG),
+            "ha_openstack.token": lambda *args: self.keystone.token(*args),
+            "ha_openstack.api": lambda *args: self.keystone.api(*args),
+            "ha_openstack.answers": lambda url: self.answering, "ha_ini.set_options": ha_ini.set_options,
+            "mine.send": lambda *args, **kwargs: self.sent.append((args, kwargs)) or self.send_answer,
+            "mine.get": lambda tgt, fun: self.mine_gets.append((tgt, fun)) or (
+                {tgt: self.mine[tgt]} if tgt in self.mine else {}),
+            "pillar.get": masked_pillar_get,
+        }
+
+
+def masked_pillar_get(key, default="", unmask=False):
+    """pillar.get as Salt 3008 answers: masked unless asked with unmask=True."""
+    return PILLAR.get(key, default) if unmask else "**********"
+
+
+@pytest.fixture
+def fake():
+    return Fake()
+
+
+@pytest.fixture
+def opts():
+    return {"test": False}
+
+
+@pytest.fixture
+def configure_loader_modules(fake, opts):
+    return {state: {"__salt__": fake.funcs(), "__opts__": opts},
+            module: {"__salt__": {"pillar.get": masked_pillar_get}}}
+
+
+def test_options_report_names_and_hide_secrets(tmp_path, opts):
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(PACKAGED)
+    expected = {"options": {"database.connection": "(secret)", "keystone_authtoken.password": "(secret)",
+                            "keystone_authtoken.memcached_servers": MEMCACHED}}
+    opts["test"] = True
+    ret = state.options(str(conf), "keystone")
+    assert (ret["result"], ret["changes"], conf.read_text()) == (None, expected, PACKAGED)
+    assert ret["comment"] == f"3 option(s) of {conf} would be set"
+    _no_secret(ret)
+    opts["test"] = False
+    ret = state.options(str(conf), "keystone")
+    assert (ret["result"], ret["changes"]) == (True, expected)
+    _no_secret(ret)
+    written = conf.read_text()
+    assert "connection = mysql+pymysql://keystone:db%40pass%2Fword%3A1%24x-0123456789@10.10.10.69:3306/keystone\n" \
+        in written and "password = glance$$secret-0123456789abc\n" in written
+    again = state.options(str(conf), "keystone")
+    assert (again["result"], again["changes"]) == (True, {}) and conf.read_text() == written
+    assert again["comment"] == f"{conf} has keystone's HA settings"
+
+
+def test_options_of_a_uwsgi_unit_and_failures(tmp_path, fake):
+    ini = tmp_path / "keystone-uwsgi.ini"
+    ini.write_text("[uwsgi]\nprocesses = 4\n")
+    assert state.options(str(ini), "keystone", unit="keystone")["changes"] == {"options": {
+        "uwsgi.ha_bind_ip": "10.10.10.52", "uwsgi.ha_bind_port": 5000, "uwsgi.processes": 2}}
+    assert ini.read_text() == "[uwsgi]\nprocesses = 2\nha_bind_ip = 10.10.10.52\nha_bind_port = 5000\n"
+    ret = state.options(str(tmp_path / "absent.conf"), "keystone")
+    assert ret["result"] is False and ret["comment"].startswith(f"cannot set keystone's settings in {tmp_path}/")
+    assert "absent.conf does not exist" in ret["comment"]
+    fake.settings["uwsgi"]["keystone"]["uwsgi"]["processes"] = "{{pillar:ha:absent}}"
+    ret = state.options(str(ini), "keystone", unit="keystone")
+    assert (ret["result"], ret["changes"]) == (False, {}) and "processes = 2\n" in ini.read_text()
+    assert ret["comment"].endswith(": the pillar has no secret at ha:absent")
+    assert state.options(str(ini), "keystone", unit="nova-api")["result"] is False
+    assert state.options(str(ini), "cinder")["result"] is False
+
+
+def test_options_with_the_maps_extra_settings(tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[DEFAULT]\n#web = /usr/share/spice-html5\n")
+    ret = state.options(str(conf), "keystone", extra={"DEFAULT": {"web": "/usr/share/novnc"}})
+    assert ret["changes"]["options"]["DEFAULT.web"] == "/usr/share/novnc"
+    assert "#web = /usr/share/spice-html5\nweb = /usr/share/novnc\n" in conf.read_text()
+    assert state.options(str(conf), "keystone", extra={"DEFAULT": {"web": "/usr/share/novnc"}})["changes"] == {}
+
+
+PUBLISHED = {"fernet": {"0": "fernet-zero", "1": "fernet-one"}, "credential": {"0": "credential-zero"}}
+
+
+def test_keys_synced(tmp_path, fake, opts):
+    fake.mine["c1"] = copy.deepcopy(PUBLISHED)
+    fernet, credential = tmp_path / "fernet-keys", tmp_path / "credential-keys"
+    fernet.mkdir()
+    (fernet / "1").write_text("stale")
+    (fernet / "9").write_text("extra")
+    args = ("keystone", "c1", str(fernet), str(credential), *ME)
+    changes = {"fernet_written": ["0", "1"], "fernet_removed": ["9"], "credential_written": ["0"]}
+    opts["test"] = True
+    ret = state.keys_synced(*args)
+    assert (ret["result"], ret["changes"]) == (None, changes)
+    assert sorted(p.name for p in fernet.iterdir()) == ["1", "9"] and not credential.exists()
+    opts["test"] = False
+    ret = state.keys_synced(*args)
+    assert (ret["result"], ret["changes"]) == (True, changes) and fake.mine_gets[-1] == ("c1", "ha_keystone_keys")
+    assert "fernet-zero" not in repr(ret) and "credential-zero" not in repr(ret)
+    for kind, directory in (("fernet", fernet), ("credential", credential)):
+        assert {p.name: p.read_text() for p in directory.iterdir()} == PUBLISHED[kind]
+        assert {stat.S_IMODE(p.stat().st_mode) for p in directory.iterdir()} == {0o600}
+    again = state.keys_synced(*args)
+    assert (again["result"], again["changes"]) == (True, {})
+    assert again["comment"] == "keystone's keys are identical to c1's"
+
+
+@pytest.mark.parametrize("published", [None, {"fernet": {"0": "k"}}, "not a mapping"])
+def test_keys_synced_without_published_keys_fails(tmp_path, fake, published):
+    if published is not None:
+        fake.mine["c1"] = published
+    ret = state.keys_synced("keystone", "c1", str(tmp_path / "f"), str(tmp_path / "c"), *ME)
+    assert (ret["result"], ret["changes"]) == (False, {}) and not (tmp_path / "f").exists()
+    assert ret["comment"].startswith("c1 has not published keystone's keys to the Salt mine")
+
+
+def test_keys_published(tmp_path, fake, opts):
+    fernet, credential = tmp_path / "fernet-keys", tmp_path / "credential-keys"
+    fernet.mkdir()
+
+    def setup(command):  # what keystone-manage fernet_setup/credential_setup leave
+        (tmp_path / f"{command[1].split('_')[0]}-keys").mkdir(exist_ok=True)
+        (tmp_path / f"{command[1].split('_')[0]}-keys" / "0").write_text("key")
+
+    fake.on_manage = setup
+    args = ("keystone", str(fernet), str(credential), "keystone", "keystone", ["c1", "c2", "c3"])
+    opts["test"] = True
+    ret = state.keys_published(*args)
+    assert (ret["result"], ret["changes"]) == (None, {"set_up": ["fernet", "credential"]})
+    assert fake.manage_calls == [] and fake.sent == []
+    opts["test"] = False
+    ret = state.keys_published(*args)
+    assert (ret["result"], ret["changes"]) == (True, {"set_up": ["fernet", "credential"]})
+    assert fake.manage_calls == [
+        (["keystone-manage", f"{kind}_setup", "--keystone-user", "keystone", "--keystone-group", "keystone"],
+         "keystone", None) for kind in ("fernet", "credential")]
+    assert fake.sent == [(("ha_keystone_keys",), {
+        "mine_function": "ha_openstack.key_repositories", "fernet_dir": str(fernet),
+        "credential_dir": str(credential), "allow_tgt": "c1,c2,c3", "allow_tgt_type": "list"})]
+    again = state.keys_published(*args)
+    assert (again["result"], again["changes"], len(fake.manage_calls), len(fake.sent)) == (True, {}, 2, 2)
+    fake.send_answer = "mine.send is not available"
+    ret = state.keys_published(*args)
+    assert ret["result"] is False and "mine.send is not available" in ret["comment"]
+    fake.on_manage = None
+    (credential / "0").unlink()
+    fake.results[tuple(fake.manage_calls[1][0])] = [
+        {"retcode": 1, "output": "cannot reach mysql+pymysql://keystone:topsecret@10.10.10.69/keystone"}]
+    ret = state.keys_published(*args)
+    assert ret["result"] is False and len(fake.sent) == 3 and fake.manage_calls[-1][0][1] == "credential_setup"
+    assert ret["comment"] == ("keystone-manage credential_setup failed: cannot reach "
+                              "mysql+pymysql://keystone:****@10.10.10.69/keystone")
+
+
+SYNC, CHECK, VERSION = (["keystone-manage", *args] for args in (["db_sync"], ["db_sync", "--check"], ["db_version"]))
+
+
+def test_db_synced(fake, opts):
+    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+    assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [(CHECK, "keystone", None)])
+    fake.manage_calls.clear()
+    fake.results[tuple(CHECK)] = [{"retcode": 2, "output": ""}] * 3
+    # A warning on standard error that differs at every run is not a change.
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": f"warning {i}\n{out}", "stdout": out}
+                                    for i, out in enumerate(("67\n", "72\n", "72\n", "72\n"))]
+    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+    assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
+    assert [c[0] for c in fake.manage_calls] == [CHECK, VERSION, SYNC, VERSION]
+    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+    assert (ret["result"], ret["changes"], fake.manage_calls[-2][0]) == (True, {}, SYNC)
+    opts["test"] = True
+    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+    assert (ret["result"], ret["comment"]) == (None, "keystone-manage db_sync would run")
+    assert [c[0] for c in fake.manage_calls[8:]] == [CHECK, VERSION]
+    opts["test"] = False
+    fake.results[tuple(SYNC)] = [{"retcode": 1, "output": "error at rabbit://openstack:secretvalue@host:5672/"}]
+    ret = state.db_synced("nova_api", SYNC, VERSION, "nova")
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == "keystone-manage db_sync failed: error at rabbit://openstack:****@host:5672/"
+
+
+def test_scrub_hides_every_password_of_a_multi_host_transport_url(fake):
+    # nova's transport_url lists every controller (ha_openstack._transport_url), one password per host.
+    url = ",".join(f"openstack:secretvalue@10.10.10.5{i}:5672" for i in (1, 2, 3))
+    fake.results[tuple(SYNC)] = [{"retcode": 1, "output": f"error at rabbit://{url}/"}]
+    ret = state.db_synced("nova", SYNC, VERSION, "nova")
+    assert ret["result"] is False and "secretvalue" not in ret["comment"]
+
+
+LIST_CELLS = ["nova-manage", "cell_v2", "list_cells"]
+CREATE_CELL = ["nova-manage", "cell_v2", "create_cell", "--name=cell1", "--verbose"]
+RULE = "+-------+--------------------------------------+---------------+---------------------+----------+\n"
+TABLE = RULE + "|  Name |                 UUID                 | Transport URL | Database Connection | Disabled |\n" \
+    + RULE + "| cell0 | 00000000-0000-0000-0000-000000000000 |     none:/    | mysql+pymysql://n:* |  False   |\n"
+CELL1 = "| cell1 | 5b3e8f0a-8a4f-4d2e-9c1b-1f2e3d4c5b6a | rabbit://o:*@ | mysql+pymysql://n:* |  False   |\n"
+
+
+def test_nova_cells(fake, opts):
+    fake.results[tuple(LIST_CELLS)] = [{"retcode": 0, "output": out}
+                                       for out in (TABLE + CELL1 + RULE, TABLE + RULE, RULE, "", "")]
+    ret = state.nova_cells("cell1", "nova")
+    assert (ret["result"], ret["changes"], len(fake.manage_calls)) == (True, {}, 1)
+    ret = state.nova_cells("cell1", "nova")
+    assert ret["changes"] == {"created": ["cell1"]} and [c[0] for c in fake.manage_calls[1:]] == [LIST_CELLS,
+                                                                                                    CREATE_CELL]
+    ret = state.nova_cells("cell1", "nova")
+    assert ret["changes"] == {"created": ["cell0", "cell1"]} and ret["comment"] == "nova's cells cell0, cell1 created"
+    assert [c[0] for c in fake.manage_calls[4:]] == [["nova-manage", "cell_v2", "map_cell0"], CREATE_CELL]
+    opts["test"] = True
+    ret = state.nova_cells("cell1", "nova")
+    assert (ret["result"], ret["changes"]) == (None, {"created": ["cell0", "cell1"]})
+    assert [c[0] for c in fake.manage_calls[6:]] == [LIST_CELLS]
+
+
+def test_nova_cells_failures_are_scrubbed(fake):
+    fake.results[tuple(LIST_CELLS)] = [{"retcode": 1, "output": "rabbit://openstack:pw1@h:5672/ refused"},
+                                       {"retcode": 0, "output": TABLE + RULE}]
+    ret = state.nova_cells("cell1", "nova")
+    assert (ret["result"], ret["comment"]) == (False, "nova-manage cell_v2 list_cells failed: "
+                                                      "rabbit://openstack:****@h:5672/ refused")
+    fake.results[tuple(CREATE_CELL)] = [{"retcode": 1, "output": "mysql+pymysql://nova:pw2@vip/nova: denied"}]
+    ret = state.nova_cells("cell1", "nova")
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == "nova-manage cell_v2 create_cell failed: mysql+pymysql://nova:****@vip/nova: denied"
+
+
+def test_bootstrapped_passes_the_password_through_the_environment(fake, opts):
+    fake.keystone = Keystone(bootstrapped=False)
+    opts["test"] = True
+    ret = state.bootstrapped("keystone", "keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"], fake.manage_calls) == (None, {"bootstrapped": "admin"}, [])
+    opts["test"] = False
+    ret = state.bootstrapped("keystone", "keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"]) == (True, {"bootstrapped": "admin"})
+    _no_secret(ret)
+    [(command, user, env_pillar)] = fake.manage_calls
+    assert user == "keystone" and env_pillar == {"OS_BOOTSTRAP_PASSWORD": "ha:openstack:admin_password"}
+    assert command[:2] == ["keystone-manage", "bootstrap"] and command.count(AUTH) == 3
+    assert command[command.index("--bootstrap-region-id") + 1] == "RegionOne"
+    assert [arg for arg in command for secret in PILLAR.values() if secret in arg] == []
+    fake.keystone = Keystone()
+    ret = state.bootstrapped("keystone", "keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"], len(fake.manage_calls)) == (True, {}, 1)
+    fake.keystone.down = True
+    assert state.bootstrapped("keystone", "keystone", NODE_AUTH)["result"] is False
+
+
+SERVICE_USERS = ("glance", "placement", "nova")
+FIRST_RUN = {"projects": ["service"], "users": list(SERVICE_USERS), "roles": [f"{u}@service" for u in SERVICE_USERS],
+             "services": list(SERVICE_USERS), "endpoints": [f"{s}/{i}" for s in SERVICE_USERS for i in INTERFACES]}
+
+
+def _user_token(keystone: Keystone, user: str) -> str | None:
+    return keystone.token(NODE_AUTH, user, f"ha:openstack:service_passwords:{user}", "service")
+
+
+def test_catalog_created_then_complete(fake):
+    ret = state.catalog("keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"]) == (True, FIRST_RUN)
+    _no_secret(ret)
+    keystone = fake.keystone
+    assert keystone.named("projects", "service")["domain_id"] == "default"
+    assert [_user_token(keystone, user) for user in SERVICE_USERS] == [f"token-{u}" for u in SERVICE_USERS]
+    for service in CATALOG["services"]:
+        found = keystone.named("services", service["name"])
+        endpoints = [e for e in keystone.tables["endpoints"].values() if e["service_id"] == found["id"]]
+        assert sorted(e["interface"] for e in endpoints) == sorted(INTERFACES)
+        assert {(e["url"], e["region_id"]) for e in endpoints} == {(service["url"], "RegionOne")}
+    writes = len(keystone.writes)
+    again = state.catalog("keystone", NODE_AUTH)
+    assert (again["result"], again["changes"], len(keystone.writes)) == (True, {}, writes)
+    assert again["comment"] == "keystone's catalog is complete"
+    keystone.passwords[keystone.named("users", "admin")["id"]] = "other"
+    ret = state.catalog("keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == "keystone's catalog: keystone refuses admin's password: is keystone bootstrapped?"
+
+
+def test_catalog_in_test_mode_changes_nothing(fake, opts):
+    opts["test"] = True
+    ret = state.catalog("keystone", NODE_AUTH)
+    assert (ret["result"], fake.keystone.writes) == (None, [])
+    assert ret["comment"] == "keystone's catalog would be completed"
+    assert {k: v for k, v in ret["changes"].items() if k != "roles"} == {k: v for k, v in FIRST_RUN.items()
+                                                                         if k != "roles"}
+
+
+def test_catalog_test_mode_predicts_the_changes_of_a_real_run(fake, opts):
+    opts["test"] = True
+    predicted = state.catalog("keystone", NODE_AUTH)["changes"]
+    opts["test"] = False
+    assert predicted == state.catalog("keystone", NODE_AUTH)["changes"]
+
+
+def test_catalog_resets_a_wrong_password_and_a_moved_endpoint(fake):
+    state.catalog("keystone", NODE_AUTH)
+    keystone = fake.keystone
+    keystone.passwords[keystone.named("users", "glance")["id"]] = "old-password"
+    nova = keystone.named("services", "nova")["id"]
+    public = next(e for e in keystone.tables["endpoints"].values()
+                  if e["service_id"] == nova and e["interface"] == "public")
+    public["url"] = "http://10.10.10.51:8774/v2.1"
+    ret = state.catalog("keystone", NODE_AUTH)
+    assert (ret["result"], ret["changes"]) == (True, {"passwords": ["glance"], "endpoints": ["nova/public"]})
+    assert _user_token(keystone, "glance") == "token-glance" and public["url"] == "http://openstack-vip:8774/v2.1"
+    assert state.catalog("keystone", NODE_AUTH)["changes"] == {}
+
+
+def test_catalog_converges_for_a_user_without_role_and_with_a_wrong_password(fake):
+    state.catalog("keystone", NODE_AUTH)
+    keystone = fake.keystone
+    nova = keystone.named("users", "nova")["id"]
+    keystone.passwords[nova] = "old-password"
+    keystone.assignments = {a for a in keystone.assignments if a[0] != nova}
+    assert state.catalog("keystone", NODE_AUTH)["result"] is True
+    assert _user_token(keystone, "nova") == "token-nova"
+
+
+def test_answering(fake, opts, monkeypatch):
+    monkeypatch.setattr(state.time, "sleep", lambda seconds: None)
+    assert state.answering(NODE_AUTH)["comment"] == f"{NODE_AUTH} answers"
+    fake.answering = False
+    ret = state.answering(NODE_AUTH, timeout=0)
+    assert ret["result"] is False and f"{NODE_AUTH} did not answer within 0 s" in ret["comment"]
+    opts["test"] = True
+    assert state.answering(NODE_AUTH)["result"] is True
