@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import threading
 import time
 
 import pytest
@@ -108,37 +107,78 @@ def lab_secrets() -> list[str]:
 
 class CmdlineSampler:
     """
-    Samples every process command line in the given nodes, in a thread, while
-    a deploy or a recovery runs, and records any that holds a secret.
+    Samples every process command line in the given nodes while a deploy or
+    a recovery runs, and records any that holds a secret. One sampler process
+    runs inside each node (the secrets go in on its standard input) and reads
+    /proc itself every 0.1 s: no process is started per sample, so sampling
+    does not take the deploy's CPU, and short-lived commands are seen.
     """
 
-    SCRIPT = 'for f in /proc/[0-9]*/cmdline; do tr "\\0" " " < "$f" 2>/dev/null; echo; done'
+    SCRIPT = """
+import json, os, sys, threading
+secrets = [s.encode() for s in json.loads(sys.stdin.readline())]
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+samples, leaks = 0, set()
+print("armed", flush=True)
+while not stop.is_set():
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or pid == str(os.getpid()):
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                line = f.read()
+        except OSError:
+            continue
+        if any(s in line for s in secrets):
+            leaks.add(line.replace(b"\\0", b" ")[:80].decode(errors="replace"))
+    samples += 1
+    stop.wait(0.1)
+print(json.dumps({"samples": samples, "leaks": sorted(leaks)}), flush=True)
+"""
 
     def __init__(self, lab: Lab, nodes: list[str]):
         self.lab, self.nodes, self.secrets = lab, nodes, lab_secrets()
         self.samples, self.leaks = 0, []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            for node in self.nodes:
-                result = self.lab.exec(node, "sh", "-c", self.SCRIPT, check=False)
-                if result.returncode != 0:
-                    continue  # the node is down at this moment
-                self.samples += 1
-                for line in result.stdout.splitlines():
-                    if any(secret in line for secret in self.secrets):
-                        self.leaks.append(f"{node}: {line[:80]}...")
+        self._processes: dict[str, subprocess.Popen] = {}
 
     def __enter__(self):
         assert self.secrets, "the lab pillar has no secrets to look for"
-        self._thread.start()
+        try:
+            for node in self.nodes:
+                process = subprocess.Popen([str(LAB), "exec", node, "--", "python3", "-c", self.SCRIPT],
+                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                self._processes[node] = process
+                process.stdin.write(json.dumps(self.secrets) + "\n")
+                process.stdin.flush()
+                assert process.stdout.readline().strip() == "armed", f"the sampler did not start in {node}"
+        except BaseException:
+            self._kill()
+            raise
         return self
 
+    def _kill(self):
+        for process in self._processes.values():
+            if not process.stdin.closed:
+                process.stdin.close()
+            process.kill()
+            process.wait()
+
     def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=60)
+        # communicate() closes a sampler's standard input, which ends it; a
+        # node that lost power meanwhile took its sampler with it and reports
+        # nothing.
+        try:
+            for node, process in self._processes.items():
+                out, _ = process.communicate(timeout=30)
+                lines = out.strip().splitlines()
+                if process.returncode != 0 or not lines:
+                    continue
+                report = json.loads(lines[-1])
+                self.samples += report["samples"]
+                self.leaks += [f"{node}: {line}..." for line in report["leaks"]]
+        finally:
+            self._kill()
 
 
 CONTROLLERS = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
