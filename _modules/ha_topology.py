@@ -91,9 +91,11 @@ RABBITMQ_DERIVED = ("listeners.", "management.tcp.", "distribution.listener.", "
 MEMCACHED_DEFAULTS = {"port": 11211, "memory_mb": 64, "max_connections": 1024}
 ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 # Ports the controllers' services use at their own address that the pillar
-# does not set: MariaDB, Galera replication, IST, SST, RabbitMQ inter-node.
+# does not set: MariaDB, Galera replication, IST, SST, RabbitMQ inter-node,
+# Erlang's port mapper, pcsd; and the RabbitMQ CLI tools' range.
 NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
-                    25672: "RabbitMQ inter-node"}
+                    25672: "RabbitMQ inter-node", 4369: "Erlang port mapper", 2224: "pcsd"}
+RABBITMQ_CLI_PORTS = (35672, 35682)
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
 # The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
@@ -137,10 +139,17 @@ BASE_SYSCTL = {
 SYSCTL_NAME_RE = re.compile(r"^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$")
 SYSCTL_VALUE_RE = re.compile(r"^[A-Za-z0-9_./: -]{1,128}$")
 SELINUX_MODES = ("enforcing", "permissive", "disabled")
-FIREWALL_MODES = ("disabled",)
+# disabled: the distribution's firewall off (the reference's choice);
+# managed: the formula's own rules (firewall_rules).
+FIREWALL_MODES = ("disabled", "managed")
+FIREWALL_PROTOCOLS = ("tcp", "udp")
+PORT_RANGE_RE = re.compile(r"^([0-9]{1,5})-([0-9]{1,5})$")
+# The UDP side of Galera replication and Corosync (knet, link 0).
+FIREWALL_FIXED_UDP = {4567: "Galera replication", 5405: "Corosync"}
+NTP_PORT = 123
 RELEASE_RE = re.compile(r"^[a-z]{3,20}$")
 BASE_DEFAULTS = {"upgrade": False, "sysctl": {}, "selinux": "enforcing", "firewall": "disabled",
-                 "openstack_release": "caracal"}
+                 "ssh_port": 22, "firewall_allow": [], "openstack_release": "caracal"}
 CHRONY_DEFAULTS = {"servers": [], "upstream": [], "local_stratum": 10}
 SITE_SOURCE_OPTIONS = "iburst minpoll 4 maxpoll 6"
 NTP_SERVER_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$")
@@ -515,6 +524,9 @@ def _check_base(ha: dict, errors: list[str]) -> None:
         errors.append(f"{_key('base', 'selinux')}: {base['selinux']!r} must be one of {', '.join(SELINUX_MODES)}")
     if base["firewall"] not in FIREWALL_MODES:
         errors.append(f"{_key('base', 'firewall')}: {base['firewall']!r} must be one of {', '.join(FIREWALL_MODES)}")
+    if not _int_in(base["ssh_port"], 1, 65535):
+        errors.append(f"{_key('base', 'ssh_port')}: {base['ssh_port']!r} must be a TCP port from 1 to 65535")
+    _check_firewall_allow(base["firewall_allow"], errors)
     release = base["openstack_release"]
     if not isinstance(release, str) or not RELEASE_RE.fullmatch(release):
         errors.append(f"{_key('base', 'openstack_release')}: {release!r} must be a release name such as caracal")
@@ -531,6 +543,36 @@ def _check_base(ha: dict, errors: list[str]) -> None:
             errors.append(
                 f"{_key('base', 'sysctl', name)}: the formula needs {BASE_SYSCTL[name]}; {value!r} would break it"
             )
+
+
+def _port_spec(value: Any) -> bool:
+    """A port (1-65535) or a range of ports "LOW-HIGH"."""
+    if isinstance(value, str):
+        match = PORT_RANGE_RE.fullmatch(value)
+        return bool(match) and 1 <= int(match.group(1)) < int(match.group(2)) <= 65535
+    return _int_in(value, 1, 65535)
+
+
+def _check_firewall_allow(allow: Any, errors: list[str]) -> None:
+    if not isinstance(allow, list):
+        errors.append(f"{_key('base', 'firewall_allow')}: must be a list of {{port, proto, source}} entries")
+        return
+    for index, rule in enumerate(allow):
+        path = ("base", "firewall_allow", index)
+        if not isinstance(rule, dict) or "port" not in rule:
+            errors.append(f"{_key(*path)}: must be a mapping with port, and optionally proto and source")
+            continue
+        if not _port_spec(rule["port"]):
+            errors.append(f"{_key(*path, 'port')}: {rule['port']!r} must be a port from 1 to 65535 or a range "
+                          "such as 8000-8010")
+        if rule.get("proto", "tcp") not in FIREWALL_PROTOCOLS:
+            errors.append(f"{_key(*path, 'proto')}: {rule.get('proto')!r} must be tcp or udp")
+        source = rule.get("source")
+        if source is not None:
+            try:
+                ipaddress.IPv4Network(str(source), strict=False)
+            except ValueError:
+                errors.append(f"{_key(*path, 'source')}: {source!r} is not an IPv4 address or network")
 
 
 def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
@@ -591,7 +633,8 @@ def _check_node_ports(ha: dict, errors: list[str]) -> None:
         (("etcd", "client_port"), _section(ha, "etcd", ETCD_DEFAULTS)["client_port"]),
         (("etcd", "peer_port"), _section(ha, "etcd", ETCD_DEFAULTS)["peer_port"]),
     ]
-    seen: dict[int, str] = dict(NODE_FIXED_PORTS)
+    low, high = RABBITMQ_CLI_PORTS
+    seen: dict[int, str] = {**{port: "the RabbitMQ CLI tools" for port in range(low, high + 1)}, **NODE_FIXED_PORTS}
     for path, port in used:
         if not _int_in(port, 1, 65535):
             continue  # reported by the section's own check
@@ -1254,3 +1297,105 @@ def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
             "orphan": len(servers) > 1,
         }
     return {"serve": False, "sources": site, "allow": [], "local_stratum": None, "orphan": False}
+
+
+def _port_key(port: int | str) -> tuple[int, str]:
+    # By the low end; a port before a range that starts with it (a total
+    # order: the rendered file must be the same at every run).
+    low = port if isinstance(port, int) else int(str(port).split("-", 1)[0])
+    return low, str(port)
+
+
+def _nft_rule(rule: dict) -> str:
+    parts = []
+    if rule["sources"]:
+        parts.append(f"ip saddr {{ {', '.join(rule['sources'])} }}")
+    if rule["destination"]:
+        parts.append(f"ip daddr {rule['destination']}")
+    parts.append(f"{rule['proto']} dport {{ {', '.join(str(p) for p in rule['ports'])} }}")
+    parts.append(f'accept comment "{rule["comment"]}"')
+    return " ".join(parts)
+
+
+def _rich_rules(rule: dict) -> list[str]:
+    """firewalld's rich rules for one rule: one per source and port."""
+    destination = f' destination address="{rule["destination"]}"' if rule["destination"] else ""
+    sources = [f' source address="{source}"' for source in rule["sources"]] or [""]
+    return [
+        f'rule family="ipv4"{source}{destination} port port="{port}" protocol="{rule["proto"]}" accept'
+        for source in sources
+        for port in rule["ports"]
+    ]
+
+
+def firewall_rules(minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    What this node's firewall lets in with ``ha:base:firewall`` managed
+    (besides loopback, ICMP and the replies to its own connections):
+    ``rules``, each ``{"comment", "proto", "ports", "sources",
+    "destination"}`` (no sources: any; no destination: any of the node's
+    addresses), the same as nftables rule lines (``nftables``) and as
+    firewalld rich rules (``rich_rules``).
+
+    Every node: SSH (``ha:base:ssh_port``) from anywhere, NTP from the
+    management network on the time servers, and ``ha:base:firewall_allow``.
+    Controllers: the HAProxy listeners and stats page on the VIP (or their
+    ``bind`` address) from anywhere; the ports their services use at the
+    node's own address (MariaDB, Galera, the health endpoint, RabbitMQ,
+    memcached, etcd, pcsd, Corosync and the APIs behind HAProxy) from the
+    nodes of ``ha:nodes`` and the VIP only.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.firewall_rules
+    """
+    ha = _ha_pillar(ha)
+    check(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    all_nodes = nodes(ha)
+    me = next((n for n in all_nodes if n["id"] == minion_id), None)
+    if me is None:
+        raise CommandExecutionError(f"{minion_id} is not a node in ha:nodes")
+    base = _section(ha, "base", BASE_DEFAULTS)
+    rules = [{"comment": "SSH", "proto": "tcp", "ports": [base["ssh_port"]], "sources": [], "destination": None}]
+    chrony = chrony_node(minion_id, ha)
+    if chrony["serve"]:
+        rules.append({"comment": "NTP (chrony)", "proto": "udp", "ports": [NTP_PORT], "sources": chrony["allow"],
+                      "destination": None})
+    if "controller" in me["roles"]:
+        vip = str(ha["vip"]["address"])
+        stats = ha["haproxy"]["stats"]
+        frontends: dict[str, set] = {}
+        frontends.setdefault(str(stats.get("bind", vip)), set()).add(stats["port"])
+        listeners = ha["haproxy"]["listeners"]
+        for spec in listeners.values():
+            frontends.setdefault(str(spec.get("bind", vip)), set()).add(spec["port"])
+        for address, ports in sorted(frontends.items()):
+            rules.append({"comment": "HAProxy listeners", "proto": "tcp", "ports": sorted(ports), "sources": [],
+                          "destination": address})
+        rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+        memcached = _section(ha, "memcached", MEMCACHED_DEFAULTS)
+        etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+        tcp = {
+            *NODE_FIXED_PORTS, "{}-{}".format(*RABBITMQ_CLI_PORTS),
+            _get(ha, ("galera", "clustercheck", "port")) or 9200,
+            rabbitmq["port"], rabbitmq["management_port"], memcached["port"],
+            etcd["client_port"], etcd["peer_port"],
+            *(spec.get("backend_port", spec["port"]) for spec in listeners.values()),
+        }
+        # The VIP: HAProxy's checks and connections may leave from it.
+        sources = sorted({n["address"] for n in all_nodes} | {vip}, key=ipaddress.IPv4Address)
+        rules.append({"comment": "cluster services", "proto": "tcp", "ports": sorted(tcp, key=_port_key),
+                      "sources": sources, "destination": None})
+        rules.append({"comment": "cluster services", "proto": "udp", "ports": sorted(FIREWALL_FIXED_UDP),
+                      "sources": sources, "destination": None})
+    for rule in base["firewall_allow"]:
+        rules.append({"comment": "ha:base:firewall_allow", "proto": rule.get("proto", "tcp"), "ports": [rule["port"]],
+                      "sources": [str(rule["source"])] if rule.get("source") else [], "destination": None})
+    return {
+        "rules": rules,
+        "nftables": [_nft_rule(rule) for rule in rules],
+        "rich_rules": [line for rule in rules for line in _rich_rules(rule)],
+    }

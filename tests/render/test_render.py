@@ -190,8 +190,8 @@ def test_service_configs_per_os_family(salt_cli, minion, memcached_config, memca
 
 
 def test_base_per_os_family(salt_cli):
-    def states(sls, minion):
-        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+    def states(sls, minion, **kwargs):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion, **kwargs)
         assert ret.returncode == 0, ret
         return ret.data
 
@@ -203,11 +203,27 @@ def test_base_per_os_family(salt_cli):
     assert args(redhat["ha-base-repo-highavailability"], "pkgrepo")["enabled"] is True
     assert args(redhat["ha-base-selinux-policy"], "pkg")["name"] == "openstack-selinux"
     assert "mode" in redhat["ha-base-selinux"]["selinux"]
-    assert {"ha-base-firewall-firewalld-off", "ha-base-firewall-nftables-off"} <= set(redhat)
+    # pillar.example's managed firewall: firewalld's default zone holds exactly the formula's rich rules.
+    zone = args(redhat["ha-base-firewall-zone"], "firewalld")
+    assert zone["prune_rich_rules"] is True and zone["prune_services"] is True and zone["services"] == []
+    assert ('rule family="ipv4" destination address="10.10.10.69" port port="5000" protocol="tcp" accept'
+            in zone["rich_rules"])
+    assert ('rule family="ipv4" source address="10.10.10.54" port port="4567" protocol="udp" accept'
+            in zone["rich_rules"])
+    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-iptables-off"} <= set(redhat)
+    assert "ha-base-firewall-firewalld-off" not in redhat
     debian = states("ha.base", "openstack-controller01")
     assert not any(state_id.startswith(("ha-base-repo-", "ha-base-openstack-repo", "ha-base-selinux"))
                    for state_id in debian)
-    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-ufw-off"} <= set(debian)
+    nftables = args(debian["ha-base-firewall-config"], "file")
+    assert nftables["name"] == "/etc/nftables.conf" and nftables["check_cmd"] == "nft -c -f"
+    assert any(rule.endswith('accept comment "cluster services"') for rule in nftables["context"]["rules"])
+    assert args(debian["ha-base-firewall"], "service")["name"] == "nftables"
+    assert "ha-base-firewall-ufw-off" in debian
+    # The reference's choice: the distribution's firewall services off, no rules.
+    disabled = states("ha.base", "openstack-controller01", pillar={"ha": {"base": {"firewall": "disabled"}}})
+    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-ufw-off"} <= set(disabled)
+    assert "ha-base-firewall-config" not in disabled
     sysctl = {args(body, "sysctl")["name"]: args(body, "sysctl") for body in debian.values() if "sysctl" in body}
     assert sysctl["net.ipv4.ip_nonlocal_bind"]["config"] == "/etc/sysctl.d/60-ha.conf"
     assert set(sysctl) >= {"net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables"}

@@ -32,7 +32,7 @@ def test_base_settings_merge_the_formula_sysctl_with_the_pillar(ha):
     }
     assert settings["upgrade"] is False
     assert settings["selinux"] == "enforcing"
-    assert settings["firewall"] == "disabled"
+    assert settings["firewall"] == "managed"  # pillar.example
     assert settings["openstack_release"] == "caracal"
 
 
@@ -41,6 +41,7 @@ def test_base_section_is_optional(ha):
     settings = ha_topology.base_settings(ha)
     assert list(settings["sysctl"]) == sorted(ha_topology.BASE_SYSCTL)
     assert settings["upgrade"] is False
+    assert settings["firewall"] == "disabled"  # the reference's choice is the default
 
 
 @pytest.mark.parametrize(

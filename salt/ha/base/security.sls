@@ -2,7 +2,8 @@
 {%- set base = ha_map.base %}
 {%- set settings = salt['ha_topology.base_settings']() %}
 # SELinux (where the family has it) and the firewall, as ha:base:selinux and
-# ha:base:firewall say. Enforcing SELinux gets the OpenStack policy package.
+# ha:base:firewall say. Enforcing SELinux gets the OpenStack policy package;
+# a managed firewall lets in only what ha_topology.firewall_rules lists.
 include:
   - ha.base.repo
 {%- if base.selinux %}
@@ -33,4 +34,71 @@ ha-base-firewall-{{ service }}-off:
     - require:
       - test: ha-base-repos
 {%- endfor %}
+{%- else %}
+{#- managed: only the ports the formula's services use (ha_topology.firewall_rules). #}
+{%- set firewall = base.firewall %}
+{%- set rules = salt['ha_topology.firewall_rules']() %}
+
+ha-base-firewall-packages:
+  pkg.installed:
+    - pkgs: {{ firewall.pkgs | json }}
+    - require:
+      - test: ha-base-repos
+{%- for service in firewall.conflicts %}
+
+ha-base-firewall-{{ service }}-off:
+  service.dead:
+    - name: {{ service }}
+    - enable: False
+    - require:
+      - pkg: ha-base-firewall-packages
+    - require_in:
+      - service: ha-base-firewall
+{%- endfor %}
+{%- if firewall.backend == 'nftables' %}
+
+# Checked by nft before it is installed: a broken rule set is never loaded.
+ha-base-firewall-config:
+  file.managed:
+    - name: {{ firewall.config_file }}
+    - source: salt://ha/base/files/nftables.conf.jinja
+    - template: jinja
+    - context:
+        rules: {{ rules.nftables | json }}
+    - mode: '0755'
+    - check_cmd: nft -c -f
+    - require:
+      - pkg: ha-base-firewall-packages
+
+ha-base-firewall:
+  service.running:
+    - name: {{ firewall.service }}
+    - enable: True
+    - reload: True
+    - watch:
+      - file: ha-base-firewall-config
+{%- else %}
+
+ha-base-firewall:
+  service.running:
+    - name: {{ firewall.service }}
+    - enable: True
+    - require:
+      - pkg: ha-base-firewall-packages
+
+# The default zone lets in exactly the formula's rules: no service or port
+# of the distribution's defaults.
+ha-base-firewall-zone:
+  firewalld.present:
+    - name: {{ firewall.zone }}
+    - default: True
+    - services: []
+    - prune_services: True
+    - ports: []
+    - prune_ports: True
+    - rich_rules: {{ rules.rich_rules | json }}
+    - prune_rich_rules: True
+    - require:
+      - service: ha-base-firewall
+{%- endif %}
 {%- endif %}
