@@ -7,8 +7,8 @@ include:
 
 # HTTP health endpoint on the node's address: 200 only when the local node is
 # Synced (and, as configured, not a donor and not read-only), 503 otherwise,
-# also when MariaDB is down. A systemd socket unit spawns the check per
-# connection, on both OS families, so nothing keeps the port up on its own.
+# also when MariaDB is down. A systemd socket unit holds the port and starts
+# the endpoint's server at the first check, on both OS families.
 ha-galera-clustercheck-script:
   file.managed:
     - name: {{ check.script }}
@@ -41,28 +41,27 @@ ha-galera-clustercheck-socket-unit:
         ListenStream={{ node.address }}:{{ node.check_port }}
         # Sockets start before the network is configured at boot.
         FreeBind=yes
-        Accept=yes
 
         [Install]
         WantedBy=sockets.target
 
 ha-galera-clustercheck-service-unit:
   file.managed:
-    - name: /etc/systemd/system/{{ check.unit }}@.service
+    - name: /etc/systemd/system/{{ check.unit }}.service
     - contents: |
-        # Managed by Salt (ha formula): one Galera health check per connection.
+        # Managed by Salt (ha formula): the Galera health endpoint's server,
+        # started by {{ check.unit }}.socket.
         [Unit]
-        Description=Galera health check for %i
+        Description=Galera health check server
+        Requires={{ check.unit }}.socket
 
         [Service]
         ExecStart=/usr/bin/python3 {{ check.script }} {{ check.config }}
-        StandardInput=socket
-        StandardError=journal
+        Restart=on-failure
         NoNewPrivileges=yes
         ProtectSystem=strict
         ProtectHome=yes
         PrivateTmp=yes
-        RuntimeMaxSec=10
 
 ha-galera-clustercheck:
   service.running:
@@ -74,3 +73,14 @@ ha-galera-clustercheck:
       - file: ha-galera-clustercheck-service-unit
       - file: ha-galera-clustercheck-script
       - file: ha-galera-clustercheck-config
+
+# The server reads its script and config once: restarted when they change.
+ha-galera-clustercheck-server:
+  service.running:
+    - name: {{ check.unit }}.service
+    - watch:
+      - file: ha-galera-clustercheck-script
+      - file: ha-galera-clustercheck-config
+      - file: ha-galera-clustercheck-service-unit
+    - require:
+      - service: ha-galera-clustercheck

@@ -1,34 +1,27 @@
 #!/usr/bin/python3
-# Managed by Salt (ha formula). Galera health check, one HTTP exchange per
-# connection on stdin/stdout (systemd socket activation, Accept=yes).
-# 200 when the local node is Synced (or a donor, or read-only, if allowed in
-# the [clustercheck] section of the config file), 503 otherwise, including
-# when MariaDB is down. Usage: ha-clustercheck CONFIG
+# Managed by Salt (ha formula). Galera health endpoint: an HTTP server on the
+# listening socket that systemd passes (ha-clustercheck.socket, Accept=no);
+# every request checks the local node anew. 200 when it is Synced (or a
+# donor, or read-only, if allowed in the [clustercheck] section of the config
+# file), 503 otherwise, including when MariaDB is down. One long-running
+# process: HAProxy checks every controller from every controller every 2 s,
+# and a Python process per check kept a core of a small machine busy.
+# Usage: ha-clustercheck CONFIG
 import configparser
-import select
+import os
+import socket
 import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pymysql
 
 SYNCED, DONOR = 4, 2
-
-
-def drain_request() -> None:
-    # Read the request (HAProxy sends OPTIONS, curl GET) up to the blank
-    # line; a plain TCP check sends nothing, so do not wait long.
-    data = b""
-    while b"\r\n\r\n" not in data and b"\n\n" not in data and len(data) < 8192:
-        ready, _, _ = select.select([sys.stdin.buffer], [], [], 1)
-        if not ready:
-            return
-        chunk = sys.stdin.buffer.read1(4096)
-        if not chunk:
-            return
-        data += chunk
+# The first file descriptor that systemd passes (sd_listen_fds).
+LISTEN_FDS_START = 3
 
 
 def check(config: configparser.ConfigParser) -> tuple[bool, str]:
     try:
-        import pymysql
-
         connection = pymysql.connect(
             unix_socket=config["client"]["socket"],
             user=config["client"]["user"],
@@ -57,17 +50,48 @@ def check(config: configparser.ConfigParser) -> tuple[bool, str]:
     return False, f"Galera node is not synced (wsrep_local_state {state})"
 
 
+class Handler(BaseHTTPRequestHandler):
+    # A plain TCP check sends no request: do not wait long for one.
+    timeout = 2
+    config: configparser.ConfigParser
+
+    def answer(self, with_body: bool) -> None:
+        ok, message = check(self.config)
+        body = (message + "\r\n").encode()
+        self.send_response(200 if ok else 503)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's handler names
+        self.answer(True)
+
+    do_OPTIONS = do_GET
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.answer(False)
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        # A line per check (every 2 s from every HAProxy) would flood the journal.
+        pass
+
+
 def main() -> None:
+    if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS") != "1":
+        sys.exit("ha-clustercheck: start it through its socket unit (systemd passes the listening socket)")
     config = configparser.ConfigParser(interpolation=None)
-    config.read(sys.argv[1])
-    drain_request()
-    ok, message = check(config)
-    body = (message + "\r\n").encode()
-    head = "HTTP/1.1 200 OK" if ok else "HTTP/1.1 503 Service Unavailable"
-    sys.stdout.buffer.write(
-        f"{head}\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
-    )
-    sys.stdout.buffer.flush()
+    if not config.read(sys.argv[1]):
+        sys.exit(f"ha-clustercheck: cannot read {sys.argv[1]}")
+    Handler.config = config
+    listener = socket.socket(fileno=LISTEN_FDS_START)
+    server = ThreadingHTTPServer(listener.getsockname()[:2], Handler, bind_and_activate=False)
+    server.socket.close()
+    server.socket = listener
+    server.daemon_threads = True
+    server.serve_forever()
 
 
 if __name__ == "__main__":
