@@ -218,6 +218,16 @@ def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, us
     return ret
 
 
+def _version(result: dict) -> str:
+    """
+    A schema version: the last line of standard output. The tools print
+    warnings (eventlet's) on standard error and log lines with a time stamp
+    (alembic's, from nova-manage) on standard output before it.
+    """
+    lines = result["stdout"].strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
 def db_synced(name: str, sync: list[str], version: list[str], user: str, check: list[str] | None = None) -> dict:
     """
     Bring a service's database schema up to date with ``sync`` (run as
@@ -250,10 +260,8 @@ def db_synced(name: str, sync: list[str], version: list[str], user: str, check: 
         ret["comment"] = f"{' '.join(sync)} failed: {_scrub(done['output'])}"
         return ret
     after = _mod("run_manage", version, user)
-    # The version on standard output only: nova-manage also prints warnings
-    # (eventlet's) that are not the same at every run.
-    if after["stdout"].strip() != before["stdout"].strip() or before["retcode"]:
-        ret["changes"] = {"schema": after["stdout"].strip().splitlines()[-1:] or ["synced"]}
+    if _version(after) != _version(before) or before["retcode"]:
+        ret["changes"] = {"schema": [_version(after) or "synced"]}
         ret["comment"] = f"{name}'s database schema synced"
     else:
         ret["comment"] = f"{name}'s database schema is up to date"

@@ -55,7 +55,7 @@ def _boot(node: Node, topology: Topology) -> None:
     master.preseed_key(node.name, node.root / "etc/salt/pki/minion")
     nodes.start(node, _image_path(topology))
     state = nodes.wait_booted(node)
-    if state not in ("running", "degraded"):
+    if state not in ("running", "degraded", "starting"):
         warn(f"{node.name} finished booting as {state!r}")
 
 

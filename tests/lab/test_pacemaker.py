@@ -224,8 +224,9 @@ def in_node(node: str, script: str, *args: str, secret: str | None = None) -> su
     """A Python script running in a lab node, in the background; its first line must be "armed"."""
     process = subprocess.Popen([str(LAB), "exec", node, "--", "python3", "-c", script, *args],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Standard input stays open: last_line's communicate() closes it.
     process.stdin.write((secret or "") + "\n")
-    process.stdin.close()
+    process.stdin.flush()
     first = process.stdout.readline().strip()
     if first != "armed":
         process.kill()

@@ -315,8 +315,9 @@ def test_db_synced(fake, opts):
     assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [(CHECK, "keystone", None)])
     fake.manage_calls.clear()
     fake.results[tuple(CHECK)] = [{"retcode": 2, "output": ""}] * 3
-    # A warning on standard error that differs at every run is not a change.
-    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": f"warning {i}\n{out}", "stdout": out}
+    # A warning on standard error and log lines on standard output that differ at every run are not a change.
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": f"warning {i}\n{out}",
+                                     "stdout": f"2026-11-27 14:02:2{i}.837 {i} INFO alembic.runtime.migration\n{out}"}
                                     for i, out in enumerate(("67\n", "72\n", "72\n", "72\n"))]
     ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
     assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
