@@ -132,14 +132,18 @@ def status(args) -> int:
     topology = _topology()
     bridge = nodes.bridge_up()
     up_names = [n.name for n in topology.nodes if nodes.leader(n)]
-    answering = responding(up_names) if bridge and master.pid() else set()
+    isolated = {n.name for n in topology.nodes if n.name in up_names and nodes.is_isolated(n)}
+    # An isolated node's minion cannot answer: asking it would only hold the
+    # command for the master's gather_job_timeout.
+    reachable = [name for name in up_names if name not in isolated]
+    answering = responding(reachable) if bridge and master.pid() else set()
     print(f"bridge {config.BRIDGE}: {'up' if bridge else 'down'}   "
           f"salt-master: {'running' if master.pid() else 'stopped'}   image: {topology.image}")
     print(f"{'NODE':26} {'ROLE':11} {'ADDRESS':14} {'STATE':9} MINION")
     for node in topology.nodes:
         if node.name not in up_names:
             state = "down"
-        elif nodes.is_isolated(node):
+        elif node.name in isolated:
             state = "isolated"
         else:
             state = "up"

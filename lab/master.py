@@ -49,6 +49,12 @@ def write_config() -> None:
         # cores, and a node unpacking packages may take longer than the
         # default 10 s.
         "gather_job_timeout": 30,
+        # Salt's publisher drops a minion's connection after 30 s without a
+        # ZMTP heartbeat answer; the minion then notices only at its TCP
+        # keepalive, 5 minutes later. The lab cuts a node off the network
+        # for longer than 30 s (bin/lab isolate): keep the connection for 2
+        # minutes so that the minion answers again soon after heal.
+        "zmq_heartbeat_timeout": 120000,
     }
     (ETC / "master").write_text(yaml.safe_dump(master, sort_keys=False))
 
