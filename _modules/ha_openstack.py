@@ -222,6 +222,50 @@ def service_settings(service: str, minion_id: str | None = None, ha: dict | None
     raise CommandExecutionError(f"unknown OpenStack service {service!r}; known: keystone, glance, placement, nova")
 
 
+HTTPD_LISTEN_RE = re.compile(r"^(\s*Listen\s+)(\S+)(.*)$", re.MULTILINE)
+HTTPD_VHOST_RE = re.compile(r"^(\s*<VirtualHost\s+)([^>]+)(>.*)$", re.MULTILINE)
+
+
+def _port_of(address: str) -> str:
+    return address.rsplit(":", 1)[1] if ":" in address else address
+
+
+def httpd_bound(text: str, address: str, port: int | None = None) -> str:
+    """
+    httpd config ``text`` with every ``Listen`` directive and every
+    ``<VirtualHost>`` bound to ``address``: at ``port``, or at the port each
+    already names (httpd.conf's ``Listen 80``). Pure text; no I/O.
+    """
+    def bind(match: re.Match) -> str:
+        wanted = port if port is not None else _port_of(match.group(2).split()[0])
+        return f"{match.group(1)}{address}:{wanted}{match.group(3)}"
+
+    return HTTPD_VHOST_RE.sub(bind, HTTPD_LISTEN_RE.sub(bind, text))
+
+
+def node_bind(api: str | None = None, minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    Where ``api`` (keystone, glance, placement, nova, nova_metadata,
+    nova_vncproxy) listens on this controller: ``{"address", "port"}``, the
+    node's own address and its HAProxy listener's backend port (None
+    without ``api``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.node_bind placement
+    """
+    ha = _ha(ha)
+    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
+    address = next((n["address"] for n in _topology("nodes", ha=ha)
+                    if n["id"] == minion_id and "controller" in n["roles"]), None)
+    if address is None or (api is not None and api not in LISTENERS):
+        raise CommandExecutionError(f"no {api!r} API on {minion_id}: the APIs ({', '.join(LISTENERS)}) run on "
+                                    "the controllers")
+    return {"address": address, "port": _listener_ports(ha)[api][1] if api else None}
+
+
 def node_url(api: str, minion_id: str | None = None, ha: dict | None = None) -> str:
     """
     The URL of ``api`` (keystone, glance, placement, nova, nova_metadata,
@@ -234,14 +278,8 @@ def node_url(api: str, minion_id: str | None = None, ha: dict | None = None) -> 
 
         salt-call ha_openstack.node_url keystone
     """
-    ha = _ha(ha)
-    minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
-    address = next((n["address"] for n in _topology("nodes", ha=ha)
-                    if n["id"] == minion_id and "controller" in n["roles"]), None)
-    if address is None or api not in LISTENERS:
-        raise CommandExecutionError(f"no {api!r} API on {minion_id}: the APIs ({', '.join(LISTENERS)}) run on "
-                                    "the controllers")
-    return f"http://{address}:{_listener_ports(ha)[api][1]}{'/v3' if api == 'keystone' else '/'}"
+    bind = node_bind(api, minion_id, ha)
+    return f"http://{bind['address']}:{bind['port']}{'/v3' if api == 'keystone' else '/'}"
 
 
 def catalog(ha: dict | None = None) -> dict:

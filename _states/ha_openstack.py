@@ -92,6 +92,45 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
     return ret
 
 
+def httpd_listen(name: str, api: str | None = None) -> dict:
+    """
+    Bind httpd's ``Listen`` directives and ``<VirtualHost>`` blocks in the
+    config file ``name`` to this controller's own address: at the backend
+    port of ``api``'s HAProxy listener (RDO's keystone and placement
+    vhosts), or without ``api`` at the ports they name (httpd.conf's
+    ``Listen 80``), so that HAProxy can bind those ports on the VIP.
+
+    .. code-block:: yaml
+
+        ha-keystone-httpd-wsgi-keystone:
+          ha_openstack.httpd_listen:
+            - name: /etc/httpd/conf.d/wsgi-keystone.conf
+            - api: keystone
+    """
+    ret = _ret(name)
+    path = Path(name)
+    try:
+        bind = _mod("node_bind", api)
+        text = path.read_text()
+    except (CommandExecutionError, OSError) as error:
+        ret["result"] = False
+        ret["comment"] = f"cannot bind httpd in {name}: {error}"
+        return ret
+    bound = _mod("httpd_bound", text, bind["address"], bind["port"])
+    if bound == text:
+        ret["comment"] = f"{name} listens on {bind['address']} only"
+        return ret
+    ret["changes"] = {"listen": [line.strip() for line in bound.splitlines()
+                                 if line.strip().startswith(("Listen", "<VirtualHost"))]}
+    if _test():
+        ret["result"] = None
+        ret["comment"] = f"{name} would listen on {bind['address']} only"
+        return ret
+    path.write_text(bound)
+    ret["comment"] = f"{name} listens on {bind['address']} only"
+    return ret
+
+
 def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, group: str,
                    controllers: list[str]) -> dict:
     """

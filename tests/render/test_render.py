@@ -261,3 +261,18 @@ def test_openstack_per_os_family(salt_cli):
     assert not [state_id for state_id in redhat if "uwsgi" in state_id or "start-at-install" in state_id]
     assert "ha-nova-defaults" not in redhat
     assert args(redhat["ha-nova-service-openstack-nova-api"], "service")["name"] == "openstack-nova-api"
+    # RDO's keystone and placement run under httpd: their sites and httpd's own Listen on the node's address.
+    assert args(redhat["ha-keystone-httpd-keystone-site"], "file")["source"] == (
+        "/usr/share/keystone/wsgi-keystone.conf")
+    site = args(redhat["ha-keystone-httpd-keystone"], "ha_openstack")
+    assert (site["name"], site["api"]) == ("/etc/httpd/conf.d/wsgi-keystone.conf", "keystone")
+    assert {"file": "ha-keystone-httpd-keystone-site"} in site["require"]
+    assert args(redhat["ha-placement-httpd-placement"], "ha_openstack")["name"] == (
+        "/etc/httpd/conf.d/00-placement-api.conf")
+    assert args(redhat["ha-openstack-httpd-listen"], "ha_openstack")["name"] == "/etc/httpd/conf/httpd.conf"
+    watched = args(redhat["ha-keystone-service-httpd"], "service")["watch"]
+    assert {"ha_openstack": "ha-keystone-httpd-keystone"} in watched
+    assert {"ha_openstack": "ha-openstack-httpd-listen"} in watched
+    assert {"ha_openstack": "ha-placement-httpd-placement"} in args(
+        redhat["ha-placement-service-httpd"], "service")["watch"]
+    assert not [state_id for state_id in debian if "httpd" in state_id]

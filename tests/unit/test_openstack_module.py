@@ -213,6 +213,13 @@ def test_node_url():
         ha_openstack.node_url("keystone", "openstack-compute01")
 
 
+def test_node_bind():
+    assert ha_openstack.node_bind("placement", "openstack-controller03") == {"address": "10.10.10.53", "port": 8778}
+    assert ha_openstack.node_bind() == {"address": "10.10.10.52", "port": None}
+    with pytest.raises(CommandExecutionError, match="no None API on openstack-compute01"):
+        ha_openstack.node_bind(None, "openstack-compute01")
+
+
 def test_catalog_on_the_vip_hostname():
     catalog = ha_openstack.catalog()
     assert catalog["region"] == "RegionOne" and catalog["service_project"] == "service"
@@ -411,3 +418,13 @@ def test_openstack_section_is_optional_but_its_secrets_are_not(ha):
     ha["openstack"] = ["RegionOne"]
     errors = ha_topology.validate(ha)
     assert errors[0] == "ha:openstack: must be a mapping" and "ha:openstack:admin_password: is required" in errors
+
+
+def test_httpd_bound_pins_listen_and_virtual_hosts():
+    text = "Listen 8778\n<VirtualHost *:8778>\n  # Listen 1 in a comment stays\n</VirtualHost>\n"
+    assert ha_openstack.httpd_bound(text, "10.10.10.53", 8778) == (
+        "Listen 10.10.10.53:8778\n<VirtualHost 10.10.10.53:8778>\n  # Listen 1 in a comment stays\n"
+        "</VirtualHost>\n")
+    assert ha_openstack.httpd_bound("Listen 80\n", "10.10.10.53") == "Listen 10.10.10.53:80\n"
+    bound = ha_openstack.httpd_bound(text, "10.10.10.53", 8778)
+    assert ha_openstack.httpd_bound(bound, "10.10.10.53", 8778) == bound

@@ -161,6 +161,9 @@ class Fake:
             "mine.get": lambda tgt, fun: self.mine_gets.append((tgt, fun)) or (
                 {tgt: self.mine[tgt]} if tgt in self.mine else {}),
             "pillar.get": masked_pillar_get,
+            "ha_openstack.node_bind": lambda api=None: {"address": "10.10.10.52",
+                                                        "port": {"keystone": 5000, None: None}[api]},
+            "ha_openstack.httpd_bound": module.httpd_bound,
         }
 
 
@@ -480,3 +483,43 @@ def test_answering(fake, opts, monkeypatch):
     assert ret["result"] is False and f"{NODE_AUTH} did not answer within 0 s" in ret["comment"]
     opts["test"] = True
     assert state.answering(NODE_AUTH)["result"] is True
+
+
+RDO_KEYSTONE_SITE = """Listen 5000
+
+<VirtualHost *:5000>
+    WSGIDaemonProcess keystone-public processes=5 threads=1 user=keystone group=keystone
+    ErrorLog /var/log/httpd/keystone.log
+</VirtualHost>
+"""
+
+
+def test_httpd_listen_binds_a_site_to_the_node_at_its_apis_port(tmp_path, opts):
+    site = tmp_path / "wsgi-keystone.conf"
+    site.write_text(RDO_KEYSTONE_SITE)
+    site.chmod(0o640)
+    opts["test"] = True
+    ret = state.httpd_listen(str(site), "keystone")
+    assert ret["result"] is None and site.read_text() == RDO_KEYSTONE_SITE
+    assert ret["changes"] == {"listen": ["Listen 10.10.10.52:5000", "<VirtualHost 10.10.10.52:5000>"]}
+    opts["test"] = False
+    ret = state.httpd_listen(str(site), "keystone")
+    assert ret["result"] is True and ret["changes"]["listen"][0] == "Listen 10.10.10.52:5000"
+    text = site.read_text()
+    assert "Listen 10.10.10.52:5000\n" in text and "<VirtualHost 10.10.10.52:5000>\n" in text
+    assert "WSGIDaemonProcess keystone-public" in text and stat.S_IMODE(site.stat().st_mode) == 0o640
+    again = state.httpd_listen(str(site), "keystone")
+    assert (again["result"], again["changes"]) == (True, {})
+
+
+def test_httpd_listen_without_an_api_keeps_each_port(tmp_path):
+    main = tmp_path / "httpd.conf"
+    main.write_text("ServerRoot /etc/httpd\nListen 80\nListen 0.0.0.0:8080 http\n")
+    ret = state.httpd_listen(str(main))
+    assert ret["result"] is True
+    assert main.read_text() == "ServerRoot /etc/httpd\nListen 10.10.10.52:80\nListen 10.10.10.52:8080 http\n"
+
+
+def test_httpd_listen_of_a_missing_file_fails(tmp_path):
+    ret = state.httpd_listen(str(tmp_path / "absent.conf"), "keystone")
+    assert ret["result"] is False and "cannot bind httpd in" in ret["comment"] and ret["changes"] == {}

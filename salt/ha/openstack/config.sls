@@ -66,4 +66,34 @@ ha-{{ service }}-uwsgi-bind-{{ unit }}-reload:
     - onchanges:
       - file: ha-{{ service }}-uwsgi-bind-{{ unit }}
 {%- endfor %}
+{%- for conf, site in svc.httpd | dictsort %}
+{%- if site.source %}
+
+# A copy, not the packaged file: the formula binds it to this node.
+ha-{{ service }}-httpd-{{ site.api }}-site:
+  file.copy:
+    - name: {{ conf }}
+    - source: {{ site.source }}
+    - require:
+      - pkg: ha-openstack-packages
+{%- endif %}
+
+ha-{{ service }}-httpd-{{ site.api }}:
+  ha_openstack.httpd_listen:
+    - name: {{ conf }}
+    - api: {{ site.api }}
+    - require:
+      - pkg: ha-openstack-packages
+{%- if site.source %}
+      - file: ha-{{ service }}-httpd-{{ site.api }}-site
+{%- endif %}
 {%- endfor %}
+{%- endfor %}
+{%- if openstack.httpd_conf %}
+
+ha-openstack-httpd-listen:
+  ha_openstack.httpd_listen:
+    - name: {{ openstack.httpd_conf }}
+    - require:
+      - pkg: ha-openstack-packages
+{%- endif %}

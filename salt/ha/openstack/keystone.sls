@@ -59,6 +59,12 @@ ha-keystone-service-{{ unit }}:
       - ha_openstack: ha-keystone-uwsgi-{{ uwsgi_unit }}
       - file: ha-keystone-uwsgi-bind-{{ uwsgi_unit }}
 {%- endfor %}
+{%- for site in keystone.httpd.values() %}
+      - ha_openstack: ha-keystone-httpd-{{ site.api }}
+{%- endfor %}
+{%- if ha_map.openstack.httpd_conf %}
+      - ha_openstack: ha-openstack-httpd-listen
+{%- endif %}
 {%- endfor %}
 
 # Health gate: keystone answers on this node's own address.

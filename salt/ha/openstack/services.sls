@@ -21,6 +21,12 @@ ha-{{ service }}-service-{{ unit }}:
       - ha_openstack: ha-{{ service }}-uwsgi-{{ uwsgi_unit }}
       - file: ha-{{ service }}-uwsgi-bind-{{ uwsgi_unit }}
 {%- endfor %}
+{%- for site in svc.httpd.values() %}
+      - ha_openstack: ha-{{ service }}-httpd-{{ site.api }}
+{%- endfor %}
+{%- if svc.httpd and openstack.httpd_conf %}
+      - ha_openstack: ha-openstack-httpd-listen
+{%- endif %}
 {%- endfor %}
 {%- endfor %}
 {%- for api in ('glance', 'placement', 'nova', 'nova_metadata') %}
