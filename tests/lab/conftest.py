@@ -181,6 +181,30 @@ print(json.dumps({"samples": samples, "leaks": sorted(leaks)}), flush=True)
             self._kill()
 
 
+# From inside a node: whether a TCP connection to ADDRESS:PORT is accepted
+# ("open"), refused ("refused": a reset, from the firewall or because nothing
+# listens) or gets no answer at all ("unreachable"); from SOURCE when given.
+CONNECT = """
+import socket, sys
+address, port = sys.argv[1], int(sys.argv[2])
+s = socket.socket(); s.settimeout(3)
+if sys.argv[3:]:
+    s.bind((sys.argv[3], 0))
+try:
+    s.connect((address, port)); print("open")
+except ConnectionRefusedError:
+    print("refused")
+except OSError:
+    print("unreachable")
+"""
+
+
+def connect(lab: Lab, node: str, address: str, port: int = 9, source: str = "") -> str:
+    """CONNECT run in ``node``; port 9 (discard) has no listener on the lab's nodes."""
+    extra = [source] if source else []
+    return lab.exec(node, "python3", "-c", CONNECT, address, str(port), *extra).stdout.strip()
+
+
 CONTROLLERS = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
 ADDRESSES = {"openstack-controller01": "10.10.10.51", "openstack-controller02": "10.10.10.52",
              "openstack-controller03": "10.10.10.53"}

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import wait_until
+from tests.lab.conftest import connect, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -77,22 +77,6 @@ def test_time_zone_from_the_pillar(deployed):
         assert deployed.exec(node, "date", "+%z").stdout.strip() == "+0800", node
 
 
-# From inside a node: whether a TCP connection to ADDRESS:PORT is accepted
-# ("open"), refused ("refused": the firewall's reset, or nothing listens) or
-# gets no answer ("unreachable"); from SOURCE when given.
-CONNECT = """
-import socket, sys
-address, port = sys.argv[1], int(sys.argv[2])
-s = socket.socket(); s.settimeout(3)
-if sys.argv[3:]:
-    s.bind((sys.argv[3], 0))
-try:
-    s.connect((address, port)); print("open")
-except ConnectionRefusedError:
-    print("refused")
-except OSError:
-    print("unreachable")
-"""
 VIP = "10.10.10.69"
 # An address of the lab's network that is not a node of ha:nodes.
 OUTSIDER = "10.10.10.60"
@@ -102,10 +86,6 @@ def test_managed_firewall_lets_in_only_the_formulas_ports(deployed):
     """ha:base:firewall managed (pillar.example): the formula's nftables table, loaded at boot, on every node;
     a port no rule opens is refused, the cluster ports are open to the nodes only, the VIP's listeners to anyone."""
     lab = deployed
-
-    def connect(node: str, address: str, port: int, source: str = "") -> str:
-        extra = [source] if source else []
-        return lab.exec(node, "python3", "-c", CONNECT, address, str(port), *extra).stdout.strip()
 
     for node in NODES:
         assert lab.exec(node, "systemctl", "is-enabled", "nftables").stdout.strip() == "enabled"
@@ -117,16 +97,16 @@ def test_managed_firewall_lets_in_only_the_formulas_ports(deployed):
              "--bind", TIME_SERVER_ADDRESS)
     lab.exec("openstack-compute01", "ip", "addr", "add", f"{OUTSIDER}/24", "dev", "host0")
     try:
-        wait_until("the test listener on controller01", lambda: connect(
-            TIME_SERVER, TIME_SERVER_ADDRESS, 8999) == "open", 20, 0.5)
-        assert connect("openstack-compute01", TIME_SERVER_ADDRESS, 8999) == "refused"
+        wait_until("the test listener on controller01",
+                   lambda: connect(lab, TIME_SERVER, TIME_SERVER_ADDRESS, 8999) == "open", 20, 0.5)
+        assert connect(lab, "openstack-compute01", TIME_SERVER_ADDRESS, 8999) == "refused"
         # Galera replication: open to a node of the site, refused to another address of the same network.
-        assert connect("openstack-compute01", TIME_SERVER_ADDRESS, 4567) == "open"
-        assert connect("openstack-compute01", TIME_SERVER_ADDRESS, 4567, OUTSIDER) == "refused"
+        assert connect(lab, "openstack-compute01", TIME_SERVER_ADDRESS, 4567) == "open"
+        assert connect(lab, "openstack-compute01", TIME_SERVER_ADDRESS, 4567, OUTSIDER) == "refused"
         # keystone through the VIP: open to anyone; its backend on the node's own address only to the nodes.
-        assert connect("openstack-compute01", VIP, 5000, OUTSIDER) == "open"
-        assert connect("openstack-compute01", TIME_SERVER_ADDRESS, 5000, OUTSIDER) == "refused"
-        assert connect("openstack-compute01", TIME_SERVER_ADDRESS, 5000) == "open"
+        assert connect(lab, "openstack-compute01", VIP, 5000, OUTSIDER) == "open"
+        assert connect(lab, "openstack-compute01", TIME_SERVER_ADDRESS, 5000, OUTSIDER) == "refused"
+        assert connect(lab, "openstack-compute01", TIME_SERVER_ADDRESS, 5000) == "open"
     finally:
         lab.exec("openstack-compute01", "ip", "addr", "del", f"{OUTSIDER}/24", "dev", "host0", check=False)
         lab.exec(TIME_SERVER, "systemctl", "stop", "hatest-listener", check=False)

@@ -9,23 +9,11 @@ from pathlib import Path
 import pytest
 
 from lab import config
+from tests.lab.conftest import connect
 
 pytestmark = pytest.mark.lab
 
 NODES = ["openstack-controller01", "openstack-controller02", "openstack-controller03", "openstack-compute01"]
-# From inside a node: "refused" when the peer answers (nothing listens on
-# port 9), "unreachable" when nothing answers at all.
-PROBE = """
-import socket, sys
-s = socket.socket(); s.settimeout(3)
-try:
-    s.connect((sys.argv[1], 9)); print("open")
-except ConnectionRefusedError:
-    print("refused")
-except OSError:
-    print("unreachable")
-"""
-
 
 def test_status_shows_the_reference_topology(lab):
     status = lab.status()
@@ -56,8 +44,7 @@ def test_lab_addresses_live_only_on_the_bridge(lab):
 
 
 def test_nodes_reach_each_other_over_the_bridge(lab):
-    answer = lab.exec("openstack-controller01", "python3", "-c", PROBE, "10.10.10.54").stdout.strip()
-    assert answer == "refused"
+    assert connect(lab, "openstack-controller01", "10.10.10.54") == "refused"
 
 
 def test_up_again_reuses_the_running_lab(lab, measure):

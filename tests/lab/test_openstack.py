@@ -52,6 +52,9 @@ def test_token_and_catalog_through_the_vip(services):
     images = json.loads(openstack(services, "image", "list").stdout)
     assert images == []
     assert json.loads(openstack(services, "compute", "service", "list").stdout)
+    # placement's version document through the VIP (the client has no placement commands without osc-placement).
+    code, *body = http(services, f"http://{VIP}:8778/", body=True)
+    assert code == "200" and json.loads("\n".join(body))["versions"][0]["id"] == "v1.0"
 
 
 def test_every_api_backend_is_up_in_haproxy(services):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from lab import config
-from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, LAB, wait_recovered, wait_until
+from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, LAB, connect, wait_recovered, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -52,14 +52,18 @@ with connection.cursor() as cursor:
 connection.close()
 """
 
-# Polls an HTTP endpoint every 0.1 s (any HTTP answer counts, 401 included)
-# from a lab node. Prints "armed" after its first answer, then runs until it
-# has seen an outage followed by 5 s of answers, or for at most 120 s, and
-# prints the longest time without an answer as JSON.
-PROBE = """
+# Measures an outage from a lab node: polls a check every INTERVAL seconds,
+# prints "armed" after its first success, then runs until it has seen
+# failures followed by 5 s of successes, or until its deadline, and prints
+# the longest time without a success as JSON. Checks: "http URL" (any HTTP
+# answer counts, 401 included; every 0.1 s, for at most 120 s) and "token
+# URL" (keystone issues the admin a token, the password on standard input;
+# every 0.2 s, for at most 150 s).
+GAP_PROBE = """
 import json, sys, time, urllib.error, urllib.request
-url = sys.argv[1]
-def answers():
+kind, url = sys.argv[1:3]
+secret = sys.stdin.readline().rstrip("\\n")
+def http():
     try:
         urllib.request.urlopen(url, timeout=0.5).close()
     except urllib.error.HTTPError:
@@ -67,57 +71,27 @@ def answers():
     except OSError:
         return False
     return True
-deadline = time.monotonic() + 120
-while not answers():
-    if time.monotonic() > deadline:
-        sys.exit("never answered")
-    time.sleep(0.1)
-print("armed", flush=True)
-last_ok, longest, probes, failed, back_since = time.monotonic(), 0.0, 0, 0, None
-while time.monotonic() < deadline:
-    probes += 1
-    now = time.monotonic()
-    if answers():
-        now = time.monotonic()
-        longest = max(longest, now - last_ok)
-        last_ok = now
-        if failed and back_since is None:
-            back_since = now
-        if back_since is not None and now - back_since > 5:
-            break
-    else:
-        failed += 1
-        back_since = None
-    time.sleep(0.1)
-print(json.dumps({"longest_gap": round(longest, 2), "probes": probes, "failed": failed}), flush=True)
-"""
-
-# Asks keystone for a token through the VIP every 0.2 s (the admin's
-# password on stdin); like PROBE, prints "armed" after the first token, then
-# the longest time without a token as JSON once tokens came back for 5 s.
-TOKEN_PROBE = """
-import json, sys, time, urllib.request
-url, password = sys.argv[1], sys.stdin.readline().rstrip("\\n")
 body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"name": "Default"}, "password": password}}},
+    "name": "admin", "domain": {"name": "Default"}, "password": secret}}},
     "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}).encode()
-def issued():
+def token():
     request = urllib.request.Request(url + "/auth/tokens", data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=2) as answer:
             return answer.status == 201 and bool(answer.headers["X-Subject-Token"])
     except OSError:
         return False
-deadline = time.monotonic() + 150
-while not issued():
+check, interval, seconds = {"http": (http, 0.1, 120), "token": (token, 0.2, 150)}[kind]
+deadline = time.monotonic() + seconds
+while not check():
     if time.monotonic() > deadline:
-        sys.exit("no token")
-    time.sleep(0.2)
+        sys.exit("never succeeded")
+    time.sleep(interval)
 print("armed", flush=True)
 last_ok, longest, tries, failed, back_since = time.monotonic(), 0.0, 0, 0, None
 while time.monotonic() < deadline:
     tries += 1
-    if issued():
+    if check():
         now = time.monotonic()
         longest = max(longest, now - last_ok)
         last_ok = now
@@ -128,21 +102,8 @@ while time.monotonic() < deadline:
     else:
         failed += 1
         back_since = None
-    time.sleep(0.2)
+    time.sleep(interval)
 print(json.dumps({"longest_gap": round(longest, 2), "tries": tries, "failed": failed}), flush=True)
-"""
-
-# From inside a node: "refused" when the peer answers (nothing listens on
-# port 9), "unreachable" when nothing answers at all.
-REACH = """
-import socket, sys
-s = socket.socket(); s.settimeout(3)
-try:
-    s.connect((sys.argv[1], 9)); print("open")
-except ConnectionRefusedError:
-    print("refused")
-except OSError:
-    print("unreachable")
 """
 
 # Samples whether the VIP is on this node's host0 every 0.1 s for the given
@@ -396,10 +357,10 @@ def test_vip_moves_when_its_holder_loses_power(cluster, measure):
     lab = cluster
     holder = vip_holder(lab)
     survivors = [node for node in CONTROLLERS if node != holder]
-    probe, tokens = in_node(CLIENT_NODE, PROBE, STATS_URL), None
+    probe, tokens = in_node(CLIENT_NODE, GAP_PROBE, "http", STATS_URL), None
     try:
         # keystone through the VIP, measured in the same power loss.
-        tokens = in_node(CLIENT_NODE, TOKEN_PROBE, f"http://{VIP}:5000/v3",
+        tokens = in_node(CLIENT_NODE, GAP_PROBE, "token", f"http://{VIP}:5000/v3",
                          secret=ha_pillar()["openstack"]["admin_password"])
         marker = f"/root/survives-power-loss-{os.getpid()}"
         lab.exec(holder, "sh", "-c", f"echo kept > {marker} && sync")
@@ -411,7 +372,7 @@ def test_vip_moves_when_its_holder_loses_power(cluster, measure):
         new_holder = vip_holder(lab, survivors[0], survivors)
         assert new_holder in survivors and has_vip(lab, new_holder)
         measure(f"VIP failover after power loss of its holder {holder}: longest gap without an answer "
-                f"{result['longest_gap']:.2f} s ({result['failed']} of {result['probes']} probes failed)")
+                f"{result['longest_gap']:.2f} s ({result['failed']} of {result['tries']} probes failed)")
         measure(f"keystone tokens through the VIP in the same power loss: longest gap without a token "
                 f"{token_result['longest_gap']:.2f} s ({token_result['failed']} of {token_result['tries']} "
                 "requests failed), then tokens from the survivors")
@@ -455,7 +416,7 @@ def test_isolated_controller_stops_its_resources(cluster, measure):
         cut = time.monotonic()
         # bin/lab isolate: nothing reaches the node.
         assert lab.status()[isolated]["state"] == "isolated"
-        assert lab.exec(others[0], "python3", "-c", REACH, ADDRESSES[isolated]).stdout.strip() == "unreachable"
+        assert connect(lab, others[0], ADDRESSES[isolated]) == "unreachable"
         timelines = {node: json.loads(last_line(process, 60)) for node, process in samplers.items()}
         # The isolated side: it lost quorum and stopped the VIP and HAProxy.
         assert not has_vip(lab, isolated)
@@ -485,8 +446,8 @@ def test_isolated_controller_stops_its_resources(cluster, measure):
             assert all(not present for _, present in timelines[node]), (node, timelines[node])
 
     # Back on the network (its neighbours may first have to resolve it again).
-    wait_until(f"{isolated} to answer on the network after heal", lambda: lab.exec(
-        others[0], "python3", "-c", REACH, ADDRESSES[isolated]).stdout.strip() == "refused", 30, 0.5)
+    wait_until(f"{isolated} to answer on the network after heal",
+               lambda: connect(lab, others[0], ADDRESSES[isolated]) == "refused", 30, 0.5)
     started = time.monotonic()
     # TCP retransmits the master's unacknowledged publications at most
     # 120 s apart: the minion answers by then.
