@@ -1331,7 +1331,8 @@ def _rich_rules(rule: dict) -> list[str]:
 def firewall_rules(minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
     What this node's firewall lets in with ``ha:base:firewall`` managed
-    (besides loopback, ICMP and the replies to its own connections):
+    (besides loopback, ICMP, the replies to its own connections and TCP
+    segments that open no connection; see nftables.conf.jinja):
     ``rules``, each ``{"comment", "proto", "ports", "sources",
     "destination"}`` (no sources: any; no destination: any of the node's
     addresses), the same as nftables rule lines (``nftables``) and as
