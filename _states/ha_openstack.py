@@ -47,6 +47,14 @@ def _scrub(text: str) -> str:
     return URL_CREDENTIALS_RE.sub(r"\1:****@", text)
 
 
+def _failed(ret: dict, command: str, done: dict) -> dict:
+    """``ret`` as the failure of ``command``, with no change, its output scrubbed of credentials."""
+    ret["changes"] = {}
+    ret["result"] = False
+    ret["comment"] = f"{command} failed: {_scrub(done['output'])}"
+    return ret
+
+
 def options(name: str, service: str, unit: str | None = None, extra: dict | None = None) -> dict:
     """
     Set the HA settings of ``service`` (ha_openstack.service_settings) in
@@ -164,9 +172,7 @@ def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, g
         done = _mod("run_manage", ["keystone-manage", f"{kind}_setup", "--keystone-user", user,
                                    "--keystone-group", group], user)
         if done["retcode"]:
-            ret["result"] = False
-            ret["comment"] = f"keystone-manage {kind}_setup failed: {_scrub(done['output'])}"
-            return ret
+            return _failed(ret, f"keystone-manage {kind}_setup", done)
     if _test():
         ret["comment"] = "keystone's keys are set up; they would be published to the controllers"
         return ret
@@ -295,9 +301,7 @@ def db_synced(name: str, sync: list[str], version: list[str], user: str, check: 
         return ret
     done = _mod("run_manage", sync, user)
     if done["retcode"]:
-        ret["result"] = False
-        ret["comment"] = f"{' '.join(sync)} failed: {_scrub(done['output'])}"
-        return ret
+        return _failed(ret, " ".join(sync), done)
     after = _mod("run_manage", version, user)
     if _version(after) != _version(before) or before["retcode"]:
         ret["changes"] = {"schema": [_version(after) or "synced"]}
@@ -322,9 +326,7 @@ def nova_cells(name: str, user: str) -> dict:
     ret = _ret(name)
     listed = _mod("run_manage", ["nova-manage", "cell_v2", "list_cells"], user)
     if listed["retcode"]:
-        ret["result"] = False
-        ret["comment"] = f"nova-manage cell_v2 list_cells failed: {_scrub(listed['output'])}"
-        return ret
+        return _failed(ret, "nova-manage cell_v2 list_cells", listed)
     names = {row.split("|")[1].strip() for row in listed["output"].splitlines() if row.count("|") > 3}
     todo = [cell for cell in ("cell0", name) if cell not in names]
     if not todo:
@@ -340,10 +342,7 @@ def nova_cells(name: str, user: str) -> dict:
                    else ["nova-manage", "cell_v2", "create_cell", f"--name={cell}", "--verbose"])
         done = _mod("run_manage", command, user)
         if done["retcode"]:
-            ret["changes"] = {}
-            ret["result"] = False
-            ret["comment"] = f"{' '.join(command[:3])} failed: {_scrub(done['output'])}"
-            return ret
+            return _failed(ret, " ".join(command[:3]), done)
     ret["comment"] = f"nova's cells {', '.join(todo)} created"
     return ret
 
@@ -413,10 +412,7 @@ def bootstrapped(name: str, user: str, auth_url: str) -> dict:
                "--bootstrap-admin-url", url, "--bootstrap-internal-url", url, "--bootstrap-public-url", url]
     done = _mod("run_manage", command, user, {"OS_BOOTSTRAP_PASSWORD": admin["password_pillar"]})
     if done["retcode"]:
-        ret["changes"] = {}
-        ret["result"] = False
-        ret["comment"] = f"keystone-manage bootstrap failed: {_scrub(done['output'])}"
-        return ret
+        return _failed(ret, "keystone-manage bootstrap", done)
     ret["comment"] = f"keystone bootstrapped: {admin['user']} in project {admin['project']}, endpoints at {url}"
     return ret
 
