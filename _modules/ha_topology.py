@@ -623,9 +623,9 @@ def _check_openstack(ha: dict, errors: list[str]) -> None:
                               f"{user} with the databases {', '.join(names)}")
 
 
-def _check_node_ports(ha: dict, errors: list[str]) -> None:
-    """Ports that every controller listens on at its own address must differ between services."""
-    used = [
+def _node_ports(ha: dict) -> list[tuple[tuple[str, ...], Any]]:
+    """The ports that the pillar sets for every controller's services at its own address, by pillar path."""
+    return [
         (("galera", "clustercheck", "port"), _get(ha, ("galera", "clustercheck", "port")) or 9200),
         (("rabbitmq", "port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["port"]),
         (("rabbitmq", "management_port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["management_port"]),
@@ -633,9 +633,13 @@ def _check_node_ports(ha: dict, errors: list[str]) -> None:
         (("etcd", "client_port"), _section(ha, "etcd", ETCD_DEFAULTS)["client_port"]),
         (("etcd", "peer_port"), _section(ha, "etcd", ETCD_DEFAULTS)["peer_port"]),
     ]
+
+
+def _check_node_ports(ha: dict, errors: list[str]) -> None:
+    """Ports that every controller listens on at its own address must differ between services."""
     low, high = RABBITMQ_CLI_PORTS
     seen: dict[int, str] = {**{port: "the RabbitMQ CLI tools" for port in range(low, high + 1)}, **NODE_FIXED_PORTS}
-    for path, port in used:
+    for path, port in _node_ports(ha):
         if not _int_in(port, 1, 65535):
             continue  # reported by the section's own check
         other = seen.setdefault(port, _key(*path))
@@ -1376,14 +1380,9 @@ def firewall_rules(minion_id: str | None = None, ha: dict | None = None) -> dict
         for address, ports in sorted(frontends.items()):
             rules.append({"comment": "HAProxy listeners", "proto": "tcp", "ports": sorted(ports), "sources": [],
                           "destination": address})
-        rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
-        memcached = _section(ha, "memcached", MEMCACHED_DEFAULTS)
-        etcd = _section(ha, "etcd", ETCD_DEFAULTS)
         tcp = {
             *NODE_FIXED_PORTS, "{}-{}".format(*RABBITMQ_CLI_PORTS),
-            _get(ha, ("galera", "clustercheck", "port")) or 9200,
-            rabbitmq["port"], rabbitmq["management_port"], memcached["port"],
-            etcd["client_port"], etcd["peer_port"],
+            *(port for _, port in _node_ports(ha)),
             *(spec.get("backend_port", spec["port"]) for spec in listeners.values()),
         }
         # The VIP: HAProxy's checks and connections may leave from it.
