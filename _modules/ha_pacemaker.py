@@ -35,10 +35,12 @@ SUPPORTED_PCS = ((0, 10), (0, 11))
 CONSTRAINT_ATTRIBUTES = {
     "order": ("first", "first-action", "then", "then-action", "kind", "symmetrical"),
     "colocation": ("rsc", "with-rsc", "score"),
+    # A location rule of one expression: its score and "ATTRIBUTE OP VALUE".
+    "location": ("rsc", "score", "rule"),
 }
 # Defaults Pacemaker applies when an attribute is left out of the CIB.
 CONSTRAINT_DEFAULTS = {"first-action": "start", "then-action": "start", "kind": "Mandatory", "symmetrical": "true"}
-CIB_TAGS = {"order": "rsc_order", "colocation": "rsc_colocation"}
+CIB_TAGS = {"order": "rsc_order", "colocation": "rsc_colocation", "location": "rsc_location"}
 
 
 def __virtual__():
@@ -322,12 +324,24 @@ def _nvpairs(element) -> dict[str, str]:
     return {nv.get("name"): nv.get("value") for nv in element.findall("nvpair")} if element is not None else {}
 
 
+def _location(element) -> dict:
+    """A location constraint as CONSTRAINT_ATTRIBUTES lists it: a node's score has no rule; a rule of
+    several expressions reads as their words joined by its boolean operator."""
+    rule = element.find("rule")
+    if rule is None:
+        return {"rsc": element.get("rsc"), "score": element.get("score"), "rule": None}
+    words = [" ".join((e.get("attribute", ""), e.get("operation", ""), e.get("value", ""))).strip()
+             for e in rule.findall("expression")]
+    return {"rsc": element.get("rsc"), "score": rule.get("score"),
+            "rule": f" {rule.get('boolean-op', 'and')} ".join(words)}
+
+
 def parse_cib(xml: str) -> dict:
     """
     What the formula compares in a CIB: ``properties`` (cib-bootstrap-options),
     ``resources`` (primitives by id: ``agent``, ``options``,
     ``monitor_interval``, ``meta``, ``clone``: the id of the clone holding
-    it) and ``constraints`` (order and colocation, each with its ``id`` and
+    it) and ``constraints`` (order, colocation and location, each with its ``id`` and
     the attributes of CONSTRAINT_ATTRIBUTES, Pacemaker's defaults filled in).
     """
     try:
@@ -356,8 +370,11 @@ def parse_cib(xml: str) -> dict:
     for kind, tag in CIB_TAGS.items():
         for element in config.findall(f"constraints/{tag}"):
             entry = {"type": kind, "id": element.get("id")}
-            for attribute in CONSTRAINT_ATTRIBUTES[kind]:
-                entry[attribute] = element.get(attribute, CONSTRAINT_DEFAULTS.get(attribute))
+            if kind == "location":
+                entry.update(_location(element))
+            else:
+                for attribute in CONSTRAINT_ATTRIBUTES[kind]:
+                    entry[attribute] = element.get(attribute, CONSTRAINT_DEFAULTS.get(attribute))
             constraints.append(entry)
     return {"properties": properties, "resources": resources, "constraints": constraints}
 
@@ -379,6 +396,11 @@ def _same_pair(constraint: dict, wanted: dict) -> bool:
     """Both constrain the same two resources (in either direction) with the same type."""
     if constraint["type"] != wanted["type"]:
         return False
+    if wanted["type"] == "location":
+        # The same resource and a rule on the same node attribute; a
+        # location of the operator's (pcs resource move or ban) is another.
+        return constraint["rsc"] == wanted["rsc"] and (constraint["rule"] or "").split(" ")[0] == (
+            wanted["rule"].split(" ")[0])
     keys = ("first", "then") if wanted["type"] == "order" else ("rsc", "with-rsc")
     return {constraint[k] for k in keys} == {wanted[k] for k in keys}
 
@@ -398,6 +420,8 @@ def _constraint_words(spec: dict) -> list[str]:
     if spec["type"] == "order":
         return ["constraint", "order", spec["first-action"], spec["first"], "then", spec["then-action"],
                 spec["then"], f"kind={spec['kind']}", f"symmetrical={spec['symmetrical']}"]
+    if spec["type"] == "location":
+        return ["constraint", "location", spec["rsc"], "rule", f"score={spec['score']}", *spec["rule"].split(" ")]
     return ["constraint", "colocation", "add", spec["rsc"], "with", spec["with-rsc"], spec["score"]]
 
 

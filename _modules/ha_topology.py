@@ -71,6 +71,14 @@ GALERA_NODE_OPTIONS = (
     "bind_address", "wsrep_on", "wsrep_provider", "wsrep_cluster_name", "wsrep_cluster_address",
     "wsrep_node_name", "wsrep_node_address", "wsrep_sst_method",
 )
+# Every service reaches MariaDB through HAProxy, so MariaDB sees one client
+# address (the VIP holder's) for all of them. Its host cache counts aborted
+# handshakes per address and, after max_connect_errors of them without a
+# good connection in between, blocks the address until FLUSH HOSTS: a
+# client probing the VIP, or connections cut by a failover, then lock every
+# service out of its database. Without a host cache nothing is counted or
+# blocked (and no name is resolved: the accounts are granted by address).
+GALERA_NO_HOST_BLOCKING = {"host_cache_size": 0, "max_connect_errors": 4294967295, "skip_name_resolve": "ON"}
 PARTITION_HANDLING = ("pause_minority", "autoheal", "ignore")
 # mirrored: classic queues mirrored by a policy (the reference's ha-all);
 # quorum: no mirroring policy, the services declare quorum queues.
@@ -96,6 +104,13 @@ ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
                     25672: "RabbitMQ inter-node", 4369: "Erlang port mapper", 2224: "pcsd"}
 RABBITMQ_CLI_PORTS = (35672, 35682)
+# Erlang's distribution declares a silent peer down after 0.75 to 1.25 x
+# net_ticktime. At the default 60 s, a node cut off for about a minute is
+# seen down by some peers and not by others before the cut heals;
+# pause_minority acts only on a peer seen down, so such a cut can leave the
+# cluster split for good. At 10 s every side sees any cut longer than
+# 12.5 s, and the cut-off node pauses and rejoins when it heals.
+RABBITMQ_NET_TICKTIME = 10
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
 # The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
@@ -117,6 +132,15 @@ PACEMAKER_PROPERTIES = {
     "no-quorum-policy": "stop",
 }
 PACEMAKER_DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", "resource_stickiness": 100}
+# Corosync's totem timing, under ha:pacemaker:totem: a node that stopped
+# answering is out of the membership after token + consensus (1.2 x token
+# unless set) plus a few ms, so about 1.15 s with these. Corosync 3.1's own
+# default (3000 ms, plus token_coefficient 650 ms per node beyond two)
+# takes about 8 s on three nodes. corosync runs at realtime priority
+# (sched_rr), so a busy node still passes the token in time (see README).
+TOTEM_DEFAULTS = {"token": 500, "token_coefficient": 0}
+# Below this, a stalled scheduler on a loaded node could split the cluster.
+TOTEM_MIN_TOKEN = 200
 NO_QUORUM_POLICIES = ("stop", "freeze", "demote", "suicide")
 # corosync.conf totem options that pcs sets (all integers, in milliseconds or counts).
 TOTEM_OPTIONS = (
@@ -125,7 +149,18 @@ TOTEM_OPTIONS = (
     "token_coefficient", "token_retransmit", "token_retransmits_before_loss_const", "window_size",
 )
 PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
+# How HAProxy checks every server: twice a second, a quarter second apart
+# once a check failed, so that a dead server is out of rotation about a
+# second after it died (two failed checks; a check's connect waits at most
+# the interval); a server back needs two good checks. The sessions of a
+# server marked down are cut, so that its clients reconnect at once
+# instead of waiting on a dead peer.
+HAPROXY_SERVER_CHECK = ("check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 "
+                        "on-marked-down shutdown-sessions")
 VIP_RESOURCE = "vip"
+# How much the VIP avoids the DC (a location score); with a resource
+# stickiness at or below it the formula sets no such rule.
+VIP_DC_AVOIDANCE = 50
 HAPROXY_RESOURCE = "lb-haproxy"
 # Kernel parameters every node gets (the reference's): routing and bridged
 # traffic through iptables for Neutron, and binding the VIP on any controller.
@@ -369,6 +404,13 @@ def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> Non
                           f"{', '.join(TOTEM_OPTIONS)}")
         elif not _int_in(value, 0, 3600000):
             errors.append(f"{_key('pacemaker', 'totem', option)}: {value!r} must be an integer")
+    timing = {**TOTEM_DEFAULTS, **{k: v for k, v in totem.items() if _int_in(v, 0, 3600000)}}
+    if timing["token"] < TOTEM_MIN_TOKEN:
+        errors.append(f"{_key('pacemaker', 'totem', 'token')}: {timing['token']} is below {TOTEM_MIN_TOKEN} ms; "
+                      "a busy node would be taken for dead")
+    elif "consensus" in timing and timing["consensus"] < timing["token"] * 1.2:
+        errors.append(f"{_key('pacemaker', 'totem', 'consensus')}: {timing['consensus']} must be at least "
+                      f"1.2 x token ({int(timing['token'] * 1.2)} ms)")
     properties = pacemaker["properties"]
     if not isinstance(properties, dict) or any(isinstance(v, (dict, list)) or v is None
                                                for v in properties.values()):
@@ -404,6 +446,9 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
         for option in settings:
             if option in GALERA_NODE_OPTIONS:
                 errors.append(f"{_key('galera', 'settings', option)}: is derived from the topology; remove it")
+            elif option in GALERA_NO_HOST_BLOCKING:
+                errors.append(f"{_key('galera', 'settings', option)}: is fixed so that MariaDB never blocks "
+                              "HAProxy's address after aborted connections; remove it")
     check = galera.get("clustercheck", {})
     port = check.get("port", 9200) if isinstance(check, dict) else None
     if not _int_in(port, 1, 65535):
@@ -851,6 +896,7 @@ def galera_node(defaults: dict, provider: str, minion_id: str | None = None, ha:
         "wsrep_node_name": me["id"],
         "wsrep_node_address": me["address"],
         "wsrep_sst_method": galera.get("sst_method", "rsync"),
+        **GALERA_NO_HOST_BLOCKING,
     })
     return {
         "address": me["address"],
@@ -944,7 +990,7 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     ha = _ha_pillar(ha)
     me, controllers = _controller(ha, minion_id)
     rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
-    settings = dict(rabbitmq["settings"])
+    settings = {"net_ticktime": RABBITMQ_NET_TICKTIME, **rabbitmq["settings"]}
     settings.update({
         "listeners.tcp.1": f"{me['address']}:{rabbitmq['port']}",
         "management.tcp.ip": me["address"],
@@ -1095,7 +1141,8 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
     """
     The Pacemaker/Corosync cluster: its ``name``, the ``nodes`` (every
     controller's minion id and management address, in order), the corosync
-    ``totem`` options of ``ha:pacemaker:totem`` and the pillar key of the
+    ``totem`` options (the formula's ``TOTEM_DEFAULTS``, then
+    ``ha:pacemaker:totem``) and the pillar key of the
     hacluster password (``password_pillar``).
 
     CLI Example:
@@ -1110,7 +1157,7 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
     return {
         "name": pacemaker["cluster_name"],
         "nodes": {n["id"]: n["address"] for n in controllers},
-        "totem": {option: int(value) for option, value in sorted(pacemaker["totem"].items())},
+        "totem": {option: int(value) for option, value in sorted({**TOTEM_DEFAULTS, **pacemaker["totem"]}.items())},
         "password_pillar": "ha:pacemaker:hacluster_password",
     }
 
@@ -1138,18 +1185,26 @@ def pacemaker_resources(haproxy_service: str, ha: dict | None = None) -> dict:
     properties = {**PACEMAKER_PROPERTIES, **{k: _pcs_value(v) for k, v in pacemaker["properties"].items()}}
     monitor = str(pacemaker["monitor_interval"])
     clone = f"{HAPROXY_RESOURCE}-clone"
+    # The VIP is placed away from the DC (Pacemaker's Designated
+    # Controller), so that losing the VIP holder does not also lose the node
+    # that decides where the VIP goes: the survivors need no election first
+    # (about a second on a busy node, measured in the lab). Weaker than the
+    # stickiness: a VIP already placed stays when its node becomes the DC.
+    stickiness = int(pacemaker["resource_stickiness"])
+    dc_avoidance = [{"type": "location", "rsc": VIP_RESOURCE, "score": str(-VIP_DC_AVOIDANCE),
+                     "rule": "#is_dc eq true"}] if stickiness > VIP_DC_AVOIDANCE else []
     return {
         "properties": dict(sorted(properties.items())),
         "resources": [
             {
                 "id": VIP_RESOURCE,
                 "agent": "ocf:heartbeat:IPaddr2",
-                # run_arping: before taking the VIP, the node checks with
-                # ARP duplicate address detection that no other node still
-                # answers for it; a node that lost quorum gives it up at once,
-                # so the VIP is never on two nodes at the same time.
+                # No duplicate address detection before the start
+                # (run_arping): it holds the start for 2 s. A node that
+                # lost quorum drops the VIP when the membership changes,
+                # before the majority has elected and started it anew.
                 "options": {"ip": str(ha["vip"]["address"]), "cidr_netmask": str(ha["vip"]["cidr_netmask"]),
-                            "run_arping": "true"},
+                            "run_arping": "false"},
                 "monitor_interval": monitor,
                 # The VIP stays where it is when a failed node comes back:
                 # moving it again would cut the clients a second time.
@@ -1172,6 +1227,7 @@ def pacemaker_resources(haproxy_service: str, ha: dict | None = None) -> dict:
             {"type": "order", "first": VIP_RESOURCE, "first-action": "start", "then": clone,
              "then-action": "start", "kind": "Optional", "symmetrical": "false"},
             {"type": "colocation", "rsc": VIP_RESOURCE, "with-rsc": clone, "score": "INFINITY"},
+            *dc_avoidance,
         ],
         # The health gate: the VIP on one node, the clone on every online node.
         "started": {"resources": [VIP_RESOURCE], "clones": [clone]},
@@ -1187,18 +1243,22 @@ def _listener(name: str, spec: dict, vip: str, controllers: list[dict], check_po
         options += [f"option httpchk GET {spec.get('check_path', '/')}", "option httplog", "option forwardfor"]
     elif check == "clustercheck":
         # The health endpoint answers 200 only where the node is Synced.
-        options += ["option httpchk GET /", "option tcplog"]
+        # The stick table pins every new connection to the server that took
+        # the last one, backups included, until that server is marked down:
+        # a server coming back, or a check that flaps, never splits the
+        # writers across two nodes.
+        options += ["option httpchk GET /", "option tcplog", "stick-table type ip size 1", "stick on dst"]
     else:
         options += ["option tcplog"]
     if spec.get("timeout") is not None:
         options += [f"timeout client {spec['timeout']}", f"timeout server {spec['timeout']}"]
     servers = []
     for index, node in enumerate(controllers):
-        line = f"server {node['id']} {node['address']}:{backend_port} check inter 2s rise 2 fall 3"
+        line = f"server {node['id']} {node['address']}:{backend_port} {HAPROXY_SERVER_CHECK}"
         if check == "clustercheck":
             # One writer at a time avoids certification conflicts between
             # nodes; the others take over when it fails its check.
-            line += f" port {check_port} on-marked-down shutdown-sessions"
+            line += f" port {check_port}"
             if index:
                 line += " backup"
         servers.append(line)

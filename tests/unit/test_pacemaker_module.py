@@ -90,7 +90,7 @@ CIB = """\
         <instance_attributes id="vip-instance_attributes">
           <nvpair id="vip-instance_attributes-cidr_netmask" name="cidr_netmask" value="24"/>
           <nvpair id="vip-instance_attributes-ip" name="ip" value="10.10.10.69"/>
-          <nvpair id="vip-instance_attributes-run_arping" name="run_arping" value="true"/>
+          <nvpair id="vip-instance_attributes-run_arping" name="run_arping" value="false"/>
         </instance_attributes>
         <meta_attributes id="vip-meta_attributes">
           <nvpair id="vip-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/>
@@ -113,6 +113,11 @@ CIB = """\
 symmetrical="false" id="order-vip-lb-haproxy-clone-Optional"/>
       <rsc_colocation id="colocation-vip-lb-haproxy-clone-INFINITY" rsc="vip" score="INFINITY" \
 with-rsc="lb-haproxy-clone"/>
+      <rsc_location id="location-vip" rsc="vip">
+        <rule id="location-vip-rule" score="-50">
+          <expression id="location-vip-rule-expr" operation="eq" attribute="#is_dc" value="true"/>
+        </rule>
+      </rsc_location>
     </constraints>
   </configuration>
   <status/>
@@ -124,6 +129,10 @@ COLOCATION = {"type": "colocation", "id": "colocation-vip-lb-haproxy-clone-INFIN
               "with-rsc": CLONE, "score": "INFINITY"}
 ADD_ORDER = ["constraint", "order", "start", "vip", "then", "start", CLONE, "kind=Optional", "symmetrical=false"]
 ADD_COLOCATION = ["constraint", "colocation", "add", "vip", "with", CLONE, "INFINITY"]
+LOCATION = {"type": "location", "id": "location-vip", "rsc": "vip", "score": "-50", "rule": "#is_dc eq true"}
+ADD_LOCATION = ["constraint", "location", "vip", "rule", "score=-50", "#is_dc", "eq", "true"]
+# What pcs resource move leaves: a location of the operator's, not the formula's.
+MOVED = {"type": "location", "id": "cli-prefer-vip", "rsc": "vip", "score": "INFINITY", "rule": None}
 
 
 @pytest.fixture
@@ -284,12 +293,12 @@ def test_parse_cib():
         "properties": {"have-watchdog": "false", "stonith-enabled": "false", "no-quorum-policy": "stop"},
         "resources": {
             "vip": {"agent": "ocf:heartbeat:IPaddr2", "options": {"cidr_netmask": "24", "ip": "10.10.10.69",
-                                                                  "run_arping": "true"},
+                                                                  "run_arping": "false"},
                     "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
             "lb-haproxy": {"agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
                            "clone": CLONE},
         },
-        "constraints": [ORDER, COLOCATION],
+        "constraints": [ORDER, COLOCATION, LOCATION],
     }
 
 
@@ -350,14 +359,16 @@ def test_diff_creates_missing_resources_and_constraints(wanted):
             "constraints": {
                 f"order start vip then start {CLONE} kind=Optional symmetrical=false": {"old": None, "new": "present"},
                 f"colocation add vip with {CLONE} INFINITY": {"old": None, "new": "present"},
+                "location vip rule score=-50 #is_dc eq true": {"old": None, "new": "present"},
             },
         },
         "commands": [
             ["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "ip=10.10.10.69", "cidr_netmask=24",
-             "run_arping=true", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
+             "run_arping=false", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
             ["resource", "create", "lb-haproxy", "systemd:haproxy", "op", "monitor", "interval=10s", "clone"],
             ADD_ORDER,
             ADD_COLOCATION,
+            ADD_LOCATION,
         ],
     }
 
@@ -377,7 +388,7 @@ def test_diff_refuses_a_resource_of_another_kind(current, wanted, have, message)
 
 def test_diff_updates_options_monitor_and_meta(current, wanted):
     vip = current["resources"]["vip"]
-    vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "true", "nic": "eth0"},
+    vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "false", "nic": "eth0"},
                monitor_interval="30s",
                meta={"resource-stickiness": "0", "target-role": "Started"})
     current["resources"]["lb-haproxy"]["monitor_interval"] = "20s"
@@ -401,12 +412,12 @@ def test_diff_adds_a_missing_option_and_meta(current, wanted):
     vip = current["resources"]["vip"]
     vip.update(options={"ip": "10.10.10.69"}, meta={})
     assert run_diff(current, wanted)["commands"] == [
-        ["resource", "update", "vip", "cidr_netmask=24", "run_arping=true"],
+        ["resource", "update", "vip", "cidr_netmask=24", "run_arping=false"],
         ["resource", "meta", "vip", "resource-stickiness=100"]]
 
 
 def test_diff_adds_a_missing_constraint(current, wanted):
-    current["constraints"] = [ORDER]
+    current["constraints"] = [ORDER, LOCATION]
     assert run_diff(current, wanted) == {
         "changes": {"constraints": {f"colocation add vip with {CLONE} INFINITY": {"old": None, "new": "present"}}},
         "commands": [ADD_COLOCATION],
@@ -419,11 +430,12 @@ def test_diff_adds_a_missing_constraint(current, wanted):
      ({**ORDER, "id": "order-reversed", "first": CLONE, "then": "vip"}, ADD_ORDER),
      ({**ORDER, "id": "order-stop", "then-action": "stop"}, ADD_ORDER),
      ({**COLOCATION, "id": "colocation-reversed", "rsc": CLONE, "with-rsc": "vip"}, ADD_COLOCATION),
-     ({**COLOCATION, "id": "colocation-1000", "score": "1000"}, ADD_COLOCATION)],
+     ({**COLOCATION, "id": "colocation-1000", "score": "1000"}, ADD_COLOCATION),
+     ({**LOCATION, "id": "location-vip-100", "score": "-100"}, ADD_LOCATION),
+     ({**LOCATION, "id": "location-vip-false", "rule": "#is_dc eq false"}, ADD_LOCATION)],
 )
 def test_diff_replaces_a_constraint_on_the_same_pair(current, wanted, other, add):
-    kept = COLOCATION if other["type"] == "order" else ORDER
-    current["constraints"] = [kept, other]
+    current["constraints"] = [c for c in (ORDER, COLOCATION, LOCATION) if c["type"] != other["type"]] + [other]
     described = " ".join(add[1:])
     assert run_diff(current, wanted) == {
         "changes": {"constraints": {described: {"old": [other["id"]], "new": "present"}}},
@@ -437,7 +449,7 @@ def test_diff_replaces_an_order_without_symmetrical(wanted):
     assert CIB.count(old) == 1
     cib = ha_pacemaker.parse_cib(CIB.replace(old, ""))
     cib["properties"].update(wanted["properties"])
-    assert cib["constraints"] == [{**ORDER, "symmetrical": "true"}, COLOCATION]
+    assert cib["constraints"] == [{**ORDER, "symmetrical": "true"}, COLOCATION, LOCATION]
     assert run_diff(cib, wanted) == {
         "changes": {"constraints": {f"order start vip then start {CLONE} kind=Optional symmetrical=false": {
             "old": ["order-vip-lb-haproxy-clone-Optional"], "new": "present"}}},
@@ -447,7 +459,7 @@ def test_diff_replaces_an_order_without_symmetrical(wanted):
 
 def test_diff_removes_only_the_wrong_one_next_to_the_exact_one(current, wanted):
     wrong = {**COLOCATION, "id": "colocation-lb-haproxy-clone-vip", "rsc": CLONE, "with-rsc": "vip"}
-    current["constraints"] = [ORDER, COLOCATION, wrong]
+    current["constraints"] = [ORDER, COLOCATION, LOCATION, wrong]
     assert run_diff(current, wanted) == {
         "changes": {"constraints": {f"colocation add vip with {CLONE} INFINITY": {
             "old": ["colocation-lb-haproxy-clone-vip"], "new": "present"}}},
@@ -458,7 +470,7 @@ def test_diff_removes_only_the_wrong_one_next_to_the_exact_one(current, wanted):
 def test_diff_removes_every_wrong_one_in_one_command(current, wanted):
     first = {**ORDER, "id": "o1", "kind": "Mandatory"}
     second = {**ORDER, "id": "o2", "first": CLONE, "then": "vip"}
-    current["constraints"] = [first, COLOCATION, second]
+    current["constraints"] = [first, COLOCATION, LOCATION, second]
     assert run_diff(current, wanted)["commands"] == [["constraint", "remove", "o1", "o2"], ADD_ORDER]
 
 
@@ -467,13 +479,15 @@ def test_diff_leaves_constraints_on_other_resources(current, wanted):
         {**ORDER, "id": "order-vip-other", "then": "other-clone", "kind": "Mandatory"},
         {**COLOCATION, "id": "colocation-other", "rsc": "other", "with-rsc": CLONE, "score": "-INFINITY"},
         {**ORDER, "id": "order-other-vip", "first": "other", "then": "vip"},
+        MOVED,
+        {**LOCATION, "id": "location-other", "rsc": "other"},
     ]
-    current["constraints"] = [ORDER, COLOCATION, *others]
+    current["constraints"] = [ORDER, COLOCATION, LOCATION, *others]
     assert run_diff(current, wanted) == {"changes": {}, "commands": []}
 
 
 def test_diff_duplicate_exact_constraints_report_no_change(current, wanted):
-    current["constraints"] = [ORDER, {**ORDER, "id": "order-vip-lb-haproxy-clone-Optional-1"}, COLOCATION]
+    current["constraints"] = [ORDER, {**ORDER, "id": "order-vip-lb-haproxy-clone-Optional-1"}, COLOCATION, LOCATION]
     result = run_diff(current, wanted)
     assert bool(result["changes"]) == bool(result["commands"]), result
 
@@ -484,3 +498,14 @@ def test_diff_does_not_change_its_arguments(current, wanted):
     before = copy.deepcopy((current, wanted))
     run_diff(current, wanted)
     assert (current, wanted) == before
+
+
+def test_parse_cib_location_of_a_node_and_of_a_rule_of_several_expressions():
+    cib = ha_pacemaker.parse_cib(
+        '<cib><configuration><constraints><rsc_location id="cli-prefer-vip" rsc="vip" node="n1" score="INFINITY"/>'
+        '<rsc_location id="l2" rsc="vip"><rule id="r" score="-10" boolean-op="or">'
+        '<expression id="e1" attribute="#uname" operation="eq" value="n1"/>'
+        '<expression id="e2" attribute="#is_dc" operation="eq" value="true"/></rule></rsc_location>'
+        "</constraints></configuration></cib>")
+    assert cib["constraints"] == [MOVED, {"type": "location", "id": "l2", "rsc": "vip", "score": "-10",
+                                          "rule": "#uname eq n1 or #is_dc eq true"}]

@@ -129,7 +129,8 @@ def wanted():
 
 def existing(cluster, **totem):
     return {"name": cluster["name"], "nodes": dict(cluster["nodes"]),
-            "totem": {"version": "2", "cluster_name": cluster["name"], "token": "1000", **totem}}
+            "totem": {"version": "2", "cluster_name": cluster["name"], "token": "500", "token_coefficient": "0",
+                      **totem}}
 
 
 def run_cluster(cluster, **kwargs):
@@ -230,7 +231,7 @@ def test_new_cluster_auth_setup_online(pcs, cluster):
     }
     assert [call for call in pcs.calls if call[0] in CHANGING | {"online"}] == [
         ("auth", cluster["nodes"], SECRET),
-        ("setup", "openstack-cluster-01", cluster["nodes"], {"token": "1000"}),
+        ("setup", "openstack-cluster-01", cluster["nodes"], {"token": "500", "token_coefficient": "0"}),
         ("online", list(NODES), 180),
     ]
     assert SECRET not in repr(ret)
@@ -269,7 +270,7 @@ def test_totem_update_with_only_the_differing_options(pcs, cluster):
 def test_totem_option_that_corosync_does_not_have_yet(pcs, cluster):
     pcs.config = existing(cluster)
     pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
-    cluster["totem"] = {"consensus": 1200, "token": 1000}
+    cluster["totem"] = {"consensus": 1200, "token": 500}
     ret = run_cluster(cluster)
     assert ret["changes"] == {"totem": {"consensus": {"old": None, "new": "1200"}}}
     assert pcs.changing() == [("update_totem", {"consensus": "1200"})]
@@ -315,7 +316,7 @@ def test_cluster_test_mode_totem(pcs, cluster, opts):
     pcs.config = existing(cluster, token="3000")
     pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
     ret = run_cluster(cluster)
-    assert ret["result"] is None and ret["changes"] == {"totem": {"token": {"old": "3000", "new": "1000"}}}
+    assert ret["result"] is None and ret["changes"] == {"totem": {"token": {"old": "3000", "new": "500"}}}
     assert pcs.changing() == [] and "online" not in pcs.names()
     pcs.config = existing(cluster)
     assert run_cluster(cluster) == {"name": "openstack-cluster-01", "changes": {}, "result": True,

@@ -34,6 +34,9 @@ def test_galera_node_of_the_first_controller():
     assert settings["wsrep_node_name"] == "openstack-controller01"
     assert settings["wsrep_provider"] == PROVIDER and settings["wsrep_sst_method"] == "rsync"
     assert settings["wsrep_cluster_name"] == "mariadb_galera_cluster"
+    # No host cache: MariaDB never blocks HAProxy's address after aborted handshakes.
+    assert (settings["host_cache_size"], settings["max_connect_errors"], settings["skip_name_resolve"]) == (
+        0, 4294967295, "ON")
 
 
 def test_galera_node_of_others():
@@ -59,6 +62,12 @@ def test_galera_accounts():
          "ha:galera:sst_method: 'mariabackup' is not supported; use rsync"),
         (lambda g: g["settings"].__setitem__("wsrep_cluster_address", "gcomm://"),
          "ha:galera:settings:wsrep_cluster_address: is derived from the topology; remove it"),
+        (lambda g: g["settings"].__setitem__("max_connect_errors", 100),
+         "ha:galera:settings:max_connect_errors: is fixed so that MariaDB never blocks HAProxy's address after "
+         "aborted connections; remove it"),
+        (lambda g: g["settings"].__setitem__("host_cache_size", 128),
+         "ha:galera:settings:host_cache_size: is fixed so that MariaDB never blocks HAProxy's address after "
+         "aborted connections; remove it"),
         (lambda g: g["settings"].__setitem__("x", [1]),
          "ha:galera:settings: must map [mysqld] option names to single values"),
         (lambda g: g["clustercheck"].__setitem__("port", 0),

@@ -11,7 +11,7 @@ ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_pacemaker"
 C01, C02, C03 = CONTROLLERS = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
 ADDRESSES = {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53"}
 POLICIES = "stop, freeze, demote, suicide"
-CHECK = "check inter 2s rise 2 fall 3"
+CHECK = "check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 on-marked-down shutdown-sessions"
 
 
 @pytest.fixture
@@ -55,6 +55,14 @@ def add_controllers(ha):
          "send_join, seqno_unchanged_const, token, token_coefficient, token_retransmit, "
          "token_retransmits_before_loss_const, window_size"),
         (pacemaker(totem={"token": "1000"}), "ha:pacemaker:totem:token: '1000' must be an integer"),
+        (pacemaker(totem={"token": 150}),
+         "ha:pacemaker:totem:token: 150 is below 200 ms; a busy node would be taken for dead"),
+        (pacemaker(totem={"token": 0, "consensus": 100}),
+         "ha:pacemaker:totem:token: 0 is below 200 ms; a busy node would be taken for dead"),
+        (pacemaker(totem={"consensus": 500}),
+         "ha:pacemaker:totem:consensus: 500 must be at least 1.2 x token (600 ms)"),
+        (pacemaker(totem={"token": 1000, "consensus": 1000}),
+         "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x token (1200 ms)"),
         (pacemaker(totem={"token": True}), "ha:pacemaker:totem:token: True must be an integer"),
         (pacemaker(totem={"consensus": -1}), "ha:pacemaker:totem:consensus: -1 must be an integer"),
         (pacemaker(totem={"token": 3600001}), "ha:pacemaker:totem:token: 3600001 must be an integer"),
@@ -106,7 +114,8 @@ def test_accepted_no_quorum_policies(ha, policy):
     "values",
     [{"monitor_interval": 10}, {"monitor_interval": "500ms"}, {"monitor_interval": "1min"},
      {"monitor_interval": "2h"}, {"resource_stickiness": 0}, {"resource_stickiness": 1000000},
-     {"totem": {"token": 0, "consensus": 3600000, "window_size": 50}}, {"totem": {}},
+     {"totem": {"token": 200, "consensus": 3600000, "window_size": 50}}, {"totem": {}},
+     {"totem": {"token": 3000, "consensus": 3600}}, {"totem": {"consensus": 600}},
      {"properties": {"stonith-enabled": True, "pe-warn-series-max": 500}}],
 )
 def test_accepted_pacemaker_values(ha, values):
@@ -125,7 +134,7 @@ def test_pacemaker_must_be_a_mapping(ha, value):
 def test_pacemaker_options_have_defaults(ha):
     ha["pacemaker"] = {k: ha["pacemaker"][k] for k in ("cluster_name", "hacluster_password")}
     assert ha_topology.validate() == []
-    assert ha_topology.pacemaker_cluster()["totem"] == {}
+    assert ha_topology.pacemaker_cluster()["totem"] == {"token": 500, "token_coefficient": 0}
     wanted = ha_topology.pacemaker_resources("haproxy")
     assert wanted["properties"] == ha_topology.PACEMAKER_PROPERTIES
     assert [r["monitor_interval"] for r in wanted["resources"]] == ["10s", "10s"]
@@ -205,7 +214,7 @@ def test_pacemaker_cluster_of_the_example():
     assert ha_topology.pacemaker_cluster() == {
         "name": "openstack-cluster-01",
         "nodes": ADDRESSES,
-        "totem": {"token": 1000},
+        "totem": {"token": 500, "token_coefficient": 0},
         "password_pillar": "ha:pacemaker:hacluster_password",
     }
 
@@ -216,7 +225,7 @@ def test_pacemaker_cluster_nodes_in_natural_order_without_computes(ha):
     cluster = ha_topology.pacemaker_cluster()
     assert list(cluster["nodes"].items()) == [*ADDRESSES.items(), ("openstack-controller9", "10.10.10.59"),
                                               ("openstack-controller10", "10.10.10.60")]
-    assert list(cluster["totem"].items()) == [("consensus", 3600), ("token", 3000)]
+    assert list(cluster["totem"].items()) == [("consensus", 3600), ("token", 3000), ("token_coefficient", 0)]
 
 
 def test_pacemaker_cluster_checks_the_pillar(ha):
@@ -232,7 +241,7 @@ def test_pacemaker_resources_of_the_example():
                        "pe-input-series-max": "1000", "pe-warn-series-max": "1000", "stonith-enabled": "false"},
         "resources": [
             {"id": "vip", "agent": "ocf:heartbeat:IPaddr2", "options": {"ip": "10.10.10.69", "cidr_netmask": "24",
-                                                                          "run_arping": "true"},
+                                                                          "run_arping": "false"},
              "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
             {"id": "lb-haproxy", "agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
              "clone": "lb-haproxy-clone"},
@@ -241,6 +250,8 @@ def test_pacemaker_resources_of_the_example():
             {"type": "order", "first": "vip", "first-action": "start", "then": "lb-haproxy-clone",
              "then-action": "start", "kind": "Optional", "symmetrical": "false"},
             {"type": "colocation", "rsc": "vip", "with-rsc": "lb-haproxy-clone", "score": "INFINITY"},
+            # Away from the DC, less than the stickiness of 100.
+            {"type": "location", "rsc": "vip", "score": "-50", "rule": "#is_dc eq true"},
         ],
         "started": {"resources": ["vip"], "clones": ["lb-haproxy-clone"]},
     }
@@ -259,6 +270,8 @@ def test_pacemaker_resources_from_the_pillar(ha):
     vip, lb = wanted["resources"]
     assert vip["monitor_interval"] == lb["monitor_interval"] == "20"
     assert vip["meta"] == {"resource-stickiness": "0"} and lb["agent"] == "systemd:haproxy.service"
+    # Without stickiness above it, avoiding the DC would move the VIP whenever the DC changes.
+    assert [c["type"] for c in wanted["constraints"]] == ["order", "colocation"]
 
 
 def test_pacemaker_resources_checks_the_pillar(ha):
@@ -281,11 +294,11 @@ def test_haproxy_config_of_the_example():
     assert config["stats"] == {"bind": "10.10.10.69:1080", "user": "haproxy-stats"}
     assert list(listeners) == ["cinder_api", "galera", "glance_api", "horizon", "keystone_public", "neutron_api",
                                "nova_api", "nova_metadata", "nova_vncproxy", "placement_api", "rabbitmq"]
-    clustercheck = " port 9200 on-marked-down shutdown-sessions"
+    clustercheck = " port 9200"
     assert listeners["galera"] == {
         "name": "galera", "bind": "10.10.10.69:3306", "mode": "tcp",
         "options": ["balance source", "option tcpka", "option httpchk GET /", "option tcplog",
-                    "timeout client 90m", "timeout server 90m"],
+                    "stick-table type ip size 1", "stick on dst", "timeout client 90m", "timeout server 90m"],
         "servers": servers(3306, (clustercheck, clustercheck + " backup", clustercheck + " backup")),
     }
     assert listeners["rabbitmq"] == {
@@ -314,13 +327,14 @@ def test_haproxy_clustercheck_port_and_binds_from_the_pillar(ha):
     assert listeners["horizon"]["bind"] == "10.10.10.70:80"
     assert listeners["horizon"]["servers"] == servers(8080)
     assert listeners["galera"]["bind"] == "10.10.10.69:3306"
-    assert all(" port 9201 on-marked-down shutdown-sessions" in s for s in listeners["galera"]["servers"])
+    assert all(s.endswith(("on-marked-down shutdown-sessions port 9201", " port 9201 backup"))
+               for s in listeners["galera"]["servers"])
 
 
 def test_haproxy_clustercheck_port_default(ha):
     del ha["galera"]["clustercheck"]
     galera = next(e for e in ha_topology.haproxy_config()["listeners"] if e["name"] == "galera")
-    assert all(" port 9200 " in s for s in galera["servers"])
+    assert all(s.endswith((" port 9200", " port 9200 backup")) for s in galera["servers"])
 
 
 def test_haproxy_servers_in_natural_order_first_active(ha):
@@ -333,7 +347,7 @@ def test_haproxy_servers_in_natural_order_first_active(ha):
         assert [line.split()[1] for line in lines] == order
         assert not lines[0].endswith("backup") and all(line.endswith(" backup") for line in lines[1:])
     assert listeners["rabbitmq"]["servers"][-1] == (
-        f"server openstack-controller10 10.10.10.60:5672 {CHECK} port 9200 on-marked-down shutdown-sessions backup")
+        f"server openstack-controller10 10.10.10.60:5672 {CHECK} port 9200 backup")
     assert [line.split()[1] for line in listeners["horizon"]["servers"]] == order
     assert not any("backup" in line for line in listeners["horizon"]["servers"])
 

@@ -50,6 +50,7 @@ def test_rabbitmq_node_of_the_first_controller():
             "loopback_users.guest": "true",
             "management.tcp.ip": "10.10.10.51",
             "management.tcp.port": 15672,
+            "net_ticktime": 10,
             "vm_memory_high_watermark.relative": 0.4,
         },
     }
@@ -161,7 +162,7 @@ def test_defaults_when_optional_keys_are_missing(ha):
     assert node["settings"] == {
         "cluster_partition_handling": "pause_minority", "distribution.listener.interface": "10.10.10.52",
         "listeners.tcp.1": "10.10.10.52:5672", "loopback_users.guest": "true", "management.tcp.ip": "10.10.10.52",
-        "management.tcp.port": 15672,
+        "management.tcp.port": 15672, "net_ticktime": 10,
     }
     access = ha_topology.rabbitmq_access()
     assert access["ha_policy"]["name"] == "ha-all" and access["ha_policy"]["definition"] == {"ha-mode": "all"}

@@ -19,6 +19,27 @@ ha-pacemaker-pcsd:
     - require:
       - ha_pacemaker: ha-pacemaker-user-password
 
+ha-pacemaker-priority:
+  file.managed:
+    - name: /etc/systemd/system/{{ pacemaker.service }}.service.d/ha-priority.conf
+    - makedirs: True
+    - mode: '0644'
+    - contents: |
+        # Managed by the ha formula (ha:lookup:pacemaker:nice): Pacemaker
+        # gets the CPU before the node's other services.
+        [Service]
+        Nice={{ pacemaker.nice }}
+    - require:
+      - pkg: ha-pacemaker-packages
+
+# A running Pacemaker keeps its nice value until its next start: the
+# formula never restarts it (that would move the VIP).
+ha-pacemaker-priority-reload:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+      - file: ha-pacemaker-priority
+
 # While the package's one-node cluster exists, pcs host auth stores no
 # tokens and pcs cluster setup fails.
 ha-pacemaker-no-package-cluster:
@@ -26,3 +47,4 @@ ha-pacemaker-no-package-cluster:
     - name: {{ pacemaker.corosync_conf }}
     - require:
       - service: ha-pacemaker-pcsd
+      - module: ha-pacemaker-priority-reload
