@@ -89,13 +89,23 @@ def _db_url(ha: dict, user: str, database: str) -> str:
             f"@{ha['vip']['address']}:{port}/{database}")
 
 
-def _authtoken(ha: dict, user: str, memcached: list[str]) -> dict:
-    """keystone_authtoken (and the like) of a service that checks tokens or calls another API."""
-    keystone = f"http://{_endpoint_host(ha)}:{_listener_ports(ha)['keystone'][0]}"
+# How keystone's and nova's oslo.cache clients treat a controller that died
+# (its address no longer answers: every call to it waits for the socket
+# timeout): the memcache_pool backend marks a server dead after one
+# timed-out call and skips it for dead_retry seconds; its defaults (1 s,
+# 300 s) stall a request for seconds after a crash, then keep a healed
+# server out for five minutes.
+MEMCACHE_SOCKET_TIMEOUT = 0.5
+MEMCACHE_DEAD_RETRY = 30
+# A service's call to keystone through the VIP waits this long for a
+# connection (no limit by default).
+AUTHTOKEN_CONNECT_TIMEOUT = 3
+
+
+def _credentials(ha: dict, user: str) -> dict:
+    """What a service needs to log in to keystone as ``user`` (keystoneauth's password plugin)."""
     return {
-        "www_authenticate_uri": keystone,
-        "auth_url": keystone,
-        "memcached_servers": memcached,
+        "auth_url": f"http://{_endpoint_host(ha)}:{_listener_ports(ha)['keystone'][0]}",
         "auth_type": "password",
         "project_domain_name": DEFAULT_DOMAIN,
         "user_domain_name": DEFAULT_DOMAIN,
@@ -106,10 +116,29 @@ def _authtoken(ha: dict, user: str, memcached: list[str]) -> dict:
     }
 
 
+def _authtoken(ha: dict, user: str, memcached: list[str]) -> dict:
+    """keystone_authtoken of a service that checks tokens: its credentials and the token cache."""
+    credentials = _credentials(ha, user)
+    return {
+        "www_authenticate_uri": credentials["auth_url"],
+        **credentials,
+        "memcached_servers": memcached,
+        # keystonemiddleware's "advanced" pool takes eventlet's primitives
+        # in uWSGI's threaded workers: after a controller died, placement's
+        # worker deadlocked in it ("greenlet.error: cannot switch to a
+        # different thread") and never answered again. The plain pool of
+        # python-memcache clients waits 3 s for a dead server, then each
+        # client skips it for 30 s (neither is configurable there).
+        "memcache_use_advanced_pool": False,
+        "http_connect_timeout": AUTHTOKEN_CONNECT_TIMEOUT,
+    }
+
+
 def _cache(memcached: list[str]) -> dict:
     # oslo.cache through every controller's memcached: tokens validated on
     # one controller are cached for the others.
-    return {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": memcached}
+    return {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": memcached,
+            "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT, "memcache_dead_retry": MEMCACHE_DEAD_RETRY}
 
 
 def _uwsgi(address: str, port: int, workers: int) -> dict:
@@ -187,8 +216,7 @@ def service_settings(service: str, minion_id: str | None = None, ha: dict | None
         }
     if service == "nova":
         access = _topology("rabbitmq_access", ha=ha)
-        placement = {k: v for k, v in _authtoken(ha, "placement", memcached).items()
-                     if k not in ("www_authenticate_uri", "memcached_servers")}
+        placement = _credentials(ha, "placement")
         placement["auth_url"] += "/v3"
         return {
             "config": {

@@ -78,13 +78,24 @@ def _db(user: str, database: str) -> str:
     return f"mysql+pymysql://{user}:{{{{pillar-url:ha:galera:databases:{user}:password}}}}@10.10.10.69:3306/{database}"
 
 
-def _authtoken(user: str) -> dict:
+def _credentials(user: str) -> dict:
     return {
-        "www_authenticate_uri": "http://openstack-vip:5000", "auth_url": "http://openstack-vip:5000",
-        "memcached_servers": MEMCACHED, "auth_type": "password", "project_domain_name": "Default",
+        "auth_url": "http://openstack-vip:5000", "auth_type": "password", "project_domain_name": "Default",
         "user_domain_name": "Default", "project_name": "service", "username": user,
         "password": f"{{{{pillar:ha:openstack:service_passwords:{user}}}}}", "region_name": "RegionOne",
     }
+
+
+def _authtoken(user: str) -> dict:
+    # The plain memcached client: the advanced pool deadlocked in uWSGI's threads.
+    return {
+        "www_authenticate_uri": "http://openstack-vip:5000", **_credentials(user), "memcached_servers": MEMCACHED,
+        "memcache_use_advanced_pool": False, "http_connect_timeout": 3,
+    }
+
+
+CACHE = {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": MEMCACHED,
+         "memcache_socket_timeout": 0.5, "memcache_dead_retry": 30}
 
 
 def test_keystone_settings():
@@ -92,7 +103,7 @@ def test_keystone_settings():
         "config": {
             "database": {"connection": _db("keystone", "keystone")},
             "token": {"provider": "fernet"},
-            "cache": {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": MEMCACHED},
+            "cache": CACHE,
         },
         "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2}}},
     }
@@ -135,15 +146,13 @@ def test_nova_settings():
     assert config["api_database"] == {"connection": _db("nova", "nova_api")}
     assert config["database"] == {"connection": _db("nova", "nova")}
     assert config["keystone_authtoken"] == _authtoken("nova")
-    placement = _authtoken("placement")
-    del placement["www_authenticate_uri"], placement["memcached_servers"]
-    assert config["placement"] == {**placement, "auth_url": "http://openstack-vip:5000/v3"}
+    assert config["placement"] == {**_credentials("placement"), "auth_url": "http://openstack-vip:5000/v3"}
     assert config["glance"] == {"api_servers": "http://openstack-vip:9292"}
     assert config["vnc"]["server_listen"] == config["vnc"]["novncproxy_host"] == "10.10.10.52"
     assert config["vnc"]["novncproxy_port"] == 6080
     assert config["vnc"]["novncproxy_base_url"] == "http://openstack-vip:6080/vnc_auto.html"
     assert config["oslo_messaging_rabbit"] == {"rabbit_quorum_queue": False}
-    assert config["cache"]["memcache_servers"] == MEMCACHED
+    assert config["cache"] == CACHE
     assert settings["uwsgi"] == {
         "nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2}},
         "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2}},
