@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -24,12 +25,25 @@ LAB = REPO / "bin" / "lab"
 DEPLOY_TIMEOUT = 1500
 
 
+# The verbs of bin/lab that inject a fault: each is recorded with its time,
+# so that the audit at the end of the lab tier can tell a membership change
+# or a VIP move that a test caused from a false failover.
+FAULT_VERBS = ("crash", "boot", "isolate", "heal")
+
+
 class Lab:
     """Drives bin/lab the way an operator does."""
 
+    def __init__(self):
+        self.started = time.time()
+        self.faults: list[tuple[float, str, str]] = []
+
     def run(self, *args: str, check: bool = True, timeout: float = 600, input: str | None = None
             ) -> subprocess.CompletedProcess:
+        began = time.time()
         result = subprocess.run([str(LAB), *args], capture_output=True, text=True, timeout=timeout, input=input)
+        if args and args[0] in FAULT_VERBS and result.returncode == 0:
+            self.faults.append((began, args[0], args[1]))
         if check:
             assert result.returncode == 0, f"bin/lab {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result
@@ -272,3 +286,45 @@ def deployed(lab):
     lab.first_deploy_sampler = sampler
     lab.first_deploy_output = result.stdout + result.stderr
     return lab
+
+
+# Corosync's line for every new membership, and Pacemaker's for every start
+# of the VIP, in the journal (short-unix: seconds since the epoch first).
+MEMBERSHIP_RE = re.compile(r"^(\d+\.\d+) \S+ corosync\[\d+\]: +\[TOTEM \] A new membership \(([0-9a-f.]+)\) "
+                           r"was formed\. Members(?: joined: [\d ]+?)?(?: left: ([\d ]+))?$")
+VIP_START_RE = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]: +notice: Result of start operation "
+                          r"for vip on (\S+): ok")
+# How long after a fault the changes it causes may show: a crash or a cut
+# is seen within seconds; a node that boots or comes back rejoins once its
+# services have started.
+# A test that moves the VIP on purpose records a "move".
+FAULT_WINDOWS = {"crash": 15, "isolate": 15, "boot": 180, "heal": 180, "move": 15}
+
+
+def cluster_events(lab: Lab) -> dict[str, list[tuple[float, str]]]:
+    """
+    Since the lab fixture started: every membership change that removed a
+    node (``left``: time, ring id) and every start of the VIP (``vip``: time,
+    node), from every controller's journal (a node that lost power keeps
+    what it had written; the survivors log what it could not).
+    """
+    left: dict[str, float] = {}
+    starts: set[tuple[float, str]] = set()
+    for node in CONTROLLERS:
+        journal = lab.exec(node, "journalctl", "-o", "short-unix", "--no-pager", "-q", "-u", "corosync",
+                           "-u", "pacemaker", "--since", f"@{int(lab.started)}", check=False).stdout
+        for line in journal.splitlines():
+            if match := MEMBERSHIP_RE.match(line):
+                if match.group(3):
+                    ring = match.group(2)
+                    left[ring] = min(left.get(ring, float("inf")), float(match.group(1)))
+            elif match := VIP_START_RE.match(line):
+                starts.add((float(match.group(1)), match.group(2)))
+    return {"left": sorted((t, ring) for ring, t in left.items()),
+            "vip": sorted(starts)}
+
+
+def unexplained(events: list[tuple[float, str]], faults: list[tuple[float, str, str]]) -> list[tuple[float, str]]:
+    """The events that no fault of a test can have caused (none within its window before them)."""
+    return [(t, what) for t, what in events
+            if not any(at - 1 <= t <= at + FAULT_WINDOWS[verb] for at, verb, _ in faults)]

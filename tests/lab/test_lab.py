@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lab import config
-from tests.lab.conftest import connect
+from tests.lab.conftest import cluster_events, connect, unexplained
 
 pytestmark = pytest.mark.lab
 
@@ -58,6 +58,24 @@ def test_up_again_reuses_the_running_lab(lab, measure):
 # bin/lab crash/boot and isolate/heal are tested where they serve the
 # failover tests (test_pacemaker.py): one power loss and one isolation
 # prove both the lab's commands and the cluster's behaviour.
+
+
+@pytest.mark.lab_audit
+def test_no_false_failover_in_the_whole_run(deployed, measure):
+    """
+    Every membership change that lost a node and every move of the VIP in
+    the whole lab tier, the cold deploy included, followed a fault that a
+    test injected (bin/lab crash, isolate, boot, heal); the first start of
+    the VIP is the deploy's.
+    """
+    events = cluster_events(deployed)
+    assert events["vip"] and events["left"], f"the audit read no VIP start or no membership change: {events}"
+    lost = unexplained(events["left"], deployed.faults)
+    moved = unexplained(events["vip"][1:], deployed.faults)
+    measure(f"whole lab tier: {len(deployed.faults)} faults injected, {len(events['left'])} membership changes "
+            f"that lost a node, {len(events['vip'])} starts of the VIP; without a fault before them: "
+            f"{len(lost)} and {len(moved)}")
+    assert lost == [] and moved == [], f"false failovers: membership {lost}, VIP {moved}"
 
 
 @pytest.mark.lab_teardown

@@ -12,13 +12,11 @@ import json
 import pytest
 
 from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, lab_secrets
-from tests.lab.test_pacemaker import STATS_URL, VIP, ha_pillar, http
+from tests.lab.test_pacemaker import APIS, VIP, backends_not_up, ha_pillar, http
 
 pytestmark = pytest.mark.lab
 
 AUTH_URL = f"http://{VIP}:5000/v3"
-APIS = {"keystone_public": 5000, "glance_api": 9292, "placement_api": 8778, "nova_api": 8774,
-        "nova_metadata": 8775}
 
 
 def openstack(lab, *args: str, check: bool = True):
@@ -58,15 +56,7 @@ def test_token_and_catalog_through_the_vip(services):
 
 
 def test_every_api_backend_is_up_in_haproxy(services):
-    stats = ha_pillar()["haproxy"]["stats"]
-    code, *csv = http(services, STATS_URL + ";csv", stats["user"], stats["password"], body=True)
-    assert code == "200"
-    header = csv[0].lstrip("# ").split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in csv[1:] if line]
-    status = {(row["pxname"], row["svname"]): row["status"] for row in rows}
-    down = [f"{listener}/{node}: {status.get((listener, node))}" for listener in APIS for node in CONTROLLERS
-            if status.get((listener, node)) != "UP"]
-    assert not down, f"backends not UP: {down}"
+    assert not backends_not_up(services), f"backends not UP: {backends_not_up(services)}"
 
 
 def test_apis_bind_the_nodes_own_address_and_haproxy_the_vip(services):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -16,7 +17,19 @@ import pytest
 import yaml
 
 from lab import config
-from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, LAB, connect, wait_recovered, wait_until
+from tests.lab.conftest import (
+    ADDRESSES,
+    CLIENT_NODE,
+    CONTROLLERS,
+    LAB,
+    cluster_events,
+    connect,
+    etcd_all_healthy,
+    galera_all_synced,
+    rabbit_clustered,
+    wait_recovered,
+    wait_until,
+)
 
 pytestmark = pytest.mark.lab
 
@@ -52,48 +65,58 @@ with connection.cursor() as cursor:
 connection.close()
 """
 
-# Measures an outage from a lab node: polls a check every INTERVAL seconds,
-# prints "armed" after its first success, then runs until it has seen
-# failures followed by 5 s of successes, or until its deadline, and prints
-# the longest time without a success as JSON. Checks: "http URL" (any HTTP
-# answer counts, 401 included; every 0.1 s, for at most 120 s) and "token
-# URL" (keystone issues the admin a token, the password on standard input;
-# every 0.2 s, for at most 150 s).
+# Measures an outage from a lab node: polls a check every 0.1 s, prints
+# "armed" after its first success, then runs until it has seen failures
+# followed by 5 s of successes, or until its deadline (150 s), and prints
+# as JSON the longest time without a success, the wall-clock time when that
+# gap ended, and the counts. Checks: "http URL" (an HTTP answer within 0.5 s
+# that is not a server error: 401 counts, HAProxy's 503 does not), "mysql HOST:PORT" (MariaDB's greeting within
+# 0.5 s, then the connection is dropped: the probe of the lock-out that
+# issue 13 describes) and "token URL" (keystone issues the admin a token
+# within 1.5 s; the password on standard input).
 GAP_PROBE = """
-import json, sys, time, urllib.error, urllib.request
+import json, socket, sys, time, urllib.error, urllib.request
 kind, url = sys.argv[1:3]
 secret = sys.stdin.readline().rstrip("\\n")
 def http():
     try:
         urllib.request.urlopen(url, timeout=0.5).close()
-    except urllib.error.HTTPError:
-        pass
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
     except OSError:
         return False
     return True
+def mysql():
+    host, port = url.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=0.5) as s:
+            return s.recv(64)[4:5] == b"\\x0a"
+    except OSError:
+        return False
 body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
     "name": "admin", "domain": {"name": "Default"}, "password": secret}}},
     "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}).encode()
 def token():
     request = urllib.request.Request(url + "/auth/tokens", data=body, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=2) as answer:
+        with urllib.request.urlopen(request, timeout=1.5) as answer:
             return answer.status == 201 and bool(answer.headers["X-Subject-Token"])
     except OSError:
         return False
-check, interval, seconds = {"http": (http, 0.1, 120), "token": (token, 0.2, 150)}[kind]
-deadline = time.monotonic() + seconds
+check = {"http": http, "mysql": mysql, "token": token}[kind]
+deadline = time.monotonic() + 150
 while not check():
     if time.monotonic() > deadline:
         sys.exit("never succeeded")
-    time.sleep(interval)
+    time.sleep(0.1)
 print("armed", flush=True)
-last_ok, longest, tries, failed, back_since = time.monotonic(), 0.0, 0, 0, None
+last_ok, longest, ended, tries, failed, back_since = time.monotonic(), 0.0, time.time(), 0, 0, None
 while time.monotonic() < deadline:
     tries += 1
     if check():
         now = time.monotonic()
-        longest = max(longest, now - last_ok)
+        if now - last_ok > longest:
+            longest, ended = now - last_ok, time.time()
         last_ok = now
         if failed and back_since is None:
             back_since = now
@@ -102,8 +125,68 @@ while time.monotonic() < deadline:
     else:
         failed += 1
         back_since = None
-    time.sleep(interval)
-print(json.dumps({"longest_gap": round(longest, 2), "tries": tries, "failed": failed}), flush=True)
+    time.sleep(0.1)
+print(json.dumps({"longest_gap": round(longest, 2), "ended": ended, "tries": tries, "failed": failed}), flush=True)
+"""
+
+# Aborts COUNT handshakes on HOST:PORT in every way a client can: closed
+# before MariaDB's greeting or after it, reset (RST) before or after it, a
+# malformed reply to the greeting, and held silent until the server's
+# connect_timeout ends it. Prints how many of each as JSON.
+ABORTER = """
+import json, socket, struct, sys, time
+host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+modes = ["close_before_greeting", "close_after_greeting", "reset_before_greeting", "reset_after_greeting",
+         "bad_reply", "server_timeout"]
+done = dict.fromkeys(modes, 0)
+held = []
+def reset(s):
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+for i in range(count):
+    mode = modes[i % len(modes)]
+    s = socket.create_connection((host, port), timeout=5)
+    if mode == "close_before_greeting":
+        s.close()
+    elif mode == "reset_before_greeting":
+        reset(s)
+    else:
+        greeting = s.recv(4096)
+        if greeting[4:5] == b"\\xff":
+            # An error packet instead of the greeting: the server refused us.
+            done["refused"] = done.get("refused", 0) + 1
+            s.close()
+            continue
+        assert greeting[4:5] == b"\\x0a", greeting
+        if mode == "close_after_greeting":
+            s.close()
+        elif mode == "reset_after_greeting":
+            reset(s)
+        elif mode == "bad_reply":
+            s.sendall(b"\\x05\\x00\\x00\\x01abcde")
+            s.close()
+        else:
+            held.append(s)
+    done[mode] += 1
+# The server ends the silent ones after its connect_timeout (10 s).
+deadline = time.monotonic() + 60
+for s in held:
+    s.settimeout(max(0.1, deadline - time.monotonic()))
+    try:
+        while s.recv(4096):
+            pass
+    except OSError:
+        pass
+    s.close()
+print(json.dumps(done), flush=True)
+"""
+# Whether MariaDB at HOST:PORT greets a new connection ("greeting") or
+# refuses it with an error packet ("error CODE").
+GREETED = """
+import socket, struct, sys
+with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5) as s:
+    packet = s.recv(4096)
+print("greeting" if packet[4:5] == b"\\x0a" else f"error {struct.unpack('<H', packet[5:7])[0]}")
 """
 
 # Samples whether the VIP is on this node's host0 every 0.1 s for the given
@@ -195,6 +278,17 @@ def in_node(node: str, script: str, *args: str, secret: str | None = None) -> su
     return process
 
 
+def stop(process: subprocess.Popen | None) -> None:
+    """End a script started by in_node: its standard input closes (the writer stops on that) and bin/lab exec
+    is killed."""
+    if process is None:
+        return
+    if not process.stdin.closed:
+        process.stdin.close()
+    process.kill()
+    process.wait()
+
+
 def last_line(process: subprocess.Popen, timeout: float) -> str:
     try:
         out, err = process.communicate(timeout=timeout)
@@ -203,6 +297,24 @@ def last_line(process: subprocess.Popen, timeout: float) -> str:
         raise
     assert process.returncode == 0, err
     return out.strip().splitlines()[-1]
+
+
+# The OpenStack APIs' HAProxy listeners and backend ports.
+APIS = {"keystone_public": 5000, "glance_api": 9292, "placement_api": 8778, "nova_api": 8774,
+        "nova_metadata": 8775}
+
+
+def backends_not_up(lab) -> list[str]:
+    """Every API backend that HAProxy on the VIP holder does not see UP, from its stats page."""
+    stats = ha_pillar()["haproxy"]["stats"]
+    code, *csv = http(lab, STATS_URL + ";csv", stats["user"], stats["password"], body=True)
+    if code != "200":
+        return [f"stats page: {code}"]
+    header = csv[0].lstrip("# ").split(",")
+    rows = [dict(zip(header, line.split(","), strict=False)) for line in csv[1:] if line]
+    status = {(row["pxname"], row["svname"]): row["status"] for row in rows}
+    return [f"{listener}/{node}: {status.get((listener, node))}" for listener in APIS for node in CONTROLLERS
+            if status.get((listener, node)) != "UP"]
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +353,13 @@ def test_cluster_on_the_management_addresses_with_the_pillar_settings(cluster):
         members = cluster.exec(node, "corosync-cmapctl", "nodelist.node").stdout
         for address in ADDRESSES.values():
             assert f"ring0_addr (str) = {address}\n" in members, members
-        assert cluster.exec(node, "corosync-cmapctl", "-g", "totem.token").stdout.split()[-1] == "1000"
+        # The formula's totem timing, and corosync at realtime priority.
+        assert cluster.exec(node, "corosync-cmapctl", "-g", "totem.token").stdout.split()[-1] == "500"
+        assert cluster.exec(node, "corosync-cmapctl", "-g", "totem.token_coefficient").stdout.split()[-1] == "0"
+        policy = cluster.exec(node, "sh", "-c", "chrt -p $(pidof corosync)").stdout
+        assert "SCHED_RR" in policy, policy
+        nice = cluster.exec(node, "ps", "-o", "ni=", "-C", "pacemaker-controld").stdout.split()
+        assert nice == ["-10"], nice
         assert cluster.exec(node, "corosync-cmapctl", "-g", "totem.cluster_name").stdout.split()[-1] == (
             "openstack-cluster-01")
     properties = ET.fromstring(cluster.exec("openstack-controller01", "cibadmin", "--query", "--scope",
@@ -272,6 +390,11 @@ def test_resources_and_constraints_as_specified(cluster):
     assert orders == [{"first": "vip", "first-action": "start", "then": "lb-haproxy-clone", "then-action": "start",
                        "kind": "Optional", "symmetrical": "false"}]
     assert colocations == [{"rsc": "vip", "with-rsc": "lb-haproxy-clone", "score": "INFINITY"}]
+    # The VIP avoids the DC, less than it sticks where it is.
+    locations = [(c.get("rsc"), rule.get("score"), *(e.get(k) for e in rule for k in ("attribute", "operation",
+                                                                                       "value")))
+                 for c in constraints.findall("rsc_location") for rule in c.findall("rule")]
+    assert locations == [("vip", "-50", "#is_dc", "eq", "true")]
 
 
 def test_wrong_constraint_corrected_in_one_push_and_test_mode_reports_it(cluster):
@@ -309,6 +432,69 @@ def test_galera_through_the_vip_reaches_the_active_server(sql_client):
                            input=password + "\n").stdout.strip()
     # The first controller is the active server, the others are backups.
     assert node == "openstack-controller01"
+
+
+def aborted_connects(lab) -> int:
+    """MariaDB's count of aborted handshakes, summed over the controllers."""
+    total = 0
+    for node in CONTROLLERS:
+        rows = lab.exec(node, "mysql", "-N", "-B", input="SHOW GLOBAL STATUS LIKE 'Aborted_connects';").stdout
+        total += int(rows.split()[1])
+    return total
+
+
+# A MariaDB with its packaged defaults (a host cache, names resolved,
+# max_connect_errors 100) beside the cluster on a spare port of
+# controller03: the control that shows the aborter's handshakes block an
+# address where the formula's settings are missing.
+CONTROL_NODE, CONTROL_PORT = "openstack-controller03", "3307"
+CONTROL_SERVER = ["systemd-run", "--unit=ha-lockout-control", "--quiet", "--collect", "--property=User=mysql",
+                  "mariadbd", "--no-defaults", "--datadir=/tmp/ha-lockout/data", f"--port={CONTROL_PORT}",
+                  f"--bind-address={ADDRESSES[CONTROL_NODE]}", "--socket=/tmp/ha-lockout/socket",
+                  "--skip-log-bin", "--innodb-buffer-pool-size=16M"]
+
+
+def test_aborted_handshakes_never_lock_the_services_out(sql_client, measure):
+    """
+    1,000 handshakes aborted on the VIP's port 3306 in every way a client
+    can: MariaDB counts them, yet every service still reaches its database
+    through the VIP and keystone still issues tokens. The same client
+    blocks the address of a MariaDB with the packaged settings.
+    """
+    lab = sql_client
+    pillar = ha_pillar()
+    before = aborted_connects(lab)
+    done = json.loads(lab.exec(CLIENT_NODE, "python3", "-c", ABORTER, VIP, "3306", "1000").stdout.splitlines()[-1])
+    counted = aborted_connects(lab) - before
+    measure(f"1000 handshakes aborted on the VIP's port 3306 ({done}): MariaDB counted {counted} aborted connects")
+    assert sum(done.values()) == 1000 and all(done.values()) and "refused" not in done, done
+    assert counted >= 500, f"MariaDB counted only {counted} of the aborted handshakes: the test did not test"
+    for user, spec in pillar["galera"]["databases"].items():
+        out = lab.exec(CLIENT_NODE, "python3", "-c", SQL_CLIENT, VIP, user, "SELECT CURRENT_USER()",
+                       input=spec["password"] + "\n").stdout.strip()
+        assert out.startswith(f"{user}@"), (user, out)
+    token = lab.exec(CLIENT_NODE, "python3", "-c", GAP_PROBE.split("check = ")[0] + "print(token())",
+                     "token", f"http://{VIP}:5000/v3", input=pillar["openstack"]["admin_password"] + "\n")
+    assert token.stdout.strip() == "True", token.stdout + token.stderr
+
+    # The control: the packaged settings block the aborter's address.
+    control = ADDRESSES[CONTROL_NODE]
+    try:
+        lab.exec(CONTROL_NODE, "sh", "-c", "mkdir -p /tmp/ha-lockout && chown mysql: /tmp/ha-lockout && "
+                 "mariadb-install-db --no-defaults --user=mysql --datadir=/tmp/ha-lockout/data >/dev/null")
+        lab.exec(CONTROL_NODE, *CONTROL_SERVER)
+        wait_until("the control MariaDB to greet", lambda: lab.exec(
+            CONTROL_NODE, "python3", "-c", GREETED, control, CONTROL_PORT, check=False).stdout.strip() == "greeting",
+            60, 0.5)
+        lab.exec(CONTROL_NODE, "python3", "-c", ABORTER, control, CONTROL_PORT, "120")
+        refused = lab.exec(CONTROL_NODE, "python3", "-c", GREETED, control, CONTROL_PORT).stdout.strip()
+        measure(f"the same client against a MariaDB with the packaged settings: after 120 aborted handshakes "
+                f"a new connection gets {refused!r}")
+        # ER_HOST_IS_BLOCKED
+        assert refused == "error 1129"
+    finally:
+        lab.exec(CONTROL_NODE, "systemctl", "stop", "ha-lockout-control", check=False)
+        lab.exec(CONTROL_NODE, "rm", "-rf", "/tmp/ha-lockout", check=False)
 
 
 def test_stats_page_needs_the_credentials_and_shows_the_backends(cluster):
@@ -353,108 +539,245 @@ def test_invalid_haproxy_config_is_never_installed(cluster):
     assert cluster.exec(node, "sha256sum", "/etc/haproxy/haproxy.cfg").stdout == before
 
 
-def test_vip_moves_when_its_holder_loses_power(cluster, measure):
+# From the crash of the VIP holder until the VIP's Galera and keystone
+# listeners answer again, and until a client gets a keystone token. Guards
+# above what the lab measures now (3.4 to 4.8 s and 4.5 to 6.8 s with the
+# VIP's duplicate address check, which holds its start 2 s): issue 13's
+# targets, 2.5 s and 4 s, are not met yet (README, "Failover").
+LISTENER_GAP_MAX = 6.0
+TOKEN_GAP_MAX = 9.0
+# After the crashed node boots, every cluster is whole again by then.
+REJOIN_MAX = 120
+
+
+@pytest.mark.parametrize("round_", [1, 2, 3])
+def test_vip_holder_power_loss(cluster, measure, round_):
+    """
+    Power loss of the VIP holder while a client on the compute node probes
+    the VIP's Galera listener (greeting, then drop: the probe of the
+    lock-out), keystone's listener and keystone's tokens; then the node
+    boots and every cluster is whole again without an operator.
+    """
     lab = cluster
     holder = vip_holder(lab)
     survivors = [node for node in CONTROLLERS if node != holder]
-    probe, tokens = in_node(CLIENT_NODE, GAP_PROBE, "http", STATS_URL), None
+    probes: dict[str, subprocess.Popen] = {}
     try:
-        # keystone through the VIP, measured in the same power loss.
-        tokens = in_node(CLIENT_NODE, GAP_PROBE, "token", f"http://{VIP}:5000/v3",
-                         secret=ha_pillar()["openstack"]["admin_password"])
+        probes["galera"] = in_node(CLIENT_NODE, GAP_PROBE, "mysql", f"{VIP}:3306")
+        probes["keystone"] = in_node(CLIENT_NODE, GAP_PROBE, "http", f"http://{VIP}:5000/v3")
+        probes["token"] = in_node(CLIENT_NODE, GAP_PROBE, "token", f"http://{VIP}:5000/v3",
+                                  secret=ha_pillar()["openstack"]["admin_password"])
         marker = f"/root/survives-power-loss-{os.getpid()}"
         lab.exec(holder, "sh", "-c", f"echo kept > {marker} && sync")
+        crashed = time.time()
         lab.run("crash", holder)
         # bin/lab crash: the node is off at once.
         assert lab.status()[holder]["state"] == "down" and not lab.answering(holder)
-        result = json.loads(last_line(probe, 150))
-        token_result = json.loads(last_line(tokens, 160))
+        gaps = {name: json.loads(last_line(process, 170)) for name, process in probes.items()}
         new_holder = vip_holder(lab, survivors[0], survivors)
         assert new_holder in survivors and has_vip(lab, new_holder)
-        measure(f"VIP failover after power loss of its holder {holder}: longest gap without an answer "
-                f"{result['longest_gap']:.2f} s ({result['failed']} of {result['tries']} probes failed)")
-        measure(f"keystone tokens through the VIP in the same power loss: longest gap without a token "
-                f"{token_result['longest_gap']:.2f} s ({token_result['failed']} of {token_result['tries']} "
-                "requests failed), then tokens from the survivors")
-        assert result["failed"] > 0, "the crash did not interrupt the service: the probe did not measure it"
-        assert result["longest_gap"] < 10
-        assert token_result["failed"] > 0, "the crash did not interrupt keystone: the probe did not measure it"
-        assert token_result["longest_gap"] < 30
+        events = cluster_events(lab)
+        membership = next((t for t, _ in events["left"] if t >= crashed - 1), None)
+        started = next((t for t, node in events["vip"] if t >= crashed - 1 and node == new_holder), None)
+        def after(moment: float | None) -> str:
+            return "(not in the journals)" if moment is None else f"{moment - crashed:.2f} s"
 
-        started = time.monotonic()
+        measure(f"power loss of the VIP holder {holder} (round {round_}): membership without it after "
+                f"{after(membership)}, VIP started on {new_holder} after {after(started)}; "
+                + ", ".join(f"{name} back after {after(gap['ended'])} (longest gap {gap['longest_gap']:.2f} s, "
+                            f"{gap['failed']} of {gap['tries']} probes failed)" for name, gap in gaps.items()))
+        for name, gap in gaps.items():
+            assert gap["failed"] > 0, f"the crash did not interrupt {name}: the probe did not measure it"
+        assert gaps["galera"]["longest_gap"] <= LISTENER_GAP_MAX, gaps
+        assert gaps["keystone"]["longest_gap"] <= LISTENER_GAP_MAX, gaps
+        assert gaps["token"]["longest_gap"] <= TOKEN_GAP_MAX, gaps
+
         lab.run("boot", holder)
-        measure(f"bin/lab boot {holder} until its minion answers: {time.monotonic() - started:.1f} s")
+        booted = time.monotonic()
         assert lab.status()[holder] == {"role": "controller", "address": ADDRESSES[holder], "state": "up",
                                         "minion": "answering"}
         assert lab.exec(holder, "hostname").stdout.strip() == holder
         assert lab.exec(holder, "cat", marker).stdout.strip() == "kept"
-        wait_until(f"{holder} online again in the cluster", lambda: settled(lab, survivors[0], CONTROLLERS), 180, 1,
-                   describe=lambda: crm_mon(lab, survivors[0]))
+        wait_until(f"{holder} online again in the cluster", lambda: settled(lab, survivors[0], CONTROLLERS),
+                   REJOIN_MAX, 1, describe=lambda: crm_mon(lab, survivors[0]))
+        wait_recovered(lab, REJOIN_MAX - (time.monotonic() - booted))
+        # The services survived: every API of every controller answers HAProxy's checks again.
+        wait_until("every API backend UP", lambda: not backends_not_up(lab),
+                   max(10.0, REJOIN_MAX - (time.monotonic() - booted)), 2, describe=lambda: backends_not_up(lab))
+        measure(f"{holder} booted (round {round_}): every cluster whole and every API backend UP after "
+                f"{time.monotonic() - booted:.1f} s")
         # Stickiness: the VIP does not move back, which would cut clients again.
         assert vip_holder(lab) == new_holder
     finally:
-        for process in (probe, tokens):
-            if process is not None:
-                process.kill()
+        for process in probes.values():
+            stop(process)
         lab.run("boot", holder, check=False)
         wait_recovered(lab)
 
 
-def test_isolated_controller_stops_its_resources(cluster, measure):
-    lab = cluster
-    isolated = vip_holder(lab)
-    others = [node for node in CONTROLLERS if node != isolated]
-    seconds = "20"
-    samplers = {node: in_node(node, VIP_SAMPLER, VIP, seconds) for node in CONTROLLERS}
-    # The cut lasts only as long as the checks of the isolated state need:
-    # what the master publishes meanwhile (bin/lab status pings the other
-    # minions, and every minion gets every publication) is retransmitted to
-    # the node with TCP's back-off, which doubles with every try, so a
-    # longer cut means a longer wait for its minion after heal.
+def test_first_controller_power_loss_heals_without_a_deploy(cluster, measure):
+    """The first controller (Galera's and RabbitMQ's first node) loses power and boots: every cluster is whole
+    again within 120 s of the boot, with no deploy run."""
+    lab, first = cluster, CONTROLLERS[0]
     try:
-        lab.run("isolate", isolated)
-        cut = time.monotonic()
-        # bin/lab isolate: nothing reaches the node.
-        assert lab.status()[isolated]["state"] == "isolated"
-        assert connect(lab, others[0], ADDRESSES[isolated]) == "unreachable"
-        timelines = {node: json.loads(last_line(process, 60)) for node, process in samplers.items()}
-        # The isolated side: it lost quorum and stopped the VIP and HAProxy.
-        assert not has_vip(lab, isolated)
-        isolated_status = crm_mon(lab, isolated)
-        assert isolated_status["quorate"] is False and isolated_status["resources"].get("vip") is None
-        assert lab.exec(isolated, "systemctl", "is-active", "haproxy", check=False).stdout.strip() == "inactive"
-        # The majority: the VIP on exactly one of them.
-        holders = [node for node in others if has_vip(lab, node)]
-        assert len(holders) == 1, holders
-        assert vip_holder(lab, others[0], others) == holders[0]
+        lab.run("crash", first)
+        wait_until("the survivors to lose the first controller",
+                   lambda: settled(lab, CONTROLLERS[1], CONTROLLERS[1:]), 60, 0.5)
+        lab.run("boot", first)
+        booted = time.monotonic()
+        wait_until(f"every cluster whole within {REJOIN_MAX} s of the boot", lambda: not clusters_whole(lab),
+                   REJOIN_MAX, 2, describe=lambda: clusters_whole(lab))
+        measure(f"power loss of the first controller {first}: every cluster whole "
+                f"{time.monotonic() - booted:.1f} s after its boot")
     finally:
-        for process in samplers.values():
-            process.kill()
-        lab.run("heal", isolated)
-    measure(f"isolation of {isolated} lasted {time.monotonic() - cut:.1f} s")
+        lab.run("boot", first, check=False)
+        wait_recovered(lab)
+
+
+# Writes through the VIP as the test account (password on the first line
+# of standard input) until its standard input closes or SECONDS pass,
+# reconnecting whenever a write fails; prints "armed" after 20 acknowledged
+# inserts, then, as JSON, every acknowledged id and the longest time
+# between two acknowledgements.
+WRITER = """
+import json, sys, threading, time, pymysql
+host, seconds = sys.argv[1], float(sys.argv[2])
+password = sys.stdin.readline().strip()
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+deadline = time.monotonic() + seconds
+acked, last, longest, connection = [], time.monotonic(), 0.0, None
+while time.monotonic() < deadline and not stop.is_set():
+    try:
+        if connection is None:
+            connection = pymysql.connect(host=host, user="hatest", password=password, database="hatest",
+                                         autocommit=True, connect_timeout=1, read_timeout=2, write_timeout=2)
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO acked (note) VALUES ('isolation')")
+            acked.append(cursor.lastrowid)
+        now = time.monotonic()
+        longest, last = max(longest, now - last), now
+        if len(acked) == 20:
+            print("armed", flush=True)
+    except Exception:
+        try:
+            connection.close()
+        except Exception:
+            pass
+        connection = None
+        time.sleep(0.05)
+print(json.dumps({"acked": acked, "longest_stall": round(longest, 2)}), flush=True)
+"""
+# How long a controller is cut off, and the bound on the clusters being
+# whole again after the heal (issue 13).
+ISOLATION_SECONDS = 60
+HEALED_MAX = 120
+
+
+@pytest.fixture(scope="module")
+def writer_account(sql_client):
+    """A table and an account for the test's writer, reached through HAProxy from any controller."""
+    password = secrets.token_hex(16)
+    sql_client.exec("openstack-controller01", "mysql", input=(
+        "CREATE DATABASE hatest; CREATE TABLE hatest.acked (id BIGINT PRIMARY KEY AUTO_INCREMENT, note TEXT); "
+        + "".join(f"CREATE USER 'hatest'@'{a}' IDENTIFIED BY '{password}'; GRANT ALL ON hatest.* TO 'hatest'@'{a}'; "
+                  for a in ADDRESSES.values())))
+    try:
+        yield password
+    finally:
+        sql_client.exec("openstack-controller01", "mysql", check=False, input=(
+            "DROP DATABASE IF EXISTS hatest; "
+            + "".join(f"DROP USER IF EXISTS 'hatest'@'{a}'; " for a in ADDRESSES.values())))
+
+
+def clusters_whole(lab) -> list[str]:
+    """What is not whole on the three controllers (empty: every cluster is), Salt aside."""
+    checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy,
+              "Pacemaker": lambda lab: settled(lab, "openstack-controller02", CONTROLLERS) is not None}
+    return [name for name, probe in checks.items() if not probe(lab)]
+
+
+@pytest.mark.parametrize("which", ["vip_holder", "first_controller"])
+def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which):
+    """
+    The VIP holder, and in a second run the first controller while it does
+    not hold the VIP, cut off for 60 s while a client on the compute node
+    writes through the VIP: the majority keeps or takes the VIP, the cut-off
+    node drops it, the VIP is never on two nodes, no acknowledged write is
+    lost, and every cluster is whole within 120 s of the heal.
+    """
+    lab = cluster
+    holder = vip_holder(lab)
+    isolated = holder if which == "vip_holder" else CONTROLLERS[0]
+    if which == "first_controller" and holder == isolated:
+        # Move the VIP away first (a move the audit must know of).
+        target = CONTROLLERS[1]
+        lab.faults.append((time.time(), "move", target))
+        lab.exec(target, "pcs", "resource", "move", "vip", target)
+        lab.exec(target, "pcs", "resource", "clear", "vip")
+        holder = wait_until("the VIP on its new node", lambda: vip_holder(lab) == target and target, 60)
+    others = [node for node in CONTROLLERS if node != isolated]
+    writer, samplers = None, {}
+    try:
+        writer = in_node(CLIENT_NODE, WRITER, VIP, str(ISOLATION_SECONDS + HEALED_MAX + 30), secret=writer_account)
+        for node in CONTROLLERS:
+            samplers[node] = in_node(node, VIP_SAMPLER, VIP, str(ISOLATION_SECONDS + 2))
+        try:
+            lab.run("isolate", isolated)
+            cut = time.monotonic()
+            # bin/lab isolate: nothing reaches the node.
+            assert lab.status()[isolated]["state"] == "isolated"
+            assert connect(lab, others[0], ADDRESSES[isolated]) == "unreachable"
+            timelines = {node: json.loads(last_line(process, ISOLATION_SECONDS + 30))
+                         for node, process in samplers.items()}
+            # The cut-off side lost quorum and stopped the VIP and HAProxy.
+            assert not has_vip(lab, isolated)
+            isolated_status = crm_mon(lab, isolated)
+            assert isolated_status["quorate"] is False and isolated_status["resources"].get("vip") is None
+            assert lab.exec(isolated, "systemctl", "is-active", "haproxy", check=False).stdout.strip() == "inactive"
+            # The majority: the VIP on exactly one of them.
+            holders = [node for node in others if has_vip(lab, node)]
+            assert len(holders) == 1, holders
+            wait_until("the end of the cut", lambda: time.monotonic() - cut >= ISOLATION_SECONDS, 30, 0.5)
+        finally:
+            lab.run("heal", isolated, check=False)
+        healed = time.monotonic()
+        wait_until(f"every cluster whole within {HEALED_MAX} s of the heal", lambda: not clusters_whole(lab),
+                   HEALED_MAX, 2, describe=lambda: clusters_whole(lab))
+        whole_after = time.monotonic() - healed
+        # Closing its standard input ends the writer.
+        result = json.loads(last_line(writer, 60))
+    finally:
+        for process in [writer, *samplers.values()]:
+            stop(process)
+    # wsrep_sync_wait: the read sees every write the cluster committed.
+    stored = {int(line) for line in lab.exec(others[0], "mysql", "-N", "-B", input=(
+        "SET SESSION wsrep_sync_wait = 1; SELECT id FROM hatest.acked;")).stdout.split()}
+    lost = sorted(set(result["acked"]) - stored)
 
     start = timelines[isolated][0][0]
-    dropped = next(t for t, present in timelines[isolated] if not present) - start
-    taken = next(t for t, present in timelines[holders[0]] if present) - start
-    overlap = max(0.0, dropped - taken)
-    measure(f"isolation of the VIP holder {isolated}: it dropped the VIP after {dropped:.1f} s, "
-            f"{holders[0]} took it after {taken:.1f} s (VIP on two nodes for {overlap:.1f} s)")
+    dropped = next((t - start for t, present in timelines[isolated] if not present), None)
+    taken = next((t - start for t, present in timelines[holders[0]] if present), None)
+    overlap = max(0.0, dropped - taken) if which == "vip_holder" else 0.0
+    measure(f"{isolated} ({which.replace('_', ' ')}) cut off for {ISOLATION_SECONDS} s: "
+            + (f"it dropped the VIP after {dropped:.1f} s, {holders[0]} took it after {taken:.1f} s; "
+               if which == "vip_holder" else f"the VIP stayed on {holders[0]}; ")
+            + f"{len(result['acked'])} writes acknowledged, {len(lost)} lost, longest write stall "
+            f"{result['longest_stall']:.2f} s; every cluster whole {whole_after:.1f} s after the heal")
+    assert lost == [], f"acknowledged writes lost: {lost[:20]}"
     # Both sides sampled the VIP on their own interface, on the one clock the lab's nodes share.
     assert overlap == 0, f"the VIP was on {isolated} and {holders[0]} at once: {timelines}"
     for node in others:
         if node != holders[0]:
             assert all(not present for _, present in timelines[node]), (node, timelines[node])
+    if which == "first_controller":
+        assert holders == [holder] and all(present for _, present in timelines[holder]), timelines
+        assert not any(present for _, present in timelines[isolated]), timelines
 
-    # Back on the network (its neighbours may first have to resolve it again).
-    wait_until(f"{isolated} to answer on the network after heal",
-               lambda: connect(lab, others[0], ADDRESSES[isolated]) == "refused", 30, 0.5)
+    # The minion: TCP retransmits the master's unacknowledged publications
+    # at most 120 s apart, so it answers by then.
     started = time.monotonic()
-    # TCP retransmits the master's unacknowledged publications at most
-    # 120 s apart: the minion answers by then.
     wait_until(f"{isolated}'s minion to answer after heal", lambda: lab.answering(isolated), 150)
     measure(f"minion of {isolated} answering again after heal: {time.monotonic() - started:.1f} s")
     assert lab.status()[isolated]["state"] == "up"
-    wait_until("3 controllers online again", lambda: settled(lab, others[0], CONTROLLERS), 180, 1,
-               describe=lambda: crm_mon(lab, others[0]))
     assert [node for node in CONTROLLERS if has_vip(lab, node)] == [vip_holder(lab)]
-    wait_recovered(lab)

@@ -90,7 +90,7 @@ CIB = """\
         <instance_attributes id="vip-instance_attributes">
           <nvpair id="vip-instance_attributes-cidr_netmask" name="cidr_netmask" value="24"/>
           <nvpair id="vip-instance_attributes-ip" name="ip" value="10.10.10.69"/>
-          <nvpair id="vip-instance_attributes-run_arping" name="run_arping" value="false"/>
+          <nvpair id="vip-instance_attributes-run_arping" name="run_arping" value="true"/>
         </instance_attributes>
         <meta_attributes id="vip-meta_attributes">
           <nvpair id="vip-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/>
@@ -293,7 +293,7 @@ def test_parse_cib():
         "properties": {"have-watchdog": "false", "stonith-enabled": "false", "no-quorum-policy": "stop"},
         "resources": {
             "vip": {"agent": "ocf:heartbeat:IPaddr2", "options": {"cidr_netmask": "24", "ip": "10.10.10.69",
-                                                                  "run_arping": "false"},
+                                                                  "run_arping": "true"},
                     "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
             "lb-haproxy": {"agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
                            "clone": CLONE},
@@ -364,7 +364,7 @@ def test_diff_creates_missing_resources_and_constraints(wanted):
         },
         "commands": [
             ["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "ip=10.10.10.69", "cidr_netmask=24",
-             "run_arping=false", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
+             "run_arping=true", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
             ["resource", "create", "lb-haproxy", "systemd:haproxy", "op", "monitor", "interval=10s", "clone"],
             ADD_ORDER,
             ADD_COLOCATION,
@@ -388,7 +388,7 @@ def test_diff_refuses_a_resource_of_another_kind(current, wanted, have, message)
 
 def test_diff_updates_options_monitor_and_meta(current, wanted):
     vip = current["resources"]["vip"]
-    vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "false", "nic": "eth0"},
+    vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "true", "nic": "eth0"},
                monitor_interval="30s",
                meta={"resource-stickiness": "0", "target-role": "Started"})
     current["resources"]["lb-haproxy"]["monitor_interval"] = "20s"
@@ -412,7 +412,7 @@ def test_diff_adds_a_missing_option_and_meta(current, wanted):
     vip = current["resources"]["vip"]
     vip.update(options={"ip": "10.10.10.69"}, meta={})
     assert run_diff(current, wanted)["commands"] == [
-        ["resource", "update", "vip", "cidr_netmask=24", "run_arping=false"],
+        ["resource", "update", "vip", "cidr_netmask=24", "run_arping=true"],
         ["resource", "meta", "vip", "resource-stickiness=100"]]
 
 

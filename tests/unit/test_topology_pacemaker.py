@@ -60,9 +60,11 @@ def add_controllers(ha):
         (pacemaker(totem={"token": 0, "consensus": 100}),
          "ha:pacemaker:totem:token: 0 is below 200 ms; a busy node would be taken for dead"),
         (pacemaker(totem={"consensus": 500}),
-         "ha:pacemaker:totem:consensus: 500 must be at least 1.2 x token (600 ms)"),
+         "ha:pacemaker:totem:consensus: 500 must be at least 1.2 x the token of 3 controllers (600 ms)"),
         (pacemaker(totem={"token": 1000, "consensus": 1000}),
-         "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x token (1200 ms)"),
+         "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x the token of 3 controllers (1200 ms)"),
+        (pacemaker(totem={"token_coefficient": 650, "consensus": 1000}),
+         "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x the token of 3 controllers (1380 ms)"),
         (pacemaker(totem={"token": True}), "ha:pacemaker:totem:token: True must be an integer"),
         (pacemaker(totem={"consensus": -1}), "ha:pacemaker:totem:consensus: -1 must be an integer"),
         (pacemaker(totem={"token": 3600001}), "ha:pacemaker:totem:token: 3600001 must be an integer"),
@@ -241,7 +243,7 @@ def test_pacemaker_resources_of_the_example():
                        "pe-input-series-max": "1000", "pe-warn-series-max": "1000", "stonith-enabled": "false"},
         "resources": [
             {"id": "vip", "agent": "ocf:heartbeat:IPaddr2", "options": {"ip": "10.10.10.69", "cidr_netmask": "24",
-                                                                          "run_arping": "false"},
+                                                                          "run_arping": "true"},
              "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
             {"id": "lb-haproxy", "agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
              "clone": "lb-haproxy-clone"},
@@ -270,8 +272,8 @@ def test_pacemaker_resources_from_the_pillar(ha):
     vip, lb = wanted["resources"]
     assert vip["monitor_interval"] == lb["monitor_interval"] == "20"
     assert vip["meta"] == {"resource-stickiness": "0"} and lb["agent"] == "systemd:haproxy.service"
-    # Without stickiness above it, avoiding the DC would move the VIP whenever the DC changes.
-    assert [c["type"] for c in wanted["constraints"]] == ["order", "colocation"]
+    # Avoiding the DC stays below the stickiness: without stickiness, no preference at all.
+    assert wanted["constraints"][-1] == {"type": "location", "rsc": "vip", "score": "0", "rule": "#is_dc eq true"}
 
 
 def test_pacemaker_resources_checks_the_pillar(ha):
