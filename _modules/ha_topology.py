@@ -111,6 +111,12 @@ RABBITMQ_CLI_PORTS = (35672, 35682)
 # cluster split for good. At 10 s every side sees any cut longer than
 # 12.5 s, and the cut-off node pauses and rejoins when it heals.
 RABBITMQ_NET_TICKTIME = 10
+# The split repair (salt/ha/rabbitmq/files/watchdog.py): looks every
+# `interval` s; the node on the smaller side restarts once the split lasted
+# `confirm` s, longer than a node takes to show up as running after its
+# AMQP port opens; any disagreement that outlasts `stale` s is ended by the
+# node of the highest name involved.
+RABBITMQ_WATCHDOG = {"interval": 5, "confirm": 15, "stale": 60}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
 # The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
@@ -977,8 +983,10 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
     What one controller needs for RabbitMQ: its ``node`` name, the ``first``
     node that the others join, its ``node_type`` (``ram`` when listed in
-    ``ha:rabbitmq:ram_nodes``), the ``cluster`` node names, ``address`` and
-    ``management_port``, and ``settings``: rabbitmq.conf from
+    ``ha:rabbitmq:ram_nodes``), the ``cluster`` node names, the other nodes'
+    addresses (``peers``), ``address``, ``port`` and ``management_port``,
+    ``watchdog`` (whether the split repair runs, and its timings), and
+    ``settings``: rabbitmq.conf from
     ``ha:rabbitmq:settings`` plus what the topology fixes (AMQP, management
     and inter-node listeners on the node's own address, partition handling,
     guest only from localhost).
@@ -1006,9 +1014,13 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
         "first": _rabbit_name(controllers[0]["id"]),
         "node_type": "ram" if me["id"] in rabbitmq["ram_nodes"] else "disc",
         "cluster": [_rabbit_name(n["id"]) for n in controllers],
+        "peers": {_rabbit_name(n["id"]): n["address"] for n in controllers if n["id"] != me["id"]},
         "address": me["address"],
+        "port": rabbitmq["port"],
         "management_port": rabbitmq["management_port"],
         "settings": dict(sorted(settings.items())),
+        # The split repair runs unless splits are left to the operator.
+        "watchdog": {"enabled": rabbitmq["cluster_partition_handling"] != "ignore", **RABBITMQ_WATCHDOG},
     }
 
 

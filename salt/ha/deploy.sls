@@ -91,7 +91,8 @@ ha-galera-sql:
 # 7. RabbitMQ: packages on every controller at once; then one controller at
 #    a time (a config change restarts one node only), the first one, then
 #    each other joins it; every step returns when its node is a running
-#    member. Then users and policy on the first.
+#    member, with its split repair running. Then users and policy on the
+#    first.
 ha-rabbitmq-install:
   salt.state:
     - tgt: {{ plan.controllers | json }}
@@ -105,7 +106,7 @@ ha-rabbitmq-install:
 ha-rabbitmq-{{ controller }}:
   salt.state:
     - tgt: {{ controller }}
-    - sls: ha.rabbitmq.cluster
+    - sls: [ha.rabbitmq.cluster, ha.rabbitmq.watchdog]
     - require:
       - salt: {{ chain.previous }}
 {%- set chain.previous = 'ha-rabbitmq-' ~ controller %}

@@ -41,7 +41,9 @@ def test_rabbitmq_node_of_the_first_controller():
         "first": "rabbit@openstack-controller01",
         "node_type": "disc",
         "cluster": [f"rabbit@{name}" for name in CONTROLLERS],
+        "peers": {"rabbit@openstack-controller02": "10.10.10.52", "rabbit@openstack-controller03": "10.10.10.53"},
         "address": "10.10.10.51",
+        "port": 5672,
         "management_port": 15672,
         "settings": {
             "cluster_partition_handling": "pause_minority",
@@ -53,7 +55,15 @@ def test_rabbitmq_node_of_the_first_controller():
             "net_ticktime": 10,
             "vm_memory_high_watermark.relative": 0.4,
         },
+        "watchdog": {"enabled": True, "interval": 5, "confirm": 15, "stale": 60},
     }
+
+
+def test_rabbitmq_watchdog_off_when_splits_are_left_to_the_operator(ha):
+    ha["rabbitmq"]["cluster_partition_handling"] = "ignore"
+    assert ha_topology.rabbitmq_node(ha=ha)["watchdog"]["enabled"] is False
+    ha["rabbitmq"]["cluster_partition_handling"] = "autoheal"
+    assert ha_topology.rabbitmq_node(ha=ha)["watchdog"]["enabled"] is True
 
 
 def test_rabbitmq_node_of_another_controller(ha):

@@ -6,4 +6,5 @@ include:
   - ha.rabbitmq.config
   - ha.rabbitmq.service
   - ha.rabbitmq.cluster
+  - ha.rabbitmq.watchdog
   - ha.rabbitmq.access

@@ -1,0 +1,66 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set rabbitmq = ha_map.rabbitmq %}
+{%- set watchdog = rabbitmq.watchdog %}
+{%- set node = salt['ha_topology.rabbitmq_node']() %}
+{%- set access = salt['ha_topology.rabbitmq_access']() %}
+include:
+  - ha.rabbitmq.cluster
+{%- if node.watchdog.enabled %}
+
+# Restarts the local RabbitMQ application when it runs split from the larger
+# side of the cluster, a state Mnesia never leaves by itself (see the script).
+ha-rabbitmq-watchdog-script:
+  file.managed:
+    - name: {{ watchdog.script }}
+    - source: salt://ha/rabbitmq/files/watchdog.py
+    - mode: '0755'
+
+ha-rabbitmq-watchdog-config:
+  file.managed:
+    - name: {{ watchdog.config }}
+    - source: salt://ha/rabbitmq/files/watchdog.ini.jinja
+    - template: jinja
+    - mode: '0600'
+    - show_changes: False
+    - context:
+        node: {{ node | json }}
+        user: {{ access.user.name }}
+        password_pillar: {{ access.user.password_pillar }}
+        ctl: {{ rabbitmq.ctl }}
+        service: {{ rabbitmq.service }}
+
+ha-rabbitmq-watchdog-unit:
+  file.managed:
+    - name: /etc/systemd/system/{{ watchdog.unit }}.service
+    - contents: |
+        # Managed by Salt (ha formula): RabbitMQ split repair.
+        [Unit]
+        Description=RabbitMQ split repair
+        After={{ rabbitmq.service }}.service
+
+        [Service]
+        ExecStart=/usr/bin/python3 {{ watchdog.script }} {{ watchdog.config }}
+        Restart=always
+        RestartSec=5
+
+        [Install]
+        WantedBy=multi-user.target
+
+ha-rabbitmq-watchdog:
+  service.running:
+    - name: {{ watchdog.unit }}
+    - enable: True
+    - watch:
+      - file: ha-rabbitmq-watchdog-script
+      - file: ha-rabbitmq-watchdog-config
+      - file: ha-rabbitmq-watchdog-unit
+    - require:
+      - ha_rabbitmq: ha-rabbitmq-clustered
+{%- else %}
+
+# cluster_partition_handling: ignore leaves splits to the operator.
+ha-rabbitmq-watchdog:
+  service.dead:
+    - name: {{ watchdog.unit }}
+    - enable: False
+{%- endif %}
