@@ -111,12 +111,14 @@ RABBITMQ_CLI_PORTS = (35672, 35682)
 # cluster split for good. At 10 s every side sees any cut longer than
 # 12.5 s, and the cut-off node pauses and rejoins when it heals.
 RABBITMQ_NET_TICKTIME = 10
-# The split repair (salt/ha/rabbitmq/files/watchdog.py): looks every
-# `interval` s; the node on the smaller side restarts once the split lasted
-# `confirm` s, longer than a node takes to show up as running after its
-# AMQP port opens; any disagreement that outlasts `stale` s is ended by the
-# node of the highest name involved.
-RABBITMQ_WATCHDOG = {"interval": 5, "confirm": 15, "stale": 60}
+# The self-repair (salt/ha/rabbitmq/files/watchdog.py): looks every
+# `interval` s; the node on the smaller side of a split restarts once the
+# split lasted `confirm` s, longer than a node takes to show up as running
+# after its AMQP port opens; any disagreement that outlasts `stale` s is
+# ended by the node of the highest name involved; a start still not done
+# after `stuck` s while the majority runs is killed and done again (a start
+# took 8 to 25 s in the lab, a hung one never ends).
+RABBITMQ_WATCHDOG = {"interval": 5, "confirm": 15, "stale": 60, "stuck": 45}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
 # The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
@@ -155,14 +157,24 @@ TOTEM_OPTIONS = (
     "token_coefficient", "token_retransmit", "token_retransmits_before_loss_const", "window_size",
 )
 PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
-# How HAProxy checks every server: twice a second, a quarter second apart
-# once a check failed, so that a dead server is out of rotation about a
-# second after it died (two failed checks; a check's connect waits at most
-# the interval); a server back needs two good checks. The sessions of a
-# server marked down are cut, so that its clients reconnect at once
-# instead of waiting on a dead peer.
-HAPROXY_SERVER_CHECK = ("check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 "
-                        "on-marked-down shutdown-sessions")
+# How HAProxy checks every server. Galera and RabbitMQ (cheap checks, the
+# writers' failover): twice a second, a quarter second apart once a check
+# failed, so that a dead server is out of rotation about a second after it
+# died (two failed checks; a check's connect waits at most the interval).
+# The HTTP APIs: every 2 s, half a second apart once a check failed: each
+# check is a request into the service, and nine listeners checked from
+# three HAProxies twice a second cost a third of a core of the 2-core lab.
+# On every server, the first connection of a client that fails (refused or
+# not accepted within `timeout connect`) marks it down at once, so that a
+# dead API server is out of rotation at the first request that meets it,
+# before its checks notice. A server back needs two good checks; the
+# sessions of a server marked down are cut, so that its clients reconnect at
+# once instead of waiting on a dead peer.
+HAPROXY_OBSERVE = "observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions"
+HAPROXY_SERVER_CHECKS = {
+    "http": f"check inter 2s fastinter 500ms downinter 2s rise 2 fall 2 {HAPROXY_OBSERVE}",
+    "fast": f"check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 {HAPROXY_OBSERVE}",
+}
 VIP_RESOURCE = "vip"
 # How much the VIP avoids the DC (a location score), at most half the
 # resource stickiness.
@@ -1272,7 +1284,8 @@ def _listener(name: str, spec: dict, vip: str, controllers: list[dict], check_po
         options += [f"timeout client {spec['timeout']}", f"timeout server {spec['timeout']}"]
     servers = []
     for index, node in enumerate(controllers):
-        line = f"server {node['id']} {node['address']}:{backend_port} {HAPROXY_SERVER_CHECK}"
+        server_check = HAPROXY_SERVER_CHECKS["http" if check == "http" else "fast"]
+        line = f"server {node['id']} {node['address']}:{backend_port} {server_check}"
         if check == "clustercheck":
             # One writer at a time avoids certification conflicts between
             # nodes; the others take over when it fails its check.

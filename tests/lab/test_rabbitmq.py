@@ -187,7 +187,7 @@ def test_quorum_switch_drops_the_mirroring_policy_and_quorum_queues_replicate(ra
 # partition handling is off during the blip, so that only the formula's split
 # repair can end it; the split it leaves is the one seen after a 60 s cut.
 REPAIR_MAX = 60.0
-REPAIR_LINE = "restarting the local RabbitMQ application"
+REPAIR_LINE = "on the smaller side"
 
 
 def partition_handling(lab, mode: str) -> None:

@@ -90,3 +90,34 @@ def test_view_is_none_when_the_api_does_not_answer(monkeypatch):
 
     monkeypatch.setattr(watchdog.urllib.request, "urlopen", urlopen)
     assert watchdog.view("http://10.10.10.51:15672", "openstack", "secret") is None
+
+
+@pytest.mark.parametrize("up, expected", [({"10.0.0.2", "10.0.0.3"}, True), ({"10.0.0.2"}, True), (set(), False)])
+def test_majority_counts_the_local_node_and_the_answering_peers(monkeypatch, up, expected):
+    monkeypatch.setattr(watchdog, "answers", lambda address, port: address in up)
+    assert watchdog.majority_answers({B: "10.0.0.2", C: "10.0.0.3"}, 5672) is expected
+
+
+def test_five_nodes_need_two_answering_peers(monkeypatch):
+    peers = {f"rabbit@n{i}": f"10.0.0.{i}" for i in range(2, 6)}
+    monkeypatch.setattr(watchdog, "answers", lambda address, port: address in {"10.0.0.2"})
+    assert not watchdog.majority_answers(peers, 5672)
+    monkeypatch.setattr(watchdog, "answers", lambda address, port: address in {"10.0.0.2", "10.0.0.3"})
+    assert watchdog.majority_answers(peers, 5672)
+
+
+def test_restart_kills_a_service_that_does_not_stop(monkeypatch):
+    calls = []
+
+    def run(command, timeout=None, check=False):
+        calls.append(command[1])
+        if command[1] == "stop":
+            raise watchdog.subprocess.TimeoutExpired(command, timeout)
+        return watchdog.subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(watchdog.subprocess, "run", run)
+    watchdog.restart("rabbitmq-server", "test")
+    assert calls == ["stop", "kill", "restart"]
+    calls.clear()
+    watchdog.restart("rabbitmq-server", "hung", graceful=False)
+    assert calls == ["kill", "restart"]

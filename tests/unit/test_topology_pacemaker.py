@@ -11,7 +11,9 @@ ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_pacemaker"
 C01, C02, C03 = CONTROLLERS = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
 ADDRESSES = {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53"}
 POLICIES = "stop, freeze, demote, suicide"
-CHECK = "check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 on-marked-down shutdown-sessions"
+OBSERVE = "observe layer4 error-limit 1 on-error mark-down on-marked-down shutdown-sessions"
+CHECK = f"check inter 500ms fastinter 250ms downinter 1s rise 2 fall 2 {OBSERVE}"
+HTTP_CHECK = f"check inter 2s fastinter 500ms downinter 2s rise 2 fall 2 {OBSERVE}"
 
 
 @pytest.fixture
@@ -285,8 +287,8 @@ def test_pacemaker_resources_checks_the_pillar(ha):
 # haproxy_config
 
 
-def servers(port, extra=("",) * 3):
-    return [f"server {node} {address}:{port} {CHECK}{suffix}"
+def servers(port, extra=("",) * 3, check=CHECK):
+    return [f"server {node} {address}:{port} {check}{suffix}"
             for (node, address), suffix in zip(ADDRESSES.items(), extra, strict=True)]
 
 
@@ -312,7 +314,7 @@ def test_haproxy_config_of_the_example():
         "name": "keystone_public", "bind": "10.10.10.69:5000", "mode": "http",
         "options": ["balance source", "option tcpka", "option httpchk GET /v3", "option httplog",
                     "option forwardfor"],
-        "servers": servers(5000),
+        "servers": servers(5000, check=HTTP_CHECK),
     }
     assert listeners["horizon"]["options"][2] == "option httpchk GET /"
     assert listeners["nova_vncproxy"]["options"][2] == "option httpchk GET /vnc_auto.html"
@@ -327,7 +329,7 @@ def test_haproxy_clustercheck_port_and_binds_from_the_pillar(ha):
     listeners = {entry["name"]: entry for entry in config["listeners"]}
     assert config["stats"]["bind"] == "127.0.0.1:1080"
     assert listeners["horizon"]["bind"] == "10.10.10.70:80"
-    assert listeners["horizon"]["servers"] == servers(8080)
+    assert listeners["horizon"]["servers"] == servers(8080, check=HTTP_CHECK)
     assert listeners["galera"]["bind"] == "10.10.10.69:3306"
     assert all(s.endswith(("on-marked-down shutdown-sessions port 9201", " port 9201 backup"))
                for s in listeners["galera"]["servers"])

@@ -55,7 +55,7 @@ def test_rabbitmq_node_of_the_first_controller():
             "net_ticktime": 10,
             "vm_memory_high_watermark.relative": 0.4,
         },
-        "watchdog": {"enabled": True, "interval": 5, "confirm": 15, "stale": 60},
+        "watchdog": {"enabled": True, "interval": 5, "confirm": 15, "stale": 60, "stuck": 45},
     }
 
 

@@ -7,8 +7,9 @@ include:
   - ha.rabbitmq.cluster
 {%- if node.watchdog.enabled %}
 
-# Restarts the local RabbitMQ application when it runs split from the larger
-# side of the cluster, a state Mnesia never leaves by itself (see the script).
+# Restarts the local RabbitMQ when it runs split from the larger side of the
+# cluster, or when its start hangs while the majority runs: states RabbitMQ
+# 3.10 never leaves by itself (see the script).
 ha-rabbitmq-watchdog-script:
   file.managed:
     - name: {{ watchdog.script }}
@@ -26,16 +27,15 @@ ha-rabbitmq-watchdog-config:
         node: {{ node | json }}
         user: {{ access.user.name }}
         password_pillar: {{ access.user.password_pillar }}
-        ctl: {{ rabbitmq.ctl }}
         service: {{ rabbitmq.service }}
 
 ha-rabbitmq-watchdog-unit:
   file.managed:
     - name: /etc/systemd/system/{{ watchdog.unit }}.service
     - contents: |
-        # Managed by Salt (ha formula): RabbitMQ split repair.
+        # Managed by Salt (ha formula): RabbitMQ self-repair.
         [Unit]
-        Description=RabbitMQ split repair
+        Description=RabbitMQ self-repair
         After={{ rabbitmq.service }}.service
 
         [Service]

@@ -1,28 +1,36 @@
 #!/usr/bin/python3
-# Managed by Salt (ha formula). RabbitMQ split repair on one controller.
+# Managed by Salt (ha formula). RabbitMQ self-repair on one controller, for
+# two states that RabbitMQ 3.10 (Debian 12) does not leave by itself.
 #
-# Mnesia, RabbitMQ's metadata store, never merges two nodes again once each
-# has dropped the other from its running nodes while both kept running. That
-# happens when the network comes back while a paused minority node restarts
-# (seen in the lab after a node was cut off for 60 s), or after a blip too
-# short for pause_minority to engage: every node then runs, every port
-# answers, and the nodes stay split for good. The only cure is to restart
-# the RabbitMQ application of the nodes on the smaller side, which then take
-# the larger side's data (what RabbitMQ's autoheal does, for the splits it
-# notices).
-#
-# Every few seconds this process asks the local management API which cluster
-# nodes run with the local node and which partitions they report, and knocks
-# on the AMQP port of the nodes missing from that set. When some node runs
+# A split. Mnesia, RabbitMQ's metadata store, never merges two nodes again
+# once each has dropped the other from its running nodes while both kept
+# running (after a blip too short for pause_minority to engage, or when the
+# network comes back while a paused node restarts): every node runs, every
+# port answers, and the nodes stay split for good. The cure is to restart
+# the nodes on the smaller side, which then take the larger side's data
+# (what RabbitMQ's autoheal does, for the splits it notices). Every few
+# seconds this process asks the local management API which cluster nodes
+# run with the local node and which partitions they report, and knocks on
+# the AMQP port of the nodes missing from that set. When some node runs
 # RabbitMQ outside the local node's cluster, or a partition is reported, for
 # `confirm` seconds in a row, and the local node is on the smaller side (on a
-# tie: the side without the first node in name order), it restarts its own
-# RabbitMQ application. A node on the larger side never acts, except when a
-# disagreement outlasts `stale` seconds (a partial partition, where every
-# node believes it is on the larger side): then the node of the highest name
-# among those involved restarts. A paused or stopped application does not
-# answer the API, so this process never interferes with pause_minority or a
-# starting node.
+# tie: the side without the lowest node name), it restarts. A node on the
+# larger side never acts, except when a disagreement outlasts `stale`
+# seconds (a partial partition, where every node believes it is on the
+# larger side): then the node of the highest name among those involved
+# restarts.
+#
+# A start that hangs. A node that restarts after a partition (a paused
+# minority whose peers came back) can hang for good in Erlang's global:sync
+# at boot: RabbitMQ 3.10.8's "global hang workaround" no longer unblocks it
+# on Erlang 25.1 and later (rabbitmq-server #6034, fixed in 3.10.10). When
+# the service is active but the local AMQP port stays closed for `stuck`
+# seconds while a majority of the controllers answer on theirs, the node's
+# Erlang VM is killed and the service started again. A node paused by
+# pause_minority sees no majority, and a stopped service is left alone.
+#
+# A restart stops the service (killed if it does not stop within a minute),
+# then starts it: a fresh VM also drops a broken global state.
 # Usage: ha-rabbitmq-watchdog CONFIG
 import base64
 import configparser
@@ -35,6 +43,8 @@ import urllib.request
 
 # After a restart, let the cluster settle before judging it again.
 COOLDOWN = 60
+STOP_TIMEOUT = 60
+START_TIMEOUT = 600
 
 
 def view(url: str, user: str, password: str) -> dict[str, dict] | None:
@@ -74,17 +84,35 @@ def loses(me: str, nodes: dict[str, dict], split: set[str]) -> bool:
     return min(mine | split) not in mine
 
 
-def restart(ctl: str, service: str) -> None:
-    print("restarting the local RabbitMQ application to rejoin the larger side", flush=True)
-    for action in ("stop_app", "start_app"):
+def majority_answers(peers: dict[str, str], port: int) -> bool:
+    """Whether the local node and the peers that answer on the AMQP port are a majority: no reason to pause."""
+    answering = sum(answers(address, port) for address in peers.values())
+    return answering + 1 > (len(peers) + 1) / 2
+
+
+def restart(service: str, why: str, graceful: bool = True) -> None:
+    print(f"restarting {service}: {why}", flush=True)
+    stopped = False
+    if graceful:
         try:
-            result = subprocess.run([ctl, action], capture_output=True, text=True, timeout=300)
+            stopped = subprocess.run(["systemctl", "stop", service], timeout=STOP_TIMEOUT).returncode == 0
         except subprocess.TimeoutExpired:
-            result = None
-        if result is None or result.returncode != 0:
-            print(f"rabbitmqctl {action} failed; restarting the service", flush=True)
-            subprocess.run(["systemctl", "restart", service], check=False)
-            return
+            pass
+    if not stopped:
+        subprocess.run(["systemctl", "kill", "--signal=SIGKILL", service], check=False)
+    try:
+        subprocess.run(["systemctl", "restart", service], timeout=START_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        print(f"{service} did not start within {START_TIMEOUT} s", flush=True)
+
+
+def split_from(options, me: str, peers: dict[str, str], port: int) -> tuple[dict | None, set[str]]:
+    nodes = view(options["management_url"], options["user"], options["password"])
+    if nodes is None or me not in nodes:
+        return nodes, set()
+    outside = {name for name, node in nodes.items()
+               if not node["running"] and name in peers and answers(peers[name], port)}
+    return nodes, other_side(me, nodes, outside)
 
 
 def main(path: str) -> None:
@@ -92,30 +120,42 @@ def main(path: str) -> None:
     config.optionxform = str  # node names keep their case
     config.read(path)
     options = config["watchdog"]
-    me = options["node"]
+    me, service = options["node"], options["service"]
     peers = dict(config["peers"])
     port = options.getint("amqp_port")
-    interval, confirm, stale = (options.getfloat(key) for key in ("interval", "confirm", "stale"))
-    since = None
+    interval, confirm, stale, stuck = (options.getfloat(key) for key in ("interval", "confirm", "stale", "stuck"))
+    split_since = stuck_since = None
     while True:
-        nodes = view(options["management_url"], options["user"], options["password"])
-        split: set[str] = set()
-        if nodes is not None and me in nodes:
-            outside = {name for name, node in nodes.items()
-                       if not node["running"] and name in peers and answers(peers[name], port)}
-            split = other_side(me, nodes, outside)
         now = time.monotonic()
+        active = subprocess.run(["systemctl", "is-active", "--quiet", service]).returncode == 0
+        if active and not answers(options["address"], port) and majority_answers(peers, port):
+            stuck_since = stuck_since or now
+            if now - stuck_since >= stuck:
+                restart(service, f"not started after {now - stuck_since:.0f} s while the majority runs",
+                        graceful=False)
+                split_since = stuck_since = None
+                time.sleep(COOLDOWN)
+                continue
+        else:
+            stuck_since = None
+        nodes, split = split_from(options, me, peers, port) if active else (None, set())
         if not split:
-            since = None
-        elif since is None:
-            since = now
+            split_since = None
+        elif split_since is None:
+            split_since = now
             print(f"split from {sorted(split)} in the view of {me}", flush=True)
-        elif (now - since >= confirm and loses(me, nodes, split)) or (
-                now - since >= stale and me == max(split | {me})):
-            restart(options["ctl"], options["service"])
-            since = None
-            time.sleep(COOLDOWN)
-            continue
+        else:
+            lasted = now - split_since
+            why = None
+            if lasted >= confirm and loses(me, nodes, split):
+                why = f"split from {sorted(split)} for {lasted:.0f} s, on the smaller side"
+            elif lasted >= stale and me == max(split | {me}):
+                why = f"split from {sorted(split)} for {lasted:.0f} s, unresolved"
+            if why:
+                restart(service, why)
+                split_since = stuck_since = None
+                time.sleep(COOLDOWN)
+                continue
         time.sleep(interval)
 
 
