@@ -226,12 +226,14 @@ def test_split_left_by_mnesia_is_repaired_by_the_node_alone(rabbit, node):
 # A start that never ends (after a partition, RabbitMQ 3.10.8 on Erlang 25
 # can hang for good in global:sync) leaves the service active with the
 # application down and its AMQP port closed: the same state as the
-# application stopped by hand, which this test makes.
-STUCK_REPAIRED_MAX = 90.0
+# application stopped by hand, which this test makes. Bound: the issue's
+# 120 s for every cluster whole again.
+# The watchdog waits 45 s, then a start takes 8 to 25 s in the lab.
+STUCK_REPAIRED_MAX = 120.0
 
 
 def test_a_start_that_never_ends_is_redone_while_the_majority_runs(rabbit):
-    node = CONTROLLERS[-1]
+    node = CONTROLLERS[1]
     since = time.time() - 1
     rabbit.exec(node, "rabbitmqctl", "stop_app")
     started = time.monotonic()

@@ -41,8 +41,6 @@ import sys
 import time
 import urllib.request
 
-# After a restart, let the cluster settle before judging it again.
-COOLDOWN = 60
 STOP_TIMEOUT = 60
 START_TIMEOUT = 600
 
@@ -133,8 +131,8 @@ def main(path: str) -> None:
             if now - stuck_since >= stuck:
                 restart(service, f"not started after {now - stuck_since:.0f} s while the majority runs",
                         graceful=False)
+                # Judged anew from here: both cases wait their full window again.
                 split_since = stuck_since = None
-                time.sleep(COOLDOWN)
                 continue
         else:
             stuck_since = None
@@ -154,7 +152,6 @@ def main(path: str) -> None:
             if why:
                 restart(service, why)
                 split_since = stuck_since = None
-                time.sleep(COOLDOWN)
                 continue
         time.sleep(interval)
 
