@@ -997,7 +997,7 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     node that the others join, its ``node_type`` (``ram`` when listed in
     ``ha:rabbitmq:ram_nodes``), the ``cluster`` node names, the other nodes'
     addresses (``peers``), ``address``, ``port`` and ``management_port``,
-    ``watchdog`` (whether the split repair runs, and its timings), and
+    ``watchdog`` (whether the self-repair runs, and its timings), and
     ``settings``: rabbitmq.conf from
     ``ha:rabbitmq:settings`` plus what the topology fixes (AMQP, management
     and inter-node listeners on the node's own address, partition handling,
@@ -1031,7 +1031,7 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
         "port": rabbitmq["port"],
         "management_port": rabbitmq["management_port"],
         "settings": dict(sorted(settings.items())),
-        # The split repair runs unless splits are left to the operator.
+        # The self-repair runs unless partitions are left to the operator.
         "watchdog": {"enabled": rabbitmq["cluster_partition_handling"] != "ignore", **RABBITMQ_WATCHDOG},
     }
 

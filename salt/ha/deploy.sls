@@ -91,7 +91,7 @@ ha-galera-sql:
 # 7. RabbitMQ: packages on every controller at once; then one controller at
 #    a time (a config change restarts one node only), the first one, then
 #    each other joins it; every step returns when its node is a running
-#    member, with its split repair running. Then users and policy on the
+#    member, with its self-repair running. Then users and policy on the
 #    first.
 ha-rabbitmq-install:
   salt.state:

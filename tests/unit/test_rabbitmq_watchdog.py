@@ -1,4 +1,4 @@
-"""The RabbitMQ split repair's judgement (salt/ha/rabbitmq/files/watchdog.py), on views the lab produced."""
+"""The RabbitMQ self-repair's judgement (salt/ha/rabbitmq/files/watchdog.py), on views the lab produced."""
 
 from __future__ import annotations
 
