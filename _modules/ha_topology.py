@@ -1168,8 +1168,8 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
     The Pacemaker/Corosync cluster: its ``name``, the ``nodes`` (every
     controller's minion id and management address, in order), the corosync
     ``totem`` options (the formula's ``TOTEM_DEFAULTS``, then
-    ``ha:pacemaker:totem``) and the pillar key of the
-    hacluster password (``password_pillar``).
+    ``ha:pacemaker:totem``), the pillar key of the hacluster password
+    (``password_pillar``) and the ``vip`` address.
 
     CLI Example:
 
@@ -1185,6 +1185,7 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
         "nodes": {n["id"]: n["address"] for n in controllers},
         "totem": {option: int(value) for option, value in sorted({**TOTEM_DEFAULTS, **pacemaker["totem"]}.items())},
         "password_pillar": "ha:pacemaker:hacluster_password",
+        "vip": str(ha["vip"]["address"]),
     }
 
 
@@ -1216,25 +1217,27 @@ def pacemaker_resources(haproxy_service: str, ha: dict | None = None) -> dict:
     # that decides where the VIP goes: the survivors need no election first
     # (about a second on a busy node, measured in the lab). Weaker than the
     # stickiness (at most half of it): a VIP already placed stays when its
-    # node becomes the DC.
-    score = -min(VIP_DC_AVOIDANCE, int(pacemaker["resource_stickiness"]) // 2)
-    dc_avoidance = [{"type": "location", "rsc": VIP_RESOURCE, "score": str(score), "rule": "#is_dc eq true"}]
+    # node becomes the DC. A preference for the other nodes, not a negative
+    # score on the DC: Pacemaker never places a resource on a node of
+    # negative score, so the VIP would stay stopped when it cannot run on
+    # the others.
+    score = min(VIP_DC_AVOIDANCE, int(pacemaker["resource_stickiness"]) // 2)
+    dc_avoidance = [{"type": "location", "rsc": VIP_RESOURCE, "score": str(score), "rule": "#is_dc ne true"}]
     return {
         "properties": dict(sorted(properties.items())),
         "resources": [
             {
                 "id": VIP_RESOURCE,
                 "agent": "ocf:heartbeat:IPaddr2",
-                # run_arping: before taking the VIP, the node checks with
-                # ARP duplicate address detection that no other node still
-                # answers for it. That holds the start for about 2 s, which
-                # is also what keeps the VIP from being on two nodes when
-                # one is cut off: the cut-off node needs as long as the
-                # majority after the membership changed to drop it (both
-                # about 1.3 s on the busy lab), so without it the two
-                # raced (measured: 0.1 s on both).
+                # No duplicate address check (run_arping): it holds the
+                # start 2 s and cannot see a node cut off from the network.
+                # A node left without quorum drops the VIP itself, within
+                # milliseconds of the membership change (ha-vip-guard,
+                # ha.pacemaker.guard), before the majority starts it.
+                # Set to false, not left out: the state leaves options it
+                # does not name, and clusters deployed before kept true.
                 "options": {"ip": str(ha["vip"]["address"]), "cidr_netmask": str(ha["vip"]["cidr_netmask"]),
-                            "run_arping": "true"},
+                            "run_arping": "false"},
                 "monitor_interval": monitor,
                 # The VIP stays where it is when a failed node comes back:
                 # moving it again would cut the clients a second time.

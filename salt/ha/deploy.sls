@@ -150,8 +150,8 @@ ha-haproxy:
 
 # 11. Pacemaker: packages, hacluster password, pcsd, no package default
 #     cluster on every controller; then the cluster from the first (health
-#     gate: every node online); its services at boot on every controller;
-#     then properties, VIP, HAProxy clone and constraints in one CIB push
+#     gate: every node online); its services at boot and the VIP's
+#     quorum guard on every controller; then properties, VIP, HAProxy clone and constraints in one CIB push
 #     (health gate: VIP and clone started).
 ha-pacemaker-prepare:
   salt.state:
@@ -172,7 +172,7 @@ ha-pacemaker-services:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.pacemaker.service
+    - sls: [ha.pacemaker.service, ha.pacemaker.guard]
     - require:
       - salt: ha-pacemaker-cluster
 

@@ -220,6 +220,7 @@ def test_pacemaker_cluster_of_the_example():
         "nodes": ADDRESSES,
         "totem": {"token": 500, "token_coefficient": 0},
         "password_pillar": "ha:pacemaker:hacluster_password",
+        "vip": "10.10.10.69",
     }
 
 
@@ -245,7 +246,7 @@ def test_pacemaker_resources_of_the_example():
                        "pe-input-series-max": "1000", "pe-warn-series-max": "1000", "stonith-enabled": "false"},
         "resources": [
             {"id": "vip", "agent": "ocf:heartbeat:IPaddr2", "options": {"ip": "10.10.10.69", "cidr_netmask": "24",
-                                                                          "run_arping": "true"},
+                                                                          "run_arping": "false"},
              "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
             {"id": "lb-haproxy", "agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
              "clone": "lb-haproxy-clone"},
@@ -255,7 +256,7 @@ def test_pacemaker_resources_of_the_example():
              "then-action": "start", "kind": "Optional", "symmetrical": "false"},
             {"type": "colocation", "rsc": "vip", "with-rsc": "lb-haproxy-clone", "score": "INFINITY"},
             # Away from the DC, less than the stickiness of 100.
-            {"type": "location", "rsc": "vip", "score": "-50", "rule": "#is_dc eq true"},
+            {"type": "location", "rsc": "vip", "score": "50", "rule": "#is_dc ne true"},
         ],
         "started": {"resources": ["vip"], "clones": ["lb-haproxy-clone"]},
     }
@@ -275,7 +276,7 @@ def test_pacemaker_resources_from_the_pillar(ha):
     assert vip["monitor_interval"] == lb["monitor_interval"] == "20"
     assert vip["meta"] == {"resource-stickiness": "0"} and lb["agent"] == "systemd:haproxy.service"
     # Avoiding the DC stays below the stickiness: without stickiness, no preference at all.
-    assert wanted["constraints"][-1] == {"type": "location", "rsc": "vip", "score": "0", "rule": "#is_dc eq true"}
+    assert wanted["constraints"][-1] == {"type": "location", "rsc": "vip", "score": "0", "rule": "#is_dc ne true"}
 
 
 def test_pacemaker_resources_checks_the_pillar(ha):

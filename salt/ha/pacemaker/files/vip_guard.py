@@ -1,0 +1,108 @@
+#!/usr/bin/python3
+# Managed by Salt (ha formula). Drops the VIP from this controller the
+# moment corosync's membership leaves the node without quorum, or corosync
+# stops, so that a node cut off from the others never holds the VIP while
+# the majority starts it.
+#
+# Pacemaker stops the VIP on such a node too (no-quorum-policy stop), but
+# only after the node elected itself DC of its partition and ran the
+# scheduler: about as long as the majority needs to start the VIP, so the
+# two raced and the address was on two nodes for a moment. This process
+# learns of the new membership from corosync itself (corosync-cmapctl
+# tracking runtime.members), the same moment Pacemaker does, and removes the
+# address within milliseconds, well before the majority's transition and
+# IPaddr2's start (a few hundred milliseconds). That lets IPaddr2 start the
+# VIP without its 2 s duplicate-address check (run_arping), which on a cut
+# network cannot see the other node anyway.
+#
+# Quorum here is corosync's votequorum as the formula configures it: more
+# than half of the votes of the nodes in corosync's nodelist are joined.
+# Usage: ha-vip-guard CMAPCTL VIP
+import json
+import subprocess
+import sys
+import time
+
+RETRY = 1.0
+
+
+def cmap(cmapctl: str, prefix: str) -> dict[str, str]:
+    """The corosync cmap keys under ``prefix`` and their values (empty when corosync does not answer)."""
+    try:
+        result = subprocess.run([cmapctl, "-b", prefix], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    if result.returncode != 0:
+        return {}
+    return parse(result.stdout)
+
+
+def parse(text: str) -> dict[str, str]:
+    """Lines of corosync-cmapctl (``KEY (TYPE) = VALUE``) as a mapping."""
+    keys = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(" = ")
+        if sep:
+            keys[key.split(" (", 1)[0].strip()] = value.strip()
+    return keys
+
+
+def quorate(nodelist: dict[str, str], members: dict[str, str]) -> bool:
+    """
+    Whether the joined members hold more than half of the nodelist's votes
+    (``nodelist.node.N.nodeid``/``quorum_votes``; ``runtime.members.ID.status``).
+    """
+    votes: dict[str, int] = {}
+    for key, value in nodelist.items():
+        if key.endswith(".nodeid"):
+            votes[value] = int(nodelist.get(key[: -len("nodeid")] + "quorum_votes", "1"))
+    joined = sum(count for nodeid, count in votes.items()
+                 if members.get(f"runtime.members.{nodeid}.status") == "joined")
+    return bool(votes) and joined * 2 > sum(votes.values())
+
+
+def held(vip: str) -> list[tuple[str, int]]:
+    """The interfaces (and prefix lengths) that hold ``vip`` on this node."""
+    try:
+        result = subprocess.run(["ip", "-j", "-4", "addr", "show"], capture_output=True, text=True, timeout=5)
+        interfaces = json.loads(result.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return []
+    return [(interface["ifname"], int(address["prefixlen"])) for interface in interfaces
+            for address in interface.get("addr_info", []) if address.get("local") == vip]
+
+
+def drop(vip: str, why: str) -> None:
+    for interface, prefix in held(vip):
+        result = subprocess.run(["ip", "addr", "del", f"{vip}/{prefix}", "dev", interface],
+                                capture_output=True, text=True, timeout=5)
+        outcome = "dropped it" if result.returncode == 0 else f"could not drop it: {result.stderr.strip()}"
+        print(f"{why}: this node held the VIP {vip} on {interface}, {outcome}", flush=True)
+
+
+def judge(cmapctl: str, vip: str) -> None:
+    members = cmap(cmapctl, "runtime.members")
+    if not members:
+        drop(vip, "corosync does not answer")
+    elif not quorate(cmap(cmapctl, "nodelist.node"), members):
+        joined = sorted(k.split(".")[2] for k, v in members.items() if k.endswith(".status") and v == "joined")
+        drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(joined) or 'none'})")
+
+
+def main(cmapctl: str, vip: str) -> None:
+    while True:
+        # Track first, then judge: a change between the two is not missed.
+        tracker = subprocess.Popen([cmapctl, "-b", "-T", "runtime.members"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL, text=True)
+        judge(cmapctl, vip)
+        for _ in tracker.stdout:
+            judge(cmapctl, vip)
+        # corosync stopped (or is not started yet): Pacemaker does not run
+        # without it, so no resource may stay here.
+        tracker.wait()
+        judge(cmapctl, vip)
+        time.sleep(RETRY)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])

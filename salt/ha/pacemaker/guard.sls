@@ -1,0 +1,45 @@
+{%- from "ha/map.jinja" import ha_map with context %}
+{%- set pacemaker = ha_map.pacemaker %}
+{%- set guard = pacemaker.vip_guard %}
+{%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
+include:
+  - ha.pacemaker.service
+
+# Drops the VIP from this node the moment corosync leaves it without quorum
+# (or stops), before the majority starts it elsewhere (see the script).
+ha-pacemaker-vip-guard-script:
+  file.managed:
+    - name: {{ guard.script }}
+    - source: salt://ha/pacemaker/files/vip_guard.py
+    - mode: '0755'
+
+ha-pacemaker-vip-guard-unit:
+  file.managed:
+    - name: /etc/systemd/system/{{ guard.unit }}.service
+    - contents: |
+        # Managed by Salt (ha formula): the VIP leaves a node without quorum.
+        [Unit]
+        Description=Drop the VIP without corosync quorum
+        After={% for service in pacemaker.services %}{{ service }}.service {% endfor %}
+
+        [Service]
+        ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }}
+        Restart=always
+        RestartSec=1
+        # Ahead of the node's other services, as corosync and Pacemaker.
+        Nice={{ pacemaker.nice }}
+
+        [Install]
+        WantedBy=multi-user.target
+
+ha-pacemaker-vip-guard:
+  service.running:
+    - name: {{ guard.unit }}
+    - enable: True
+    - watch:
+      - file: ha-pacemaker-vip-guard-script
+      - file: ha-pacemaker-vip-guard-unit
+    - require:
+{%- for service in pacemaker.services %}
+      - service: ha-pacemaker-service-{{ service }}
+{%- endfor %}

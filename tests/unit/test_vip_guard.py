@@ -1,0 +1,127 @@
+"""The VIP's quorum guard (salt/ha/pacemaker/files/vip_guard.py): its reading of corosync's cmap and of the node's
+addresses, and what it drops."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "salt" / "ha" / "pacemaker" / "files" / "vip_guard.py"
+spec = importlib.util.spec_from_file_location("ha_vip_guard", SCRIPT)
+guard = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(guard)
+
+VIP = "10.10.10.69"
+# corosync-cmapctl -b nodelist.node on a lab controller (corosync 3.1.7).
+NODELIST = """\
+nodelist.node.0.name (str) = openstack-controller01
+nodelist.node.0.nodeid (u32) = 1
+nodelist.node.0.ring0_addr (str) = 10.10.10.51
+nodelist.node.1.name (str) = openstack-controller02
+nodelist.node.1.nodeid (u32) = 2
+nodelist.node.1.ring0_addr (str) = 10.10.10.52
+nodelist.node.2.name (str) = openstack-controller03
+nodelist.node.2.nodeid (u32) = 3
+nodelist.node.2.ring0_addr (str) = 10.10.10.53
+"""
+
+
+def members(**status: str) -> dict[str, str]:
+    """runtime.members keys, as corosync-cmapctl -b runtime.members gives them, for node ids n1, n2, ..."""
+    text = "".join(f"runtime.members.{node[1:]}.config_version (u64) = 0\n"
+                   f"runtime.members.{node[1:]}.ip (str) = r(0) ip(10.10.10.5{node[1:]})\n"
+                   f"runtime.members.{node[1:]}.status (str) = {state}\n" for node, state in status.items())
+    return guard.parse(text)
+
+
+def test_parse_reads_keys_and_values_without_types():
+    assert guard.parse(NODELIST)["nodelist.node.1.nodeid"] == "2"
+    assert guard.parse("runtime.members.1.ip (str) = r(0) ip(10.10.10.51) \nno separator\n") == {
+        "runtime.members.1.ip": "r(0) ip(10.10.10.51)"}
+
+
+@pytest.mark.parametrize(
+    ("status", "quorate"),
+    [
+        ({"n1": "joined", "n2": "joined", "n3": "joined"}, True),
+        ({"n1": "joined", "n2": "joined", "n3": "left"}, True),
+        # Cut off: the two others left.
+        ({"n1": "joined", "n2": "left", "n3": "left"}, False),
+        # A node not known to the membership yet (booting alone).
+        ({"n1": "joined"}, False),
+        ({}, False),
+    ],
+)
+def test_quorum_is_a_majority_of_the_nodelist(status, quorate):
+    assert guard.quorate(guard.parse(NODELIST), members(**status)) is quorate
+
+
+def test_quorum_counts_votes_and_an_empty_nodelist_has_none():
+    weighted = guard.parse(NODELIST + "nodelist.node.0.quorum_votes (u32) = 3\n")
+    assert guard.quorate(weighted, members(n1="joined", n2="left", n3="left"))
+    assert not guard.quorate(weighted, members(n1="left", n2="joined", n3="joined"))
+    assert not guard.quorate({}, members(n1="joined"))
+
+
+class Node:
+    """The commands the guard runs on a node: corosync-cmapctl and ip, with the node's addresses."""
+
+    def __init__(self, status: dict[str, str] | None, addresses: list[tuple[str, str, int]]):
+        self.status, self.addresses, self.calls = status, addresses, []
+
+    def run(self, command, **kwargs):
+        self.calls.append(command)
+        if command[0] == "corosync-cmapctl":
+            if self.status is None:
+                return subprocess.CompletedProcess(command, 1, "", "Failed to initialize the cmap API")
+            text = NODELIST if command[-1] == "nodelist.node" else "".join(
+                f"runtime.members.{n[1:]}.status (str) = {s}\n" for n, s in self.status.items())
+            return subprocess.CompletedProcess(command, 0, text, "")
+        if command[:3] == ["ip", "-j", "-4"]:
+            shown = [{"ifname": ifname, "addr_info": [{"local": address, "prefixlen": prefix}]}
+                     for ifname, address, prefix in self.addresses]
+            return subprocess.CompletedProcess(command, 0, json.dumps(shown), "")
+        if command[:3] == ["ip", "addr", "del"]:
+            return subprocess.CompletedProcess(command, 0, "", "")
+        raise AssertionError(command)
+
+    @property
+    def dropped(self):
+        return [c[3:] for c in self.calls if c[:3] == ["ip", "addr", "del"]]
+
+
+@pytest.fixture
+def node(monkeypatch):
+    def make(status, addresses):
+        fake = Node(status, addresses)
+        monkeypatch.setattr(guard.subprocess, "run", fake.run)
+        return fake
+    return make
+
+
+def test_a_node_without_quorum_drops_the_vip_and_only_it(node, capsys):
+    fake = node({"n1": "joined", "n2": "left", "n3": "left"},
+                [("host0", "10.10.10.51", 24), ("host0", VIP, 24), ("lo", "127.0.0.1", 8)])
+    guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
+    assert "corosync membership without quorum (joined node ids: 1)" in capsys.readouterr().out
+
+
+def test_a_node_with_quorum_keeps_the_vip(node):
+    fake = node({"n1": "joined", "n2": "joined", "n3": "left"}, [("host0", VIP, 24)])
+    guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == []
+
+
+def test_without_corosync_the_vip_goes_and_a_node_without_it_does_nothing(node, capsys):
+    fake = node(None, [("host0", VIP, 24)])
+    guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
+    assert "corosync does not answer" in capsys.readouterr().out
+    fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", "10.10.10.51", 24)])
+    guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == []
