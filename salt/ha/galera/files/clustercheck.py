@@ -66,6 +66,15 @@ class Handler(BaseHTTPRequestHandler):
         if with_body:
             self.wfile.write(body)
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            # HAProxy resets a check's connection once it has read the status
+            # line: not an error, and a traceback per check (several a second
+            # on every node) would flood the journal.
+            pass
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's handler names
         self.answer(True)
 
