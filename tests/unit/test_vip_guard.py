@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,18 @@ def test_without_corosync_the_vip_goes_and_a_node_without_it_does_nothing(node, 
     fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", "10.10.10.51", 24)])
     guard.judge("corosync-cmapctl", VIP)
     assert fake.dropped == []
+
+
+def test_each_change_is_reported_at_once_not_when_the_tracker_ends(tmp_path):
+    # Like corosync-cmapctl: a banner, an end at the end of its standard input, stdio never flushed.
+    tracker = tmp_path / "corosync-cmapctl"
+    tracker.write_text("#!/usr/bin/env python3\nimport select, sys, time\nprint('Type \"q\" to finish')\n"
+                       "if select.select([sys.stdin], [], [], 0.5)[0] and not sys.stdin.readline():\n"
+                       "    sys.exit()\n"
+                       "print('modify> runtime.members.2.status (str) = left')\n"
+                       "time.sleep(3)\nprint('modify> runtime.members.2.status (str) = joined')\n")
+    tracker.chmod(0o755)
+    started = time.monotonic()
+    seen = [time.monotonic() - started for _ in guard.changes(str(tracker))]
+    # Once when tracking starts, once per change, and the first change long before the tracker ended.
+    assert len(seen) == 3 and seen[1] < 2 and seen[2] >= 3, seen

@@ -19,6 +19,8 @@
 # than half of the votes of the nodes in corosync's nodelist are joined.
 # Usage: ha-vip-guard CMAPCTL VIP
 import json
+import os
+import pty
 import subprocess
 import sys
 import time
@@ -89,17 +91,47 @@ def judge(cmapctl: str, vip: str) -> None:
         drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(joined) or 'none'})")
 
 
+def changes(cmapctl: str):
+    """
+    Yields once the tracking of runtime.members is set up, then once per
+    batch of changes corosync reports there, until corosync stops.
+    """
+    # corosync-cmapctl never flushes its output: on a pipe its reports would
+    # wait in a 4 KiB buffer, on a terminal each line is written at once. It
+    # also reads its standard input for "q" and ends at its end, so that is
+    # the terminal too, where nothing is ever typed.
+    leader, follower = pty.openpty()
+    tracker = subprocess.Popen([cmapctl, "-b", "-T", "runtime.members"], stdin=follower, stdout=follower,
+                               stderr=subprocess.DEVNULL)
+    os.close(follower)
+    try:
+        # Track first, then judge: a change between the two is not missed.
+        yield
+        while True:
+            try:
+                report = os.read(leader, 65536)
+            except OSError:  # EIO: the tracker exited
+                break
+            if not report:
+                break
+            # Not its banner ('Type "q" to finish'): a change of a key.
+            if b"runtime.members." in report:
+                yield
+    finally:
+        os.close(leader)
+        tracker.kill()
+        tracker.wait()
+
+
 def main(cmapctl: str, vip: str) -> None:
     while True:
-        # Track first, then judge: a change between the two is not missed.
-        tracker = subprocess.Popen([cmapctl, "-b", "-T", "runtime.members"], stdout=subprocess.PIPE,
-                                   stderr=subprocess.DEVNULL, text=True)
-        judge(cmapctl, vip)
-        for _ in tracker.stdout:
+        for count, _ in enumerate(changes(cmapctl)):
+            if count:
+                # Membership changes are rare: each is worth a line.
+                print("corosync reported a membership change", flush=True)
             judge(cmapctl, vip)
         # corosync stopped (or is not started yet): Pacemaker does not run
         # without it, so no resource may stay here.
-        tracker.wait()
         judge(cmapctl, vip)
         time.sleep(RETRY)
 
