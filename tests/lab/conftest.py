@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 
 import pytest
 import yaml
@@ -263,15 +264,56 @@ def galera_all_synced(lab: Lab) -> bool:
     return True
 
 
+def crm_mon(lab: Lab, node: str) -> dict | None:
+    """crm_mon of one node as {"quorate", "online": [...], "resources": {id: [nodes started on]}}; None if down."""
+    result = lab.exec(node, "crm_mon", "--one-shot", "--inactive", "--output-as=xml", check=False)
+    try:
+        root = ET.fromstring(result.stdout)
+    except ET.ParseError:
+        return None
+    if root.find("summary") is None:
+        return None
+    placed: dict[str, list[str]] = {}
+    for resource in root.iter("resource"):
+        if resource.get("role") == "Started" and resource.get("failed") == "false":
+            placed.setdefault(resource.get("id"), []).extend(n.get("name") for n in resource.findall("node"))
+    return {
+        "quorate": root.find("summary/current_dc").get("with_quorum") == "true",
+        "online": sorted(n.get("name") for n in root.find("nodes") if n.get("online") == "true"),
+        "resources": {rid: sorted(nodes) for rid, nodes in placed.items()},
+    }
+
+
+def settled(lab: Lab, via: str, online: list[str]) -> dict | None:
+    """The status seen from ``via`` once ``online`` are the online nodes, the VIP runs on one of them and
+    HAProxy on all of them."""
+    status = crm_mon(lab, via)
+    if status is None or not status["quorate"] or status["online"] != sorted(online):
+        return None
+    vip, haproxy = status["resources"].get("vip", []), status["resources"].get("lb-haproxy", [])
+    if len(vip) != 1 or haproxy != sorted(online):
+        return None
+    return status
+
+
+def vip_holder(lab: Lab, via: str = "openstack-controller02", online: list[str] = CONTROLLERS) -> str:
+    status = wait_until("the VIP and HAProxy started on the online controllers",
+                        lambda: settled(lab, via, online), 120, 1, describe=lambda: crm_mon(lab, via))
+    return status["resources"]["vip"][0]
+
+
 def not_recovered(lab: Lab) -> list[str]:
-    """What is not whole again on the three controllers after a crash test (empty: all is)."""
+    """What is not whole again on the three controllers after a fault (empty: all is): Galera 3 Synced,
+    RabbitMQ 3 running with no partition seen from any node, etcd 3 healthy, Pacemaker 3 online with the VIP
+    and HAProxy started; the minions answering."""
     missing = [f"minion of {node}" for node in CONTROLLERS if not lab.answering(node)]
-    checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy}
+    checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy,
+              "Pacemaker": lambda lab: settled(lab, CONTROLLERS[1], CONTROLLERS) is not None}
     return missing or [name for name, probe in checks.items() if not probe(lab)]
 
 
 def wait_recovered(lab: Lab, timeout: float = 300) -> None:
-    wait_until("Galera, RabbitMQ and etcd whole again", lambda: not not_recovered(lab), timeout, 2,
+    wait_until("every cluster whole again", lambda: not not_recovered(lab), timeout, 2,
                describe=lambda: f"still not whole: {', '.join(not_recovered(lab))}")
 
 
