@@ -71,15 +71,17 @@ def test_quorum_counts_votes_and_an_empty_nodelist_has_none():
 class Node:
     """The commands the guard runs on a node: corosync-cmapctl and ip, with the node's addresses."""
 
-    def __init__(self, status: dict[str, str] | None, addresses: list[tuple[str, str, int]]):
-        self.status, self.addresses, self.calls = status, addresses, []
+    def __init__(self, status: dict[str, str] | None, addresses: list[tuple[str, str, int]],
+                 nodelist: str | None = NODELIST):
+        self.status, self.addresses, self.nodelist, self.calls = status, addresses, nodelist, []
 
     def run(self, command, **kwargs):
         self.calls.append(command)
         if command[0] == "corosync-cmapctl":
-            if self.status is None:
+            wanted = self.nodelist if command[-1] == "nodelist.node" else self.status
+            if wanted is None:
                 return subprocess.CompletedProcess(command, 1, "", "Failed to initialize the cmap API")
-            text = NODELIST if command[-1] == "nodelist.node" else "".join(
+            text = self.nodelist if command[-1] == "nodelist.node" else "".join(
                 f"runtime.members.{n[1:]}.status (str) = {s}\n" for n, s in self.status.items())
             return subprocess.CompletedProcess(command, 0, text, "")
         if command[:3] == ["ip", "-j", "-4"]:
@@ -97,8 +99,8 @@ class Node:
 
 @pytest.fixture
 def node(monkeypatch):
-    def make(status, addresses):
-        fake = Node(status, addresses)
+    def make(status, addresses, **kwargs):
+        fake = Node(status, addresses, **kwargs)
         monkeypatch.setattr(guard.subprocess, "run", fake.run)
         return fake
     return make
@@ -118,13 +120,25 @@ def test_a_node_with_quorum_keeps_the_vip(node):
     assert fake.dropped == []
 
 
-def test_without_corosync_the_vip_goes_and_a_node_without_it_does_nothing(node, capsys):
+def test_a_failed_read_while_corosync_reports_keeps_the_vip(node):
     fake = node(None, [("host0", VIP, 24)])
     guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == []
+
+
+def test_a_failed_read_of_the_nodelist_keeps_the_vip(node):
+    fake = node({"n1": "joined", "n2": "joined", "n3": "joined"}, [("host0", VIP, 24)], nodelist=None)
+    guard.judge("corosync-cmapctl", VIP)
+    assert fake.dropped == []
+
+
+def test_without_corosync_the_vip_goes_and_a_node_without_it_does_nothing(node, capsys):
+    fake = node(None, [("host0", VIP, 24)])
+    guard.judge("corosync-cmapctl", VIP, tracking=False)
     assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
     assert "corosync does not answer" in capsys.readouterr().out
     fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", "10.10.10.51", 24)])
-    guard.judge("corosync-cmapctl", VIP)
+    guard.judge("corosync-cmapctl", VIP, tracking=False)
     assert fake.dropped == []
 
 

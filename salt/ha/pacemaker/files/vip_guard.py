@@ -82,11 +82,21 @@ def drop(vip: str, why: str) -> None:
         print(f"{why}: this node held the VIP {vip} on {interface}, {outcome}", flush=True)
 
 
-def judge(cmapctl: str, vip: str) -> None:
+def judge(cmapctl: str, vip: str, tracking: bool = True) -> None:
+    """
+    Drops the VIP when corosync's membership has no quorum, or when
+    corosync does not answer once its tracking ended (``tracking`` False).
+    A read that fails while corosync still reports (a busy node, a sync in
+    progress) decides nothing: the VIP stays until the facts are known.
+    """
     members = cmap(cmapctl, "runtime.members")
-    if not members:
-        drop(vip, "corosync does not answer")
-    elif not quorate(cmap(cmapctl, "nodelist.node"), members):
+    nodelist = cmap(cmapctl, "nodelist.node") if members else {}
+    if not members or not nodelist:
+        if not tracking:
+            drop(vip, "corosync does not answer")
+        else:
+            print("could not read corosync's membership; the VIP stays where it is", flush=True)
+    elif not quorate(nodelist, members):
         joined = sorted(k.split(".")[2] for k, v in members.items() if k.endswith(".status") and v == "joined")
         drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(joined) or 'none'})")
 
@@ -132,7 +142,7 @@ def main(cmapctl: str, vip: str) -> None:
             judge(cmapctl, vip)
         # corosync stopped (or is not started yet): Pacemaker does not run
         # without it, so no resource may stay here.
-        judge(cmapctl, vip)
+        judge(cmapctl, vip, tracking=False)
         time.sleep(RETRY)
 
 
