@@ -221,8 +221,10 @@ def test_power_loss_of_every_controller_then_recovery(deployed, inserter_client,
         code, steps = lab.orchestrate()
     assert code != 0
     failed = steps["ha-galera-cluster-openstack-controller01"]
-    assert failed["result"] is False
-    assert "salt-run state.orchestrate ha.galera_recover" in str(failed["changes"])
+    # Every failed step's comment, should the deploy stop before Galera.
+    why = {name: step.get("comment") for name, step in steps.items() if step.get("result") is False}
+    assert failed["result"] is False, why
+    assert "salt-run state.orchestrate ha.galera_recover" in str(failed["changes"]), why
 
     # With one node unreadable, recovery refuses to guess and says how to go on.
     lab.run("isolate", "openstack-controller02")
