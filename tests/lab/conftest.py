@@ -264,6 +264,10 @@ def galera_all_synced(lab: Lab) -> bool:
     return True
 
 
+# After a crashed controller boots, every cluster is whole again by then (issue 13).
+REJOIN_MAX = 120
+
+
 def crm_mon(lab: Lab, node: str) -> dict | None:
     """crm_mon of one node as {"quorate", "online": [...], "resources": {id: [nodes started on]}}; None if down."""
     result = lab.exec(node, "crm_mon", "--one-shot", "--inactive", "--output-as=xml", check=False)

@@ -12,14 +12,12 @@ from tests.lab.conftest import (
     ADDRESSES,
     CONTROLLERS,
     ETCD_ENDPOINTS,
+    REJOIN_MAX,
     etcd_all_healthy,
     vip_holder,
     wait_recovered,
     wait_until,
 )
-
-# After the crashed controller boots, every cluster is whole again by then (issue 13).
-REJOIN_MAX = 120
 
 pytestmark = pytest.mark.lab
 

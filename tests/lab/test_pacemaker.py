@@ -22,6 +22,7 @@ from tests.lab.conftest import (
     CLIENT_NODE,
     CONTROLLERS,
     LAB,
+    REJOIN_MAX,
     cluster_events,
     connect,
     crm_mon,
@@ -522,8 +523,6 @@ def test_invalid_haproxy_config_is_never_installed(cluster):
 # before the scheduler runs (README, "Failover").
 LISTENER_GAP_MAX = 4.0
 TOKEN_GAP_MAX = 7.0
-# After the crashed node boots, every cluster is whole again by then.
-REJOIN_MAX = 120
 
 
 @pytest.mark.parametrize("round_", [1, 2, 3])
