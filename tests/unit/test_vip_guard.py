@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +19,8 @@ guard = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(guard)
 
 VIP = "10.10.10.69"
+# No HAProxy answers there: the guard's HAProxy part then does nothing.
+NO_HAPROXY = "/nonexistent/haproxy.sock"
 # corosync-cmapctl -b nodelist.node on a lab controller (corosync 3.1.7).
 NODELIST = """\
 nodelist.node.0.name (str) = openstack-controller01
@@ -109,36 +113,36 @@ def node(monkeypatch):
 def test_a_node_without_quorum_drops_the_vip_and_only_it(node, capsys):
     fake = node({"n1": "joined", "n2": "left", "n3": "left"},
                 [("host0", "10.10.10.51", 24), ("host0", VIP, 24), ("lo", "127.0.0.1", 8)])
-    guard.judge("corosync-cmapctl", VIP)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None)
     assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
     assert "corosync membership without quorum (joined node ids: 1)" in capsys.readouterr().out
 
 
 def test_a_node_with_quorum_keeps_the_vip(node):
     fake = node({"n1": "joined", "n2": "joined", "n3": "left"}, [("host0", VIP, 24)])
-    guard.judge("corosync-cmapctl", VIP)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None)
     assert fake.dropped == []
 
 
 def test_a_failed_read_while_corosync_reports_keeps_the_vip(node):
     fake = node(None, [("host0", VIP, 24)])
-    guard.judge("corosync-cmapctl", VIP)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None)
     assert fake.dropped == []
 
 
 def test_a_failed_read_of_the_nodelist_keeps_the_vip(node):
     fake = node({"n1": "joined", "n2": "joined", "n3": "joined"}, [("host0", VIP, 24)], nodelist=None)
-    guard.judge("corosync-cmapctl", VIP)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None)
     assert fake.dropped == []
 
 
 def test_without_corosync_the_vip_goes_and_a_node_without_it_does_nothing(node, capsys):
     fake = node(None, [("host0", VIP, 24)])
-    guard.judge("corosync-cmapctl", VIP, tracking=False)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None, tracking=False)
     assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
     assert "corosync does not answer" in capsys.readouterr().out
     fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", "10.10.10.51", 24)])
-    guard.judge("corosync-cmapctl", VIP, tracking=False)
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, None, tracking=False)
     assert fake.dropped == []
 
 
@@ -155,3 +159,87 @@ def test_each_change_is_reported_at_once_not_when_the_tracker_ends(tmp_path):
     seen = [time.monotonic() - started for _ in guard.changes(str(tracker))]
     # Once when tracking starts, once per change, and the first change long before the tracker ended.
     assert len(seen) == 3 and seen[1] < 2 and seen[2] >= 3, seen
+
+
+# The start of "show servers state" on a lab controller (HAProxy 2.6).
+SERVERS_STATE = """\
+1
+# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight
+3 galera 1 openstack-controller01 10.10.10.51 2 0 1 1 473 6 3 4 6 0 0 0 - 3306 - 0 0 - - 0
+3 galera 2 openstack-controller02 10.10.10.52 2 0 1 1 473 6 3 4 6 0 0 0 - 3306 - 0 0 - - 0
+4 keystone_public 1 openstack-controller01 10.10.10.51 2 0 1 1 473 6 3 4 6 0 0 0 - 5000 - 0 0 - - 0
+4 keystone_public 2 openstack-controller02 10.10.10.52 2 0 1 1 473 6 3 4 6 0 0 0 - 5000 - 0 0 - - 0
+"""
+
+
+class FakeHAProxy:
+    """An admin socket that answers "show servers state" and records every command line it gets."""
+
+    def __init__(self, path: Path):
+        self.path, self.commands = str(path), []
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(self.path)
+        self.server.listen()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                line = connection.makefile().readline().strip()
+                self.commands.append(line)
+                connection.sendall((SERVERS_STATE if line == "show servers state" else "\n").encode())
+
+    def close(self):
+        self.server.close()
+
+
+@pytest.fixture
+def haproxy(tmp_path):
+    fake = FakeHAProxy(tmp_path / "admin.sock")
+    yield fake
+    fake.close()
+
+
+def test_servers_of_a_node_that_left_are_taken_out_of_haproxy(node, haproxy, capsys):
+    node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", VIP, 24)])
+    now = guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"})
+    assert now == {"1", "3"}
+    assert haproxy.commands == [
+        "show servers state",
+        "set server galera/openstack-controller02 health down; shutdown sessions server galera/openstack-controller02; "
+        "set server keystone_public/openstack-controller02 health down; "
+        "shutdown sessions server keystone_public/openstack-controller02",
+    ]
+    assert "node(s) at 10.10.10.52 left the membership" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("before", [None, {"1", "2"}, {"1", "2", "3"}])
+def test_haproxy_is_left_alone_when_no_node_left(node, haproxy, before):
+    # None: the guard just started (or corosync restarted), so it knows of no departure.
+    node({"n1": "joined", "n2": "joined", "n3": "joined"}, [("host0", VIP, 24)])
+    assert guard.judge("corosync-cmapctl", VIP, haproxy.path, before) == {"1", "2", "3"}
+    assert haproxy.commands == []
+
+
+def test_a_failed_read_returns_no_membership_and_touches_no_server(node, haproxy):
+    node(None, [("host0", VIP, 24)])
+    assert guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"}) is None
+    assert haproxy.commands == []
+
+
+def test_haproxy_not_answering_does_not_stop_the_guard(node):
+    fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", VIP, 24)])
+    assert guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}) == {"1"}
+    assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
+
+
+def test_servers_at_matches_the_address_column_only():
+    assert guard.servers_at(SERVERS_STATE, {"10.10.10.51"}) == [
+        "galera/openstack-controller01", "keystone_public/openstack-controller01"]
+    assert guard.servers_at(SERVERS_STATE, {"1"}) == []
+    assert guard.addresses(guard.parse(NODELIST), {"2", "3"}) == {"10.10.10.52", "10.10.10.53"}

@@ -6,7 +6,8 @@ include:
   - ha.pacemaker.service
 
 # Drops the VIP from this node the moment corosync leaves it without quorum
-# (or stops), before the majority starts it elsewhere (see the script).
+# (or stops), before the majority starts it elsewhere, and takes a node that
+# left the membership out of this node's HAProxy (see the script).
 ha-pacemaker-vip-guard-script:
   file.managed:
     - name: {{ guard.script }}
@@ -17,13 +18,14 @@ ha-pacemaker-vip-guard-unit:
   file.managed:
     - name: /etc/systemd/system/{{ guard.unit }}.service
     - contents: |
-        # Managed by Salt (ha formula): the VIP leaves a node without quorum.
+        # Managed by Salt (ha formula): the VIP leaves a node without quorum;
+        # a node that left the membership leaves HAProxy.
         [Unit]
-        Description=Drop the VIP without corosync quorum
+        Description=Drop the VIP without corosync quorum, take departed nodes out of HAProxy
         After={% for service in pacemaker.services %}{{ service }}.service {% endfor %}
 
         [Service]
-        ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }}
+        ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }} {{ ha_map.haproxy.stats_socket }}
         Restart=always
         RestartSec=1
         # Ahead of the node's other services, as corosync and Pacemaker.

@@ -17,10 +17,18 @@
 #
 # Quorum here is corosync's votequorum as the formula configures it: more
 # than half of the votes of the nodes in corosync's nodelist are joined.
-# Usage: ha-vip-guard CMAPCTL VIP
+#
+# It also takes the servers of a node that left the membership out of this
+# node's HAProxy (its admin socket: health down, sessions cut). HAProxy's own
+# checks need one to two intervals and a connect timeout to notice a dead
+# server; until then the VIP's new holder sent some requests, and the Galera
+# writers, to the dead node. The checks bring the servers back when they
+# answer again (rise), as after any failure.
+# Usage: ha-vip-guard CMAPCTL VIP HAPROXY_SOCKET
 import json
 import os
 import pty
+import socket
 import subprocess
 import sys
 import time
@@ -58,9 +66,61 @@ def quorate(nodelist: dict[str, str], members: dict[str, str]) -> bool:
     for key, value in nodelist.items():
         if key.endswith(".nodeid"):
             votes[value] = int(nodelist.get(key[: -len("nodeid")] + "quorum_votes", "1"))
-    joined = sum(count for nodeid, count in votes.items()
-                 if members.get(f"runtime.members.{nodeid}.status") == "joined")
-    return bool(votes) and joined * 2 > sum(votes.values())
+    present = joined(members)
+    return bool(votes) and sum(count for nodeid, count in votes.items() if nodeid in present) * 2 > sum(votes.values())
+
+
+def joined(members: dict[str, str]) -> set[str]:
+    """The node ids that corosync reports as joined."""
+    return {key.split(".")[2] for key, value in members.items()
+            if key.startswith("runtime.members.") and key.endswith(".status") and value == "joined"}
+
+
+def addresses(nodelist: dict[str, str], nodeids: set[str]) -> set[str]:
+    """The ring addresses (``nodelist.node.N.ringX_addr``) of the nodes with these ids."""
+    found = set()
+    for key, value in nodelist.items():
+        if key.endswith(".nodeid") and value in nodeids:
+            node = key[: -len("nodeid")]
+            found |= {address for name, address in nodelist.items()
+                      if name.startswith(node) and name.endswith("_addr")}
+    return found
+
+
+def haproxy(path: str, command: str) -> str:
+    """One command on HAProxy's admin socket and its answer ('' when HAProxy does not answer)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(2)
+            connection.connect(path)
+            connection.sendall(command.encode() + b"\n")
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    except OSError:
+        return ""
+    return answer.decode(errors="replace")
+
+
+def servers_at(state: str, gone: set[str]) -> list[str]:
+    """``BACKEND/SERVER`` of every server in ``show servers state`` whose address is in ``gone``."""
+    found = []
+    for line in state.splitlines():
+        fields = line.split()
+        # be_id be_name srv_id srv_name srv_addr ...
+        if len(fields) > 4 and not line.startswith("#") and fields[4] in gone:
+            found.append(f"{fields[1]}/{fields[3]}")
+    return found
+
+
+def take_out(path: str, gone: set[str]) -> None:
+    """Marks every HAProxy server at an address in ``gone`` down and cuts its sessions."""
+    servers = servers_at(haproxy(path, "show servers state"), gone)
+    if servers:
+        haproxy(path, "; ".join(f"set server {server} health down; shutdown sessions server {server}"
+                                for server in servers))
+        print(f"node(s) at {', '.join(sorted(gone))} left the membership: HAProxy servers "
+              f"{', '.join(servers)} marked down", flush=True)
 
 
 def held(vip: str) -> list[tuple[str, int]]:
@@ -82,12 +142,15 @@ def drop(vip: str, why: str) -> None:
         print(f"{why}: this node held the VIP {vip} on {interface}, {outcome}", flush=True)
 
 
-def judge(cmapctl: str, vip: str, tracking: bool = True) -> None:
+def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
+          tracking: bool = True) -> set[str] | None:
     """
     Drops the VIP when corosync's membership has no quorum, or when
     corosync does not answer once its tracking ended (``tracking`` False).
     A read that fails while corosync still reports (a busy node, a sync in
     progress) decides nothing: the VIP stays until the facts are known.
+    Takes the nodes that were joined ``before`` and are not now out of
+    HAProxy. Returns the joined node ids (None when unknown).
     """
     members = cmap(cmapctl, "runtime.members")
     nodelist = cmap(cmapctl, "nodelist.node") if members else {}
@@ -96,9 +159,13 @@ def judge(cmapctl: str, vip: str, tracking: bool = True) -> None:
             drop(vip, "corosync does not answer")
         else:
             print("could not read corosync's membership; the VIP stays where it is", flush=True)
-    elif not quorate(nodelist, members):
-        joined = sorted(k.split(".")[2] for k, v in members.items() if k.endswith(".status") and v == "joined")
-        drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(joined) or 'none'})")
+        return None
+    now = joined(members)
+    if not quorate(nodelist, members):
+        drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(sorted(now)) or 'none'})")
+    if before and before - now:
+        take_out(socket_path, addresses(nodelist, before - now))
+    return now
 
 
 def changes(cmapctl: str):
@@ -133,18 +200,20 @@ def changes(cmapctl: str):
         tracker.wait()
 
 
-def main(cmapctl: str, vip: str) -> None:
+def main(cmapctl: str, vip: str, socket_path: str) -> None:
+    before = None
     while True:
         for count, _ in enumerate(changes(cmapctl)):
             if count:
                 # Membership changes are rare: each is worth a line.
                 print("corosync reported a membership change", flush=True)
-            judge(cmapctl, vip)
+            before = judge(cmapctl, vip, socket_path, before) or before
         # corosync stopped (or is not started yet): Pacemaker does not run
         # without it, so no resource may stay here.
-        judge(cmapctl, vip, tracking=False)
+        judge(cmapctl, vip, socket_path, None, tracking=False)
+        before = None
         time.sleep(RETRY)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])
