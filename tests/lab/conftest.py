@@ -62,12 +62,18 @@ class Lab:
             nodes[name] = {"role": role, "address": address, "state": state, "minion": minion}
         return nodes
 
-    def answering(self, node: str) -> bool:
-        result = self.run("salt", "--out=json", "--static", "--timeout=5", node, "test.ping", check=False)
+    def not_answering(self, nodes: list[str]) -> list[str]:
+        """The nodes whose minion does not answer a ping (one salt call for all of them)."""
+        result = self.run("salt", "--out=json", "--static", "--timeout=5", "-L", ",".join(nodes), "test.ping",
+                          check=False)
         try:
-            return json.loads(result.stdout or "{}").get(node) is True
+            answers = json.loads(result.stdout or "{}")
         except json.JSONDecodeError:
-            return False
+            answers = {}
+        return [node for node in nodes if answers.get(node) is not True]
+
+    def answering(self, node: str) -> bool:
+        return not self.not_answering([node])
 
     def orchestrate(self, *args: str, sls: str = "ha.deploy") -> tuple[int, dict]:
         """salt-run state.orchestrate SLS; returns (exit code, {state id: result})."""
@@ -310,15 +316,29 @@ def not_recovered(lab: Lab) -> list[str]:
     """What is not whole again on the three controllers after a fault (empty: all is): Galera 3 Synced,
     RabbitMQ 3 running with no partition seen from any node, etcd 3 healthy, Pacemaker 3 online with the VIP
     and HAProxy started; the minions answering."""
-    missing = [f"minion of {node}" for node in CONTROLLERS if not lab.answering(node)]
+    missing = [f"minion of {node}" for node in lab.not_answering(CONTROLLERS)]
     checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy,
               "Pacemaker": lambda lab: settled(lab, CONTROLLERS[1], CONTROLLERS) is not None}
     return missing or [name for name, probe in checks.items() if not probe(lab)]
 
 
-def wait_recovered(lab: Lab, timeout: float = 300) -> None:
-    wait_until("every cluster whole again", lambda: not not_recovered(lab), timeout, 2,
+def wait_recovered(lab: Lab, timeout: float = 300) -> str:
+    """
+    Waits until every cluster is whole (``not_recovered``); returns what was
+    missing and until when, e.g. "RabbitMQ until 41 s" (empty when whole at
+    once), so that a test can say which part took the time.
+    """
+    started, seen = time.monotonic(), {}
+
+    def whole() -> bool:
+        missing = not_recovered(lab)
+        for part in missing:
+            seen[part] = time.monotonic() - started
+        return not missing
+
+    wait_until("every cluster whole again", whole, timeout, 2,
                describe=lambda: f"still not whole: {', '.join(not_recovered(lab))}")
+    return ", ".join(f"{part} until {last:.0f} s" for part, last in seen.items())
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,6 @@ from tests.lab.conftest import (
     cluster_events,
     connect,
     crm_mon,
-    not_recovered,
     settled,
     vip_holder,
     wait_recovered,
@@ -75,11 +74,12 @@ connection.close()
 # HTTP answer within 0.5 s that is not a server error: 401 counts, HAProxy's
 # 503 does not), "mysql HOST:PORT" (connected within 0.2 s, MariaDB's
 # greeting within 0.5 s, then the connection is dropped: the probe of the
-# lock-out that issue 13 describes) and "token URL" (a client: keystone
-# issues the admin a token within 1.5 s; the password on standard input).
+# lock-out that issue 13 describes) and "token URL" (a client: connected
+# within 0.2 s, keystone issues the admin a token within 1.5 s; the
+# password on standard input).
 GAP_PROBE = """
-import json, socket, sys, time, urllib.parse, urllib.request
-from http.client import HTTPConnection
+import json, socket, sys, time, urllib.parse
+from http.client import HTTPConnection, HTTPException
 kind, url = sys.argv[1:3]
 secret = sys.stdin.readline().rstrip("\\n")
 def connect(host, port):
@@ -111,12 +111,20 @@ body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"
     "name": "admin", "domain": {"name": "Default"}, "password": secret}}},
     "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}).encode()
 def token():
-    request = urllib.request.Request(url + "/auth/tokens", data=body, headers={"Content-Type": "application/json"})
+    parts = urllib.parse.urlsplit(url)
+    connection = HTTPConnection(parts.hostname, parts.port or 80)
     try:
-        with urllib.request.urlopen(request, timeout=1.5) as answer:
-            return answer.status == 201 and bool(answer.headers["X-Subject-Token"])
-    except OSError:
+        # Connected as the listener probes are (a SYN lost while no node held
+        # the VIP is not waited for), then 1.5 s for keystone's answer.
+        connection.sock = connect(parts.hostname, parts.port or 80)
+        connection.sock.settimeout(1.5)
+        connection.request("POST", parts.path + "/auth/tokens", body, {"Content-Type": "application/json"})
+        answer = connection.getresponse()
+        return answer.status == 201 and bool(answer.getheader("X-Subject-Token"))
+    except (OSError, HTTPException):
         return False
+    finally:
+        connection.close()
 check = {"http": http, "mysql": mysql, "token": token}[kind]
 deadline = time.monotonic() + 150
 while not check():
@@ -516,13 +524,13 @@ def test_invalid_haproxy_config_is_never_installed(cluster):
 
 
 # From the crash of the VIP holder until the VIP's Galera and keystone
-# listeners answer again, and until a client gets a keystone token. Guards
-# above what the lab measures now (listeners 1.5 to 3.3 s, a token 2.7 to
-# 5.9 s in development and clean-clone runs): issue 13's targets, 2.5 s and
-# 4 s, are met only when Pacemaker's controller does not sleep its 1 s
-# before the scheduler runs (README, "Failover").
-LISTENER_GAP_MAX = 4.0
-TOKEN_GAP_MAX = 7.0
+# listeners answer again, and until a client gets a keystone token. A token:
+# issue 13's 4 s (measured 2.3 to 3.4 s). The listeners: 1.6 s when
+# Pacemaker's controller runs the scheduler at once, 2.5 to 2.6 s when it
+# first sleeps its 1 s (README, "Failover"), so issue 13's 2.5 s is not
+# asserted; 3 s is.
+LISTENER_GAP_MAX = 3.0
+TOKEN_GAP_MAX = 4.0
 
 
 @pytest.mark.parametrize("round_", [1, 2, 3])
@@ -575,12 +583,12 @@ def test_vip_holder_power_loss(cluster, measure, round_):
         assert lab.exec(holder, "cat", marker).stdout.strip() == "kept"
         wait_until(f"{holder} online again in the cluster", lambda: settled(lab, survivors[0], CONTROLLERS),
                    REJOIN_MAX, 1, describe=lambda: crm_mon(lab, survivors[0]))
-        wait_recovered(lab, REJOIN_MAX - (time.monotonic() - booted))
+        slowest = wait_recovered(lab, REJOIN_MAX - (time.monotonic() - booted))
         # The services survived: every API of every controller answers HAProxy's checks again.
         wait_until("every API backend UP", lambda: not backends_not_up(lab),
                    max(10.0, REJOIN_MAX - (time.monotonic() - booted)), 2, describe=lambda: backends_not_up(lab))
         measure(f"{holder} booted (round {round_}): every cluster whole and every API backend UP after "
-                f"{time.monotonic() - booted:.1f} s")
+                f"{time.monotonic() - booted:.1f} s (not whole: {slowest or 'none'})")
         # Stickiness: the VIP does not move back, which would cut clients again.
         assert vip_holder(lab) == new_holder
     finally:
@@ -600,10 +608,9 @@ def test_first_controller_power_loss_heals_without_a_deploy(cluster, measure):
                    lambda: settled(lab, CONTROLLERS[1], CONTROLLERS[1:]), 60, 0.5)
         lab.run("boot", first)
         booted = time.monotonic()
-        wait_until(f"every cluster whole within {REJOIN_MAX} s of the boot", lambda: not not_recovered(lab),
-                   REJOIN_MAX, 2, describe=lambda: not_recovered(lab))
+        slowest = wait_recovered(lab, REJOIN_MAX)
         measure(f"power loss of the first controller {first}: every cluster whole "
-                f"{time.monotonic() - booted:.1f} s after its boot")
+                f"{time.monotonic() - booted:.1f} s after its boot (not whole: {slowest or 'none'})")
     finally:
         lab.run("boot", first, check=False)
         wait_recovered(lab)
@@ -710,8 +717,7 @@ def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which
         finally:
             lab.run("heal", isolated, check=False)
         healed = time.monotonic()
-        wait_until(f"every cluster whole within {HEALED_MAX} s of the heal", lambda: not not_recovered(lab),
-                   HEALED_MAX, 2, describe=lambda: not_recovered(lab))
+        slowest = wait_recovered(lab, HEALED_MAX)
         whole_after = time.monotonic() - healed
         # Closing its standard input ends the writer.
         result = json.loads(last_line(writer, 60))
@@ -731,7 +737,8 @@ def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which
             + (f"it dropped the VIP after {dropped:.1f} s, {holders[0]} took it after {taken:.1f} s; "
                if which == "vip_holder" else f"the VIP stayed on {holders[0]}; ")
             + f"{len(result['acked'])} writes acknowledged, {len(lost)} lost, longest write stall "
-            f"{result['longest_stall']:.2f} s; every cluster whole {whole_after:.1f} s after the heal")
+            f"{result['longest_stall']:.2f} s; every cluster whole {whole_after:.1f} s after the heal "
+            f"(not whole: {slowest or 'none'})")
     assert lost == [], f"acknowledged writes lost: {lost[:20]}"
     # Both sides sampled the VIP on their own interface, on the one clock the lab's nodes share.
     assert overlap == 0, f"the VIP was on {isolated} and {holders[0]} at once: {timelines}"
