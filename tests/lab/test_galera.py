@@ -221,8 +221,10 @@ def test_power_loss_of_every_controller_then_recovery(deployed, inserter_client,
         code, steps = lab.orchestrate()
     assert code != 0
     failed = steps["ha-galera-cluster-openstack-controller01"]
-    # Every failed step's comment, should the deploy stop before Galera.
-    why = {name: step.get("comment") for name, step in steps.items() if step.get("result") is False}
+    # Every failed step's comment and what its minions returned (a string,
+    # which pytest prints whole), should the deploy stop before Galera.
+    why = "\n".join(f"{name}: {step.get('comment')}\n  {json.dumps(step.get('changes'), default=str)[:3000]}"
+                    for name, step in steps.items() if step.get("result") is False)
     assert failed["result"] is False, why
     assert "salt-run state.orchestrate ha.galera_recover" in str(failed["changes"]), why
 
