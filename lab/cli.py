@@ -60,8 +60,18 @@ def _boot(node: Node, topology: Topology) -> None:
 
 
 def _stale_lab() -> bool:
-    """A lab left by an earlier boot of this machine: its state is here, its bridge is not."""
-    return config.STATE.exists() and not nodes.bridge_up()
+    """A lab that nothing runs any more: its state is here, but its bridge is
+    gone (the machine booted again), or neither its master nor any of its
+    nodes runs (the run that owned it was killed: the bridge outlives its
+    processes). Booting such a lab again would boot its nodes on the disks
+    that run left, half deployed or half torn down."""
+    if not config.STATE.exists():
+        return False
+    if not nodes.bridge_up():
+        return True
+    topology = Topology.load()
+    running = [n for n in (topology.nodes if topology else ()) if nodes.leader(n) is not None]
+    return master.pid() is None and not running
 
 
 def up(args) -> int:

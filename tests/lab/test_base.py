@@ -88,7 +88,12 @@ def test_managed_firewall_lets_in_only_the_formulas_ports(deployed):
     lab = deployed
 
     for node in NODES:
-        assert lab.exec(node, "systemctl", "is-enabled", "nftables").stdout.strip() == "enabled"
+        enabled = lab.exec(node, "systemctl", "is-enabled", "nftables", check=False).stdout.strip()
+        # When it is not, what enabled or disabled it, and the links systemd reads.
+        assert enabled == "enabled", (node, enabled, lab.exec(
+            node, "sh", "-c", "ls -l /etc/systemd/system/sysinit.target.wants; "
+            "journalctl --no-pager -o short-precise | grep -E 'systemctl (enable|disable|preset)|nftables'",
+            check=False).stdout)
         table = lab.exec(node, "nft", "list", "table", "inet", "ha_formula").stdout
         assert "policy drop;" in table and 'comment "SSH"' in table, (node, table)
         assert ('comment "cluster services"' in table) == (node != "openstack-compute01"), (node, table)

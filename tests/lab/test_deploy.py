@@ -51,7 +51,10 @@ def test_second_deploy_repairs_a_drift_and_changes_nothing_else(deployed, measur
     assert all(step["result"] is True for step in steps.values())
     changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
     assert list(changed) == ["ha-base"], changed
-    assert list(changed["ha-base"]["ret"]) == [node]
+    # Every changed state of every node, so that a failure names what drifted.
+    changed_states = {minion: {body["__id__"]: body["changes"] for body in ret.values() if body["changes"]}
+                      for minion, ret in changed["ha-base"]["ret"].items()}
+    assert list(changed["ha-base"]["ret"]) == [node], changed_states
     states = changed["ha-base"]["ret"][node].values()
     assert [body["__id__"] for body in states if body["changes"]] == ["ha-base-hostname"]
     assert deployed.exec(node, "hostname").stdout.strip() == node
