@@ -254,6 +254,14 @@ def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
         return
     if len(value) < MIN_SECRET_LENGTH:
         errors.append(f"{key}: is shorter than {MIN_SECRET_LENGTH} characters")
+    # A secret is written as one value on one line of the services' INI files,
+    # pcs' and MariaDB's input: a newline there would start a line of its own
+    # (an option the pillar never set), and INI readers drop the white space
+    # around a value, so the service would use another secret than its peers.
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        errors.append(f"{key}: holds a control character (a newline, tab, ...); use printable characters only")
+    elif value != value.strip():
+        errors.append(f"{key}: begins or ends with white space, which config readers drop")
     if path == ("rabbitmq", "erlang_cookie") and not ERLANG_COOKIE_RE.fullmatch(value):
         errors.append(f"{key}: must be 20 to 255 letters and digits")
 

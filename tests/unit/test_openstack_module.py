@@ -413,6 +413,17 @@ def test_token_header_is_case_insensitive(keystone_http):
      "ha:openstack:admin_password: is a reference or placeholder value; set a random secret"),
     (lambda h: h["openstack"]["service_passwords"].__setitem__("nova", "short-pass"),
      "ha:openstack:service_passwords:nova: is shorter than 16 characters"),
+    # A newline would write "debug = true" into nova.conf as an option line of its own.
+    (lambda h: h["openstack"]["service_passwords"].__setitem__("nova", "Kq3v9TzLw2xRp8Nm\ndebug = true"),
+     "ha:openstack:service_passwords:nova: holds a control character (a newline, tab, ...); "
+     "use printable characters only"),
+    (lambda h: h["openstack"].__setitem__("admin_password", "Kq3v9TzLw2xRp8Nm\tYb"),
+     "ha:openstack:admin_password: holds a control character (a newline, tab, ...); use printable characters only"),
+    (lambda h: h["galera"].__setitem__("root_password", " Kq3v9TzLw2xRp8NmYb"),
+     "ha:galera:root_password: begins or ends with white space, which config readers drop"),
+    (lambda h: h["galera"]["databases"]["glance"].__setitem__("password", "Kq3v9TzLw2xRp8NmYb\x7f"),
+     "ha:galera:databases:glance:password: holds a control character (a newline, tab, ...); "
+     "use printable characters only"),
 ])
 def test_openstack_validation(ha, mutate, error):
     mutate(ha)
