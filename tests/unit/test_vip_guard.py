@@ -106,6 +106,9 @@ def node(monkeypatch):
     def make(status, addresses, **kwargs):
         fake = Node(status, addresses, **kwargs)
         monkeypatch.setattr(guard.subprocess, "run", fake.run)
+        # What judge asks to follow in the background (follow_move has tests of its own).
+        fake.watched = []
+        monkeypatch.setattr(guard, "watch_move", lambda vip, gone: fake.watched.append((vip, gone)))
         return fake
     return make
 
@@ -236,6 +239,115 @@ def test_haproxy_not_answering_does_not_stop_the_guard(node):
     fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", VIP, 24)])
     assert guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}) == {"1"}
     assert fake.dropped == [[f"{VIP}/24", "dev", "host0"]]
+
+
+def test_a_departure_with_quorum_follows_the_vip_and_without_quorum_does_not(node, haproxy):
+    fake = node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", "10.10.10.51", 24)])
+    guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"})
+    assert fake.watched == [(VIP, {"10.10.10.52"})]
+    fake = node({"n1": "joined", "n2": "left", "n3": "left"}, [("host0", "10.10.10.51", 24)])
+    guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"})
+    assert fake.watched == []
+    fake = node({"n1": "joined", "n2": "joined", "n3": "joined"}, [("host0", "10.10.10.51", 24)])
+    guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"})
+    assert fake.watched == []
+
+
+DEAD_MAC, NEW_MAC, OTHER_MAC = "4e:78:54:c5:c8:63", "9a:0b:11:22:33:44", "aa:bb:cc:dd:ee:ff"
+# ss -H -t -n state established state close-wait ... "dst VIP" on a controller: a pooled connection that
+# HAProxy closed is written to again, and retransmits as an established one does.
+ESTABLISHED = ("ESTAB      0      0      10.10.10.53:47462 10.10.10.69:3306\n"
+               "CLOSE-WAIT 1      0      10.10.10.53:46922 10.10.10.69:5000\n")
+
+
+class Neighbors:
+    """ip and ss on a survivor: the VIP's link-layer address changes after ``moves_after`` looks (or never),
+    or the VIP comes to this node."""
+
+    def __init__(self, vip_mac: str | None, gone_mac: str | None, moves_after: int | None = None,
+                 comes_here: bool = False, established: str = ESTABLISHED):
+        self.vip_mac, self.gone_mac, self.moves_after, self.comes_here = vip_mac, gone_mac, moves_after, comes_here
+        self.established, self.looks, self.calls = established, 0, []
+
+    def run(self, command, **kwargs):
+        self.calls.append(command)
+        arrived = self.moves_after is not None and self.looks > self.moves_after
+        if command[:3] == ["ip", "-j", "-4"]:
+            self.looks += 1
+            here = [{"ifname": "host0", "addr_info": [{"local": VIP, "prefixlen": 24}]}] if (
+                self.comes_here and arrived) else []
+            return subprocess.CompletedProcess(command, 0, json.dumps(here), "")
+        if command[:3] == ["ip", "-j", "neigh"]:
+            mac = self.gone_mac if command[-1] != VIP else (
+                NEW_MAC if arrived and not self.comes_here else self.vip_mac)
+            entries = [{"dst": command[-1], "dev": "host0", "lladdr": mac, "state": ["REACHABLE"]}] if mac else [
+                {"dst": command[-1], "dev": "host0", "state": ["FAILED"]}]
+            return subprocess.CompletedProcess(command, 0, json.dumps(entries), "")
+        if command[:2] == ["ss", "-H"]:
+            assert command[-1] == f"dst {VIP}" and "close-wait" in command and "syn-sent" not in command, command
+            return subprocess.CompletedProcess(command, 0, self.established, "")
+        if command[:2] == ["ss", "-K"]:
+            # Never before the VIP answered elsewhere.
+            assert arrived, "connections ended before the VIP moved"
+            return subprocess.CompletedProcess(command, 0, "", "")
+        raise AssertionError(command)
+
+    @property
+    def ended(self):
+        return [c[-1] for c in self.calls if c[:2] == ["ss", "-K"]]
+
+
+@pytest.fixture
+def survivor(monkeypatch):
+    def make(*args, **kwargs):
+        fake = Neighbors(*args, **kwargs)
+        monkeypatch.setattr(guard.subprocess, "run", fake.run)
+        monkeypatch.setattr(guard, "MOVE_POLL", 0.001)
+        return fake
+    return make
+
+
+@pytest.mark.parametrize("comes_here", [False, True])
+def test_connections_through_the_departed_holder_end_when_the_vip_answers_elsewhere(survivor, capsys, comes_here):
+    fake = survivor(DEAD_MAC, DEAD_MAC, moves_after=3, comes_here=comes_here)
+    guard.follow_move(VIP, {"10.10.10.51"})
+    assert fake.ended == ["( ( src 10.10.10.53:47462 and dst 10.10.10.69:3306 ) or "
+                          "( src 10.10.10.53:46922 and dst 10.10.10.69:5000 ) )"]
+    assert "ended this node's 2 connection(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("vip_mac", "gone_mac", "here"),
+    [
+        # The departed node did not hold the VIP: the connections run through a live node.
+        (OTHER_MAC, DEAD_MAC, False),
+        # This node holds the VIP: its connections to it are its own.
+        (DEAD_MAC, DEAD_MAC, True),
+        # No address known for the VIP, or for the departed node: nothing to compare.
+        (None, DEAD_MAC, False),
+        (DEAD_MAC, None, False),
+    ],
+)
+def test_no_connection_ends_unless_the_departed_node_held_the_vip(survivor, vip_mac, gone_mac, here):
+    fake = survivor(vip_mac, gone_mac, moves_after=0 if here else 1, comes_here=here)
+    if here:
+        fake.looks = 1
+    guard.follow_move(VIP, {"10.10.10.51"})
+    assert fake.ended == []
+
+
+def test_a_vip_that_does_not_move_ends_nothing(survivor, monkeypatch, capsys):
+    fake = survivor(DEAD_MAC, DEAD_MAC, moves_after=None)
+    monkeypatch.setattr(guard, "MOVE_WAIT", 0.05)
+    guard.follow_move(VIP, {"10.10.10.51"})
+    assert fake.ended == []
+    assert "did not answer elsewhere within" in capsys.readouterr().out
+
+
+def test_without_connections_to_the_vip_nothing_is_watched(survivor):
+    fake = survivor(DEAD_MAC, DEAD_MAC, moves_after=0, established="")
+    guard.follow_move(VIP, {"10.10.10.51"})
+    assert fake.ended == [] and fake.looks == 1
 
 
 def test_servers_at_matches_the_address_column_only():

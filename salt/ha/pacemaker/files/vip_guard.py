@@ -24,6 +24,16 @@
 # server; until then the VIP's new holder sent some requests, and the Galera
 # writers, to the dead node. The checks bring the servers back when they
 # answer again (rise), as after any failure.
+#
+# And when the node that left held the VIP, it ends this node's connections
+# to the VIP the moment the VIP answers elsewhere. Those connections ran
+# through the dead node's HAProxy: one that was waiting for an answer
+# retransmits with a backoff that doubles (0.2, 0.4, 0.8, 1.6 s ...), and
+# learns of its end (a reset from the VIP's new holder) only at its next
+# retransmission, up to twice as long after the crash as the VIP took to
+# move. In the lab a keystone worker waited so for its database 3 s after the
+# VIP had moved, and tokens failed meanwhile. An ended connection fails at
+# once; the services' database and HTTP clients connect again.
 # Usage: ha-vip-guard CMAPCTL VIP HAPROXY_SOCKET
 import json
 import os
@@ -31,9 +41,14 @@ import pty
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 RETRY = 1.0
+# After a departure of the VIP's holder: how long to wait for the VIP to
+# answer elsewhere (Pacemaker starts it within seconds), and how often to look.
+MOVE_WAIT = 30.0
+MOVE_POLL = 0.05
 
 
 def cmap(cmapctl: str, prefix: str) -> dict[str, str]:
@@ -142,6 +157,90 @@ def drop(vip: str, why: str) -> None:
         print(f"{why}: this node held the VIP {vip} on {interface}, {outcome}", flush=True)
 
 
+def neighbor(address: str) -> str | None:
+    """The link-layer address this node has for ``address`` (None when it has none)."""
+    try:
+        result = subprocess.run(["ip", "-j", "neigh", "show", address], capture_output=True, text=True, timeout=5)
+        entries = json.loads(result.stdout or "[]")
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return next((entry["lladdr"] for entry in entries if entry.get("lladdr")), None)
+
+
+# The states of a connection that may still send: one the peer closed
+# (close-wait: HAProxy ends idle connections) is written to when its pool
+# hands it out again, and retransmits as an established one does. Not
+# syn-sent: a connect made while no node held the VIP completes at its next
+# SYN, and a database client that sees it fail waits for its retry interval.
+SENDING_STATES = ("established", "close-wait", "fin-wait-1", "last-ack")
+
+
+def _ss(match: str, *options: str) -> subprocess.CompletedProcess:
+    """ss over this node's TCP connections in SENDING_STATES that ``match`` (an ss filter expression)."""
+    states = [word for state in SENDING_STATES for word in ("state", state)]
+    return subprocess.run(["ss", *options, "-H", "-t", "-n", *states, match], capture_output=True, text=True,
+                          timeout=5)
+
+
+def connections(vip: str) -> list[tuple[str, str]]:
+    """This node's TCP connections to ``vip`` that may still send: (local, remote) as ADDRESS:PORT."""
+    try:
+        result = _ss(f"dst {vip}")
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    # Netid? State? Recv-Q Send-Q Local Peer: with several states, ss shows the State column.
+    return [(fields[-2], fields[-1]) for fields in map(str.split, result.stdout.splitlines()) if len(fields) >= 4]
+
+
+def end(sockets: list[tuple[str, str]]) -> None:
+    """Ends these connections (ss -K: the kernel aborts them; their process gets an error at once)."""
+    match = " or ".join(f"( src {local} and dst {remote} )" for local, remote in sockets)
+    try:
+        _ss(f"( {match} )", "-K")
+    except (OSError, subprocess.TimeoutExpired):
+        print("could not end the connections to the VIP (ss -K)", flush=True)
+
+
+def moved(vip: str, holder: str) -> bool:
+    """Whether the VIP answers elsewhere than at the link-layer address ``holder``: here, or another node."""
+    if held(vip):
+        return True
+    now = neighbor(vip)
+    return now is not None and now != holder
+
+
+def follow_move(vip: str, gone: set[str]) -> None:
+    """
+    When a node at an address in ``gone`` held the VIP (this node reached
+    the VIP at that node's link-layer address), waits until the VIP answers
+    elsewhere (IPaddr2 announces it), then ends the connections this node
+    had to the VIP: they ran through the departed node.
+    """
+    if held(vip):
+        return
+    holder = neighbor(vip)
+    if holder is None or holder not in {neighbor(address) for address in gone}:
+        return
+    stale = connections(vip)
+    if not stale:
+        return
+    deadline = time.monotonic() + MOVE_WAIT
+    while time.monotonic() < deadline:
+        if moved(vip, holder):
+            end(stale)
+            print(f"the VIP {vip} moved away from the node(s) at {', '.join(sorted(gone))}: ended this node's "
+                  f"{len(stale)} connection(s) to it through there", flush=True)
+            return
+        time.sleep(MOVE_POLL)
+    print(f"the VIP {vip} did not answer elsewhere within {MOVE_WAIT:.0f} s of the departure of its holder",
+          flush=True)
+
+
+def watch_move(vip: str, gone: set[str]) -> None:
+    """follow_move in the background: the guard keeps following corosync meanwhile."""
+    threading.Thread(target=follow_move, args=(vip, gone), daemon=True).start()
+
+
 def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
           tracking: bool = True) -> set[str] | None:
     """
@@ -150,7 +249,8 @@ def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
     A read that fails while corosync still reports (a busy node, a sync in
     progress) decides nothing: the VIP stays until the facts are known.
     Takes the nodes that were joined ``before`` and are not now out of
-    HAProxy. Returns the joined node ids (None when unknown).
+    HAProxy and, with quorum, follows the VIP's move away from them
+    (watch_move). Returns the joined node ids (None when unknown).
     """
     members = cmap(cmapctl, "runtime.members")
     nodelist = cmap(cmapctl, "nodelist.node") if members else {}
@@ -161,10 +261,14 @@ def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
             print("could not read corosync's membership; the VIP stays where it is", flush=True)
         return None
     now = joined(members)
-    if not quorate(nodelist, members):
+    with_quorum = quorate(nodelist, members)
+    if not with_quorum:
         drop(vip, f"corosync membership without quorum (joined node ids: {', '.join(sorted(now)) or 'none'})")
     if before and before - now:
-        take_out(socket_path, addresses(nodelist, before - now))
+        gone = addresses(nodelist, before - now)
+        take_out(socket_path, gone)
+        if with_quorum:
+            watch_move(vip, gone)
     return now
 
 
