@@ -76,11 +76,28 @@ class Node:
     """The commands the guard runs on a node: corosync-cmapctl and ip, with the node's addresses."""
 
     def __init__(self, status: dict[str, str] | None, addresses: list[tuple[str, str, int]],
-                 nodelist: str | None = NODELIST):
+                 nodelist: str | None = NODELIST, refused: set[str] | None = None, pingable: set[str] = frozenset()):
         self.status, self.addresses, self.nodelist, self.calls = status, addresses, nodelist, []
+        # The addresses of the guard's TCP refusals (policy rules), and those that answer a ping.
+        self.refused, self.pingable = set(refused or ()), pingable
 
     def run(self, command, **kwargs):
         self.calls.append(command)
+        if command[:5] == ["ip", "-j", "-4", "rule", "show"]:
+            assert command[5:] == ["priority", guard.RULE_PRIORITY], command
+            return subprocess.CompletedProcess(command, 0, json.dumps(
+                [{"priority": 10770, "src": "all", "dst": address, "ipproto": "tcp", "action": "unreachable"}
+                 for address in sorted(self.refused)]), "")
+        if command[:3] == ["ip", "-4", "rule"]:
+            verb, address = command[3], command[7].removesuffix("/32")
+            assert command[4:7] == ["priority", guard.RULE_PRIORITY, "to"] and command[8:] == [
+                "ipproto", "tcp", "unreachable"], command
+            (self.refused.add if verb == "add" else self.refused.discard)(address)
+            return subprocess.CompletedProcess(command, 0, "", "")
+        if command[0] == "ping":
+            return subprocess.CompletedProcess(command, 0 if command[-1] in self.pingable else 1, "", "")
+        if command[:2] == ["ss", "-K"]:
+            return subprocess.CompletedProcess(command, 0, "", "")
         if command[0] == "corosync-cmapctl":
             wanted = self.nodelist if command[-1] == "nodelist.node" else self.status
             if wanted is None:
@@ -99,6 +116,10 @@ class Node:
     @property
     def dropped(self):
         return [c[3:] for c in self.calls if c[:3] == ["ip", "addr", "del"]]
+
+    @property
+    def ended(self):
+        return [c[-1] for c in self.calls if c[:2] == ["ss", "-K"]]
 
 
 @pytest.fixture
@@ -251,6 +272,43 @@ def test_a_departure_with_quorum_follows_the_vip_and_without_quorum_does_not(nod
     fake = node({"n1": "joined", "n2": "joined", "n3": "joined"}, [("host0", "10.10.10.51", 24)])
     guard.judge("corosync-cmapctl", VIP, haproxy.path, {"1", "2", "3"})
     assert fake.watched == []
+
+
+def test_tcp_to_a_departed_node_that_does_not_answer_fails_at_once_until_it_is_back(node, capsys):
+    fake = node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", "10.10.10.51", 24)])
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"})
+    assert fake.refused == {"10.10.10.52"}
+    assert fake.ended == ["dst 10.10.10.52"]
+    assert "10.10.10.52 left the membership and does not answer" in capsys.readouterr().out
+    # Still out: the refusal stays, and the address is not pinged again.
+    fake.calls.clear()
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"})
+    assert fake.refused == {"10.10.10.52"} and not [c for c in fake.calls if c[0] == "ping"]
+    fake.status["n2"] = "joined"
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"})
+    assert fake.refused == set()
+    assert "10.10.10.52 is back in the membership" in capsys.readouterr().out
+
+
+def test_a_departed_node_that_answers_is_not_refused(node):
+    """Its corosync stopped (maintenance), its services still serve."""
+    fake = node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", "10.10.10.51", 24)],
+                pingable={"10.10.10.52"})
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"})
+    assert fake.refused == set() and fake.ended == []
+
+
+@pytest.mark.parametrize("status", [{"n1": "joined", "n2": "left", "n3": "left"}, None])
+def test_without_quorum_or_corosync_no_node_is_refused(node, status):
+    fake = node(status, [("host0", "10.10.10.51", 24)], refused={"10.10.10.52", "10.10.10.53"})
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}, tracking=status is not None)
+    assert fake.refused == set()
+
+
+def test_clear_removes_every_refusal(node):
+    fake = node(None, [], refused={"10.10.10.52"})
+    guard.refuse(set())
+    assert fake.refused == set()
 
 
 DEAD_MAC, NEW_MAC, OTHER_MAC = "4e:78:54:c5:c8:63", "9a:0b:11:22:33:44", "aa:bb:cc:dd:ee:ff"

@@ -6,8 +6,10 @@ include:
   - ha.pacemaker.service
 
 # Drops the VIP from this node the moment corosync leaves it without quorum
-# (or stops), before the majority starts it elsewhere, and takes a node that
-# left the membership out of this node's HAProxy (see the script).
+# (or stops), before the majority starts it elsewhere, takes a node that
+# left the membership out of this node's HAProxy, ends the connections that
+# ran through it to the VIP, and makes TCP to it fail at once until it is
+# back (see the script).
 ha-pacemaker-vip-guard-script:
   file.managed:
     - name: {{ guard.script }}
@@ -19,13 +21,15 @@ ha-pacemaker-vip-guard-unit:
     - name: /etc/systemd/system/{{ guard.unit }}.service
     - contents: |
         # Managed by Salt (ha formula): the VIP leaves a node without quorum;
-        # a node that left the membership leaves HAProxy.
+        # a node that left the membership leaves HAProxy and is refused over TCP.
         [Unit]
         Description=Drop the VIP without corosync quorum, take departed nodes out of HAProxy
         After={% for service in pacemaker.services %}{{ service }}.service {% endfor %}
 
         [Service]
         ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }} {{ ha_map.haproxy.stats_socket }}
+        # Stopped, it no longer follows the membership: TCP to every node as usual.
+        ExecStopPost=/usr/bin/python3 {{ guard.script }} --clear
         Restart=always
         RestartSec=1
         # Ahead of the node's other services, as corosync and Pacemaker.
