@@ -280,16 +280,10 @@ def answers(address: str) -> bool:
         return False
 
 
-def gone_for_good(candidates: set[str]) -> set[str]:
-    """Of the departed addresses, those refused already and those that do not answer a ping."""
-    present = refused()
-    return {address for address in candidates if address in present or not answers(address)}
-
-
-def refuse(wanted: set[str]) -> None:
-    """Makes exactly ``wanted`` unreachable over TCP from this node (policy rules at RULE_PRIORITY); the
-    connections to a newly refused address end."""
-    present = refused()
+def refuse(wanted: set[str], present: set[str] | None = None) -> None:
+    """Makes exactly ``wanted`` unreachable over TCP from this node (policy rules at RULE_PRIORITY; ``present``:
+    the refused addresses, when just read); the connections to a newly refused address end."""
+    present = refused() if present is None else present
     for verb, targets in (("add", wanted - present), ("del", present - wanted)):
         for address in sorted(targets):
             result = subprocess.run(["ip", "-4", "rule", verb, "priority", RULE_PRIORITY, "to", f"{address}/32",
@@ -336,9 +330,15 @@ def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
         take_out(socket_path, gone)
         if with_quorum:
             watch_move(vip, gone)
-    # Last: it waits for pings; the VIP and HAProxy do not.
-    nodeids = {value for key, value in nodelist.items() if key.endswith(".nodeid")}
-    refuse(gone_for_good(addresses(nodelist, nodeids - now)) if with_quorum else set())
+    # Last: it waits for pings; the VIP and HAProxy do not. A node out of the
+    # membership that is refused already stays so until it joins.
+    present = refused()
+    wanted = set()
+    if with_quorum:
+        nodeids = {value for key, value in nodelist.items() if key.endswith(".nodeid")}
+        wanted = {address for address in addresses(nodelist, nodeids - now)
+                  if address in present or not answers(address)}
+    refuse(wanted, present)
     return now
 
 
