@@ -23,7 +23,7 @@ ha-pacemaker-vip-guard-unit:
         # Managed by Salt (ha formula): the VIP leaves a node without quorum;
         # a node that left the membership leaves HAProxy and is refused over TCP.
         [Unit]
-        Description=Drop the VIP without corosync quorum, take departed nodes out of HAProxy
+        Description=Drop the VIP without corosync quorum; cut a departed node out of HAProxy and TCP
         After={% for service in pacemaker.services %}{{ service }}.service {% endfor %}
 
         [Service]
