@@ -78,7 +78,8 @@ class Node:
     def __init__(self, status: dict[str, str] | None, addresses: list[tuple[str, str, int]],
                  nodelist: str | None = NODELIST, refused: set[str] | None = None, pingable: set[str] = frozenset()):
         self.status, self.addresses, self.nodelist, self.calls = status, addresses, nodelist, []
-        # The addresses of the guard's TCP refusals (policy rules), and those that answer a ping.
+        # The (address, port) pairs of the guard's TCP refusals (policy rules), and the addresses that answer a
+        # ping.
         self.refused, self.pingable = set(refused or ()), pingable
 
     def run(self, command, **kwargs):
@@ -86,13 +87,13 @@ class Node:
         if command[:5] == ["ip", "-j", "-4", "rule", "show"]:
             assert command[5:] == ["priority", guard.RULE_PRIORITY], command
             return subprocess.CompletedProcess(command, 0, json.dumps(
-                [{"priority": 10770, "src": "all", "dst": address, "ipproto": "tcp", "action": "unreachable"}
-                 for address in sorted(self.refused)]), "")
+                [{"priority": 10770, "src": "all", "dst": address, "ipproto": "tcp", "dport": int(port),
+                  "action": "unreachable"} for address, port in sorted(self.refused)]), "")
         if command[:3] == ["ip", "-4", "rule"]:
-            verb, address = command[3], command[7].removesuffix("/32")
+            verb, address, port = command[3], command[7].removesuffix("/32"), command[11]
             assert command[4:7] == ["priority", guard.RULE_PRIORITY, "to"] and command[8:] == [
-                "ipproto", "tcp", "unreachable"], command
-            (self.refused.add if verb == "add" else self.refused.discard)(address)
+                "ipproto", "tcp", "dport", port, "unreachable"], command
+            (self.refused.add if verb == "add" else self.refused.discard)((address, port))
             return subprocess.CompletedProcess(command, 0, "", "")
         if command[0] == "ping":
             return subprocess.CompletedProcess(command, 0 if command[-1] in self.pingable else 1, "", "")
@@ -274,18 +275,21 @@ def test_a_departure_with_quorum_follows_the_vip_and_without_quorum_does_not(nod
     assert fake.watched == []
 
 
-def test_tcp_to_a_departed_node_that_does_not_answer_fails_at_once_until_it_is_back(node, capsys):
+MEMCACHED = ("11211",)
+
+
+def test_a_departed_node_that_does_not_answer_has_its_memcached_refused_until_it_is_back(node, capsys):
     fake = node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", "10.10.10.51", 24)])
-    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"})
-    assert fake.refused == {"10.10.10.52"}
-    assert fake.ended == ["dst 10.10.10.52"]
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}, ports=MEMCACHED)
+    assert fake.refused == {("10.10.10.52", "11211")}
+    assert fake.ended == ["dst 10.10.10.52:11211"]
     assert "10.10.10.52 left the membership and does not answer" in capsys.readouterr().out
     # Still out: the refusal stays, and the address is not pinged again.
     fake.calls.clear()
-    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"})
-    assert fake.refused == {"10.10.10.52"} and not [c for c in fake.calls if c[0] == "ping"]
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"}, ports=MEMCACHED)
+    assert fake.refused == {("10.10.10.52", "11211")} and not [c for c in fake.calls if c[0] == "ping"]
     fake.status["n2"] = "joined"
-    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"})
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "3"}, ports=MEMCACHED)
     assert fake.refused == set()
     assert "10.10.10.52 is back in the membership" in capsys.readouterr().out
 
@@ -294,19 +298,20 @@ def test_a_departed_node_that_answers_is_not_refused(node):
     """Its corosync stopped (maintenance), its services still serve."""
     fake = node({"n1": "joined", "n2": "left", "n3": "joined"}, [("host0", "10.10.10.51", 24)],
                 pingable={"10.10.10.52"})
-    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"})
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}, ports=MEMCACHED)
     assert fake.refused == set() and fake.ended == []
 
 
 @pytest.mark.parametrize("status", [{"n1": "joined", "n2": "left", "n3": "left"}, None])
 def test_without_quorum_or_corosync_no_node_is_refused(node, status):
-    fake = node(status, [("host0", "10.10.10.51", 24)], refused={"10.10.10.52", "10.10.10.53"})
-    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}, tracking=status is not None)
+    fake = node(status, [("host0", "10.10.10.51", 24)],
+                refused={("10.10.10.52", "11211"), ("10.10.10.53", "11211")})
+    guard.judge("corosync-cmapctl", VIP, NO_HAPROXY, {"1", "2", "3"}, tracking=status is not None, ports=MEMCACHED)
     assert fake.refused == set()
 
 
 def test_clear_removes_every_refusal(node):
-    fake = node(None, [], refused={"10.10.10.52"})
+    fake = node(None, [], refused={("10.10.10.52", "11211"), ("10.10.10.53", "5672")})
     guard.refuse(set())
     assert fake.refused == set()
 

@@ -2,14 +2,15 @@
 {%- set pacemaker = ha_map.pacemaker %}
 {%- set guard = pacemaker.vip_guard %}
 {%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
+{%- set memcached = salt['ha_topology.memcached_node']() %}
 include:
   - ha.pacemaker.service
 
 # Drops the VIP from this node the moment corosync leaves it without quorum
 # (or stops), before the majority starts it elsewhere, takes a node that
 # left the membership out of this node's HAProxy, ends the connections that
-# ran through it to the VIP, and makes TCP to it fail at once until it is
-# back (see the script).
+# ran through it to the VIP, and makes connects to its memcached fail at once
+# until it is back (see the script).
 ha-pacemaker-vip-guard-script:
   file.managed:
     - name: {{ guard.script }}
@@ -21,14 +22,14 @@ ha-pacemaker-vip-guard-unit:
     - name: /etc/systemd/system/{{ guard.unit }}.service
     - contents: |
         # Managed by Salt (ha formula): the VIP leaves a node without quorum;
-        # a node that left the membership leaves HAProxy and is refused over TCP.
+        # a node that left the membership leaves HAProxy, its memcached is refused.
         [Unit]
-        Description=Drop the VIP without corosync quorum; cut a departed node out of HAProxy and TCP
+        Description=Drop the VIP without corosync quorum; cut a departed node out of HAProxy and memcached
         After={% for service in pacemaker.services %}{{ service }}.service {% endfor %}
 
         [Service]
-        ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }} {{ ha_map.haproxy.stats_socket }}
-        # Stopped, it no longer follows the membership: TCP to every node as usual.
+        ExecStart=/usr/bin/python3 {{ guard.script }} {{ pacemaker.corosync_cmapctl }} {{ cluster.vip }} {{ ha_map.haproxy.stats_socket }} {{ memcached.port }}
+        # Stopped, it no longer follows the membership: every node's memcached as usual.
         ExecStopPost=/usr/bin/python3 {{ guard.script }} --clear
         Restart=always
         RestartSec=1

@@ -37,14 +37,16 @@
 #
 # And while a node of the nodelist is out of the membership and does not
 # answer a ping (it is dead or cut off; a node whose corosync was merely
-# stopped still serves), this node's connections to it end and a new one
-# over TCP fails at once (a policy rule: unreachable, TCP only; corosync's
-# own UDP is untouched, so the node can join again, and the rule goes when
-# it has). Before, each client waited for its timeout: keystone's memcached
-# clients, one per pooled connection, each waited 0.5 s for the dead node's
-# memcached before skipping it, three times in the first token request
-# after a crash.
-# Usage: ha-vip-guard CMAPCTL VIP HAPROXY_SOCKET
+# stopped still serves), this node's connections to its memcached end and a
+# new one fails at once (a policy rule: unreachable, TCP to that port only;
+# the rule goes when the node has joined again). Before, each client waited
+# for its timeout: keystone's memcached clients, one per pooled connection,
+# each waited 0.5 s for the dead node's memcached before skipping it, three
+# times in the first token request after a crash. Only memcached: the
+# clusters' own links (Galera, RabbitMQ, etcd) reconnect by their own rules,
+# and Galera's stops trying a peer that failed too often (it then reaches it
+# only through a third node).
+# Usage: ha-vip-guard CMAPCTL VIP HAPROXY_SOCKET MEMCACHED_PORT
 #        ha-vip-guard --clear   (removes its rules; the unit's ExecStopPost)
 import json
 import os
@@ -260,15 +262,15 @@ def watch_move(vip: str, gone: set[str]) -> None:
     threading.Thread(target=follow_move, args=(vip, gone), daemon=True).start()
 
 
-def refused() -> set[str]:
-    """The addresses this node's guard rules make unreachable over TCP."""
+def refused() -> set[tuple[str, str]]:
+    """The (address, TCP port) pairs this node's guard rules make unreachable."""
     try:
         result = subprocess.run(["ip", "-j", "-4", "rule", "show", "priority", RULE_PRIORITY],
                                 capture_output=True, text=True, timeout=5)
         rules = json.loads(result.stdout or "[]")
     except (OSError, subprocess.TimeoutExpired, ValueError):
         return set()
-    return {rule["dst"] for rule in rules if rule.get("dst")}
+    return {(rule["dst"], str(rule["dport"])) for rule in rules if rule.get("dst") and rule.get("dport")}
 
 
 def answers(address: str) -> bool:
@@ -280,26 +282,29 @@ def answers(address: str) -> bool:
         return False
 
 
-def refuse(wanted: set[str], present: set[str] | None = None) -> None:
-    """Makes exactly ``wanted`` unreachable over TCP from this node (policy rules at RULE_PRIORITY; ``present``:
-    the refused addresses, when just read); the connections to a newly refused address end."""
+def refuse(wanted: set[tuple[str, str]], present: set[tuple[str, str]] | None = None) -> None:
+    """Makes exactly the ``wanted`` (address, TCP port) pairs unreachable from this node (policy rules at
+    RULE_PRIORITY; ``present``: the refused pairs, when just read); the connections to a newly refused pair
+    end."""
     present = refused() if present is None else present
     for verb, targets in (("add", wanted - present), ("del", present - wanted)):
-        for address in sorted(targets):
+        for address, port in sorted(targets):
             result = subprocess.run(["ip", "-4", "rule", verb, "priority", RULE_PRIORITY, "to", f"{address}/32",
-                                     "ipproto", "tcp", "unreachable"], capture_output=True, text=True, timeout=5)
+                                     "ipproto", "tcp", "dport", port, "unreachable"],
+                                    capture_output=True, text=True, timeout=5)
             if result.returncode != 0:
-                print(f"could not {verb} the TCP refusal of {address}: {result.stderr.strip()}", flush=True)
+                print(f"could not {verb} the refusal of {address}:{port}: {result.stderr.strip()}", flush=True)
             elif verb == "add":
-                end_all(f"dst {address}")
-                print(f"{address} left the membership and does not answer: its connections ended, TCP connects "
-                      "to it fail at once", flush=True)
+                end_all(f"dst {address}:{port}")
+                print(f"{address} left the membership and does not answer: its connections to port {port} "
+                      "ended, new ones fail at once", flush=True)
             else:
-                print(f"{address} is back in the membership (or the guard stops): TCP to it as usual", flush=True)
+                print(f"{address} is back in the membership (or the guard stops): port {port} as usual",
+                      flush=True)
 
 
 def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
-          tracking: bool = True) -> set[str] | None:
+          tracking: bool = True, ports: tuple[str, ...] = ()) -> set[str] | None:
     """
     Drops the VIP when corosync's membership has no quorum, or when
     corosync does not answer once its tracking ended (``tracking`` False).
@@ -307,9 +312,9 @@ def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
     progress) decides nothing: the VIP stays until the facts are known.
     Takes the nodes that were joined ``before`` and are not now out of
     HAProxy and, with quorum, follows the VIP's move away from them
-    (watch_move); with quorum, TCP to every node of the nodelist that is
-    not joined and does not answer fails at once (refuse), and without
-    quorum or corosync, to none.
+    (watch_move); with quorum, TCP to the ``ports`` of every node of the
+    nodelist that is not joined and does not answer fails at once
+    (refuse), and without quorum or corosync, to none.
     Returns the joined node ids (None when unknown).
     """
     members = cmap(cmapctl, "runtime.members")
@@ -336,8 +341,9 @@ def judge(cmapctl: str, vip: str, socket_path: str, before: set[str] | None,
     wanted = set()
     if with_quorum:
         nodeids = {value for key, value in nodelist.items() if key.endswith(".nodeid")}
-        wanted = {address for address in addresses(nodelist, nodeids - now)
-                  if address in present or not answers(address)}
+        out = {address for address in addresses(nodelist, nodeids - now)
+               if any(pair[0] == address for pair in present) or not answers(address)}
+        wanted = {(address, port) for address in out for port in ports}
     refuse(wanted, present)
     return now
 
@@ -374,14 +380,14 @@ def changes(cmapctl: str):
         tracker.wait()
 
 
-def main(cmapctl: str, vip: str, socket_path: str) -> None:
-    before = None
+def main(cmapctl: str, vip: str, socket_path: str, memcached_port: str) -> None:
+    before, ports = None, (memcached_port,)
     while True:
         for count, _ in enumerate(changes(cmapctl)):
             if count:
                 # Membership changes are rare: each is worth a line.
                 print("corosync reported a membership change", flush=True)
-            before = judge(cmapctl, vip, socket_path, before) or before
+            before = judge(cmapctl, vip, socket_path, before, ports=ports) or before
         # corosync stopped (or is not started yet): Pacemaker does not run
         # without it, so no resource may stay here.
         judge(cmapctl, vip, socket_path, None, tracking=False)
@@ -393,4 +399,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--clear"]:
         refuse(set())
     else:
-        main(*sys.argv[1:4])
+        main(*sys.argv[1:5])
