@@ -43,9 +43,11 @@
 # for its timeout: keystone's memcached clients, one per pooled connection,
 # each waited 0.5 s for the dead node's memcached before skipping it, three
 # times in the first token request after a crash. Only memcached: the
-# clusters' own links (Galera, RabbitMQ, etcd) reconnect by their own rules,
-# and Galera's stops trying a peer that failed too often (it then reaches it
-# only through a third node).
+# clusters' own links (Galera, RabbitMQ, etcd) reconnect by their own rules:
+# with every port refused, a clean-clone run once saw the two survivors of
+# a cut lose their Galera quorum for the whole cut (suspected: Galera gave
+# up its direct link between them after the earlier refusals and relayed
+# through the node that was then cut off).
 # Usage: ha-vip-guard CMAPCTL VIP HAPROXY_SOCKET MEMCACHED_PORT
 #        ha-vip-guard --clear   (removes its rules; the unit's ExecStopPost)
 import json
