@@ -528,8 +528,8 @@ def test_invalid_haproxy_config_is_never_installed(cluster):
 # listeners: 1.4 to 1.6 s when Pacemaker's controller runs the scheduler at
 # once, 2.4 to 2.8 s when it first sleeps its 1 s (README, "Failover"), so
 # issue 13's 2.5 s is not asserted; 3 s is. A token: issue 13's 4 s
-# (measured 2.0 to 3.1 s since the VIP guard ends the connections through
-# the dead holder and refuses TCP to it; 5.4 s before, when the crashed
+# (measured 2.0 to 3.7 s since the VIP guard ends the connections through
+# the dead holder and refuses its memcached; 5.4 s before, when the crashed
 # holder was also the first controller).
 LISTENER_GAP_MAX = 3.0
 TOKEN_GAP_MAX = 4.0
