@@ -312,12 +312,12 @@ def vip_holder(lab: Lab, via: str = "openstack-controller02", online: list[str] 
     return status["resources"]["vip"][0]
 
 
-# The priority of the VIP guard's TCP refusals of departed nodes (vip_guard.py).
+# The priority of the VIP guard's refusals of a departed node's memcached (vip_guard.py).
 GUARD_RULE_PRIORITY = "10770"
 
 
 def no_refusal_left(lab: Lab) -> bool:
-    """No controller's VIP guard refuses TCP to another node any more."""
+    """No controller's VIP guard refuses another node's memcached any more."""
     return not any(lab.exec(node, "ip", "-4", "rule", "show", "priority", GUARD_RULE_PRIORITY,
                             check=False).stdout.strip() for node in CONTROLLERS)
 
@@ -325,11 +325,11 @@ def no_refusal_left(lab: Lab) -> bool:
 def not_recovered(lab: Lab) -> list[str]:
     """What is not whole again on the three controllers after a fault (empty: all is): Galera 3 Synced,
     RabbitMQ 3 running with no partition seen from any node, etcd 3 healthy, Pacemaker 3 online with the VIP
-    and HAProxy started, no VIP guard refusing TCP to a node; the minions answering."""
+    and HAProxy started, no VIP guard refusing a node's memcached; the minions answering."""
     missing = [f"minion of {node}" for node in lab.not_answering(CONTROLLERS)]
     checks = {"Galera": galera_all_synced, "RabbitMQ": rabbit_clustered, "etcd": etcd_all_healthy,
               "Pacemaker": lambda lab: settled(lab, CONTROLLERS[1], CONTROLLERS) is not None,
-              "VIP guard's TCP refusals": no_refusal_left}
+              "VIP guard's memcached refusals": no_refusal_left}
     return missing or [name for name, probe in checks.items() if not probe(lab)]
 
 
