@@ -41,6 +41,8 @@ CONSTRAINT_ATTRIBUTES = {
 # Defaults Pacemaker applies when an attribute is left out of the CIB.
 CONSTRAINT_DEFAULTS = {"first-action": "start", "then-action": "start", "kind": "Mandatory", "symmetrical": "true"}
 CIB_TAGS = {"order": "rsc_order", "colocation": "rsc_colocation", "location": "rsc_location"}
+# A property value in milliseconds ("150ms"), which pcs cannot check.
+MILLISECONDS_RE = re.compile(r"^[0-9]+(ms|msec)$")
 
 
 def __virtual__():
@@ -442,7 +444,13 @@ def diff(current: dict, properties: dict, resources: list[dict], constraints: li
     }
     if changed_properties:
         changes["properties"] = changed_properties
-        commands.append(["property", "set", *(f"{k}={v['new']}" for k, v in changed_properties.items())])
+        plain = [f"{k}={v['new']}" for k, v in changed_properties.items() if not MILLISECONDS_RE.fullmatch(v["new"])]
+        if plain:
+            commands.append(["property", "set", *plain])
+        # pcs 0.11 knows times in s, m and h only and refuses "150ms", which
+        # Pacemaker takes; --force on these alone keeps pcs's checks of the rest.
+        commands.extend(["property", "set", "--force", f"{k}={v['new']}"]
+                        for k, v in changed_properties.items() if MILLISECONDS_RE.fullmatch(v["new"]))
     for spec in resources:
         have = current["resources"].get(spec["id"])
         if have is None:

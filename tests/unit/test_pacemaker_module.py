@@ -337,10 +337,26 @@ def test_diff_of_the_measured_cib_sets_only_the_properties(wanted):
             "pe-error-series-max": {"old": None, "new": "1000"},
             "pe-input-series-max": {"old": None, "new": "1000"},
             "pe-warn-series-max": {"old": None, "new": "1000"},
+            "transition-delay": {"old": None, "new": "150ms"},
         }},
         "commands": [["property", "set", "cluster-recheck-interval=5min", "pe-error-series-max=1000",
-                      "pe-input-series-max=1000", "pe-warn-series-max=1000"]],
+                      "pe-input-series-max=1000", "pe-warn-series-max=1000"],
+                     ["property", "set", "--force", "transition-delay=150ms"]],
     }
+
+
+def test_diff_forces_only_the_properties_in_milliseconds(current, wanted):
+    # pcs 0.11 refuses "150ms" (it knows s, m and h); only that value is forced.
+    current["properties"]["transition-delay"] = "1s"
+    current["properties"]["stonith-enabled"] = "true"
+    assert run_diff(current, wanted)["commands"] == [
+        ["property", "set", "stonith-enabled=false"],
+        ["property", "set", "--force", "transition-delay=150ms"],
+    ]
+    wanted["properties"]["transition-delay"] = "2s"
+    assert run_diff(current, wanted)["commands"] == [
+        ["property", "set", "stonith-enabled=false", "transition-delay=2s"],
+    ]
 
 
 def test_diff_changed_property(current, wanted):

@@ -365,7 +365,7 @@ def filled(wanted):
 
 
 PLAN = ("pcs property set cluster-recheck-interval=5min pe-error-series-max=1000 pe-input-series-max=1000 "
-        "pe-warn-series-max=1000")
+        "pe-warn-series-max=1000; pcs property set --force transition-delay=150ms")
 
 
 def test_configured_without_commands(pcs, wanted):
@@ -385,11 +385,12 @@ def test_configured_pushes_once(pcs, wanted):
     assert ret["changes"] == module.diff(module.parse_cib(CIB), wanted["properties"], wanted["resources"],
                                          wanted["constraints"])["changes"]
     assert set(ret["changes"]["properties"]) == {"cluster-recheck-interval", "pe-error-series-max",
-                                                 "pe-input-series-max", "pe-warn-series-max"}
+                                                 "pe-input-series-max", "pe-warn-series-max", "transition-delay"}
     assert pcs.names() == ["cib", "push", "cib"]
     assert pcs.changing() == [("push", [["property", "set", "cluster-recheck-interval=5min",
                                          "pe-error-series-max=1000", "pe-input-series-max=1000",
-                                         "pe-warn-series-max=1000"]])]
+                                         "pe-warn-series-max=1000"],
+                                        ["property", "set", "--force", "transition-delay=150ms"]])]
 
 
 def test_configured_test_mode(pcs, wanted, opts):
@@ -406,7 +407,8 @@ def test_configured_still_differs_after_the_push(pcs, wanted):
     ret = state.configured("ha-pacemaker-configured", wanted["properties"], wanted["resources"],
                            wanted["constraints"])
     assert ret["result"] is False and set(ret["changes"]["properties"]) == {
-        "cluster-recheck-interval", "pe-error-series-max", "pe-input-series-max", "pe-warn-series-max"}
+        "cluster-recheck-interval", "pe-error-series-max", "pe-input-series-max", "pe-warn-series-max",
+        "transition-delay"}
     assert ret["comment"].startswith("the CIB was pushed but still differs: {'properties': {")
     assert [call[0] for call in pcs.changing()] == ["push"]
 

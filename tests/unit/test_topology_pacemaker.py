@@ -248,7 +248,8 @@ def test_pacemaker_resources_of_the_example():
     wanted = ha_topology.pacemaker_resources("haproxy")
     assert wanted == {
         "properties": {"cluster-recheck-interval": "5min", "no-quorum-policy": "stop", "pe-error-series-max": "1000",
-                       "pe-input-series-max": "1000", "pe-warn-series-max": "1000", "stonith-enabled": "false"},
+                       "pe-input-series-max": "1000", "pe-warn-series-max": "1000", "stonith-enabled": "false",
+                       "transition-delay": "150ms"},
         "resources": [
             {"id": "vip", "agent": "ocf:heartbeat:IPaddr2", "options": {"ip": "10.10.10.69", "cidr_netmask": "24",
                                                                           "run_arping": "false"},
@@ -275,13 +276,29 @@ def test_pacemaker_resources_from_the_pillar(ha):
     assert wanted["properties"] == {
         "cluster-recheck-interval": "5min", "maintenance-mode": "false", "no-quorum-policy": "freeze",
         "pe-error-series-max": "1000", "pe-input-series-max": "1000", "pe-warn-series-max": "500",
-        "stonith-enabled": "true"}
+        "stonith-enabled": "true", "transition-delay": "150ms"}
     assert list(wanted["properties"]) == sorted(wanted["properties"])
     vip, lb = wanted["resources"]
     assert vip["monitor_interval"] == lb["monitor_interval"] == "20"
     assert vip["meta"] == {"resource-stickiness": "0"} and lb["agent"] == "systemd:haproxy.service"
     # Avoiding the DC stays below the stickiness: without stickiness, no preference at all.
     assert wanted["constraints"][-1] == {"type": "location", "rsc": "vip", "score": "0", "rule": "#is_dc ne true"}
+
+
+@pytest.mark.parametrize("name, value", [
+    ("transition-delay", "150 ms"), ("transition-delay", "soon"), ("transition-delay", -1),
+    ("cluster-recheck-interval", "5 minutes"),
+])
+def test_time_properties_must_be_times(ha, name, value):
+    ha["pacemaker"]["properties"] = {name: value}
+    with pytest.raises(CommandExecutionError, match=f"ha:pacemaker:properties:{name}: .* must be a time such as"):
+        ha_topology.pacemaker_resources("haproxy")
+
+
+@pytest.mark.parametrize("value", ["0", "200ms", "1s", 2])
+def test_time_properties_take_pacemaker_times(ha, value):
+    ha["pacemaker"]["properties"] = {"transition-delay": value}
+    assert ha_topology.pacemaker_resources("haproxy")["properties"]["transition-delay"] == str(value)
 
 
 def test_pacemaker_resources_checks_the_pillar(ha):
