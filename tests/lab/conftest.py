@@ -18,7 +18,7 @@ import yaml
 
 from lab import config
 from tests.conftest import MEASUREMENTS
-from tests.helpers import REPO
+from tests.helpers import REPO, load_module
 
 LAB = REPO / "bin" / "lab"
 # A first ha.deploy of everything on the lab takes about 10 minutes on two
@@ -312,8 +312,8 @@ def vip_holder(lab: Lab, via: str = "openstack-controller02", online: list[str] 
     return status["resources"]["vip"][0]
 
 
-# The priority of the VIP guard's refusals of a departed node's memcached (vip_guard.py).
-GUARD_RULE_PRIORITY = "10770"
+# The priority of the VIP guard's refusals of a departed node's memcached.
+GUARD_RULE_PRIORITY = load_module("salt/ha/pacemaker/files/vip_guard.py", "ha_vip_guard").RULE_PRIORITY
 
 
 def no_refusal_left(lab: Lab) -> bool:

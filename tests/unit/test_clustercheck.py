@@ -3,20 +3,17 @@ resets before reading the answer leaves no traceback."""
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import struct
 import threading
 import time
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "salt" / "ha" / "galera" / "files" / "clustercheck.py"
-spec = importlib.util.spec_from_file_location("ha_clustercheck", SCRIPT)
-clustercheck = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(clustercheck)
+from tests.helpers import load_module
+
+clustercheck = load_module("salt/ha/galera/files/clustercheck.py", "ha_clustercheck")
 
 
 @pytest.fixture

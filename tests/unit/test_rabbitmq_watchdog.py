@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "salt" / "ha" / "rabbitmq" / "files" / "watchdog.py"
-spec = importlib.util.spec_from_file_location("ha_rabbitmq_watchdog", SCRIPT)
-watchdog = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(watchdog)
+from tests.helpers import load_module
+
+watchdog = load_module("salt/ha/rabbitmq/files/watchdog.py", "ha_rabbitmq_watchdog")
 
 A, B, C = (f"rabbit@openstack-controller0{n}" for n in (1, 2, 3))
 

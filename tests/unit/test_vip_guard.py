@@ -3,7 +3,6 @@ addresses, and what it drops."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -13,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "salt" / "ha" / "pacemaker" / "files" / "vip_guard.py"
-spec = importlib.util.spec_from_file_location("ha_vip_guard", SCRIPT)
-guard = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(guard)
+from tests.helpers import load_module
+
+guard = load_module("salt/ha/pacemaker/files/vip_guard.py", "ha_vip_guard")
 
 VIP = "10.10.10.69"
 # No HAProxy answers there: the guard's HAProxy part then does nothing.
