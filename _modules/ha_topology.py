@@ -236,8 +236,16 @@ def _get(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
+def _shown(name: Any) -> str:
+    """A name from the pillar as a message shows it: as it is, or quoted and escaped when
+    it holds a newline or another unprintable character, so that every message stays one
+    line (check() lists them one per line)."""
+    text = str(name)
+    return text if text.isprintable() else repr(text)
+
+
 def _key(*path: Any) -> str:
-    return ":".join(("ha",) + tuple(str(p) for p in path))
+    return ":".join(("ha",) + tuple(_shown(p) for p in path))
 
 
 def _node_sort_key(name: str) -> list:
@@ -325,7 +333,7 @@ def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
             roles = []
         unknown = [role for role in roles if role not in ROLES]
         if unknown:
-            errors.append(f"{_key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(str, unknown))}")
+            errors.append(f"{_key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(_shown, unknown))}")
         checked[name] = {"address": address, "roles": [role for role in ROLES if role in roles]}
     controllers = [name for name, spec in checked.items() if "controller" in spec["roles"]]
     if len(controllers) < MIN_CONTROLLERS:
@@ -669,7 +677,8 @@ def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
         errors.append(f"{_key('chrony', 'servers')}: must be a list of node names")
     else:
         for name in servers:
-            if name not in nodes:
+            # A mapping or a list is no node name, and cannot be looked up in nodes (unhashable).
+            if not isinstance(name, str) or name not in nodes:
                 errors.append(f"{_key('chrony', 'servers')}: {name!r} is not a node of ha:nodes")
     upstream = chrony["upstream"]
     if not isinstance(upstream, list):
@@ -704,6 +713,8 @@ def _check_openstack(ha: dict, errors: list[str]) -> None:
         for user, names in OPENSTACK_DATABASES.items():
             spec = databases.get(user)
             have = spec.get("databases", [user]) if isinstance(spec, dict) else []
+            if not isinstance(have, list):
+                continue  # reported by _check_galera as not a list of database names
             missing = [n for n in names if n not in have]
             if missing:
                 errors.append(f"{_key('galera', 'databases', user)}: the OpenStack services need the account "
