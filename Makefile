@@ -27,11 +27,11 @@ lab: venv
 	bin/lab status
 
 test: venv
-	$(VENV)/bin/ruff check _modules _states lab tests
+	$(VENV)/bin/ruff check _modules _states _runners lab tests
 	$(VENV)/bin/pytest
 
 lint: venv
-	$(VENV)/bin/ruff check _modules _states lab tests
+	$(VENV)/bin/ruff check _modules _states _runners lab tests
 
 down: venv
 	bin/lab down
