@@ -409,6 +409,10 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
             errors.append(f"{_key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
         if name != "stats":
             _check_listener(path, spec, errors)
+        # A bind lands as written in haproxy.cfg and the firewall's rules; it
+        # may be outside management_network (a public address).
+        if "bind" in spec and _check_address((*path, "bind"), spec["bind"], None, errors) is None:
+            continue
         bind = (str(spec.get("bind", vip_address)), port)
         if bind in binds:
             errors.append(

@@ -113,6 +113,33 @@ def test_duplicate_listener_bind_names_both(ha):
     ]
 
 
+@pytest.mark.parametrize("where, bind, shown", [
+    (("listeners", "keystone_public"), "10.10.10.300", "'10.10.10.300'"),
+    (("listeners", "horizon"), "vip.example.com", "'vip.example.com'"),
+    (("listeners", "galera"), None, "None"),
+    (("stats",), {"address": "10.10.10.69"}, "{'address': '10.10.10.69'}"),
+    (("stats",), "fe80::1", "'fe80::1'"),
+])
+def test_listener_bind_must_be_an_ipv4_address(ha, where, bind, shown):
+    # It lands as written in haproxy.cfg and the firewall's rules.
+    def mutate(h):
+        spec = h["haproxy"]
+        for key in where:
+            spec = spec[key]
+        spec["bind"] = bind
+
+    assert errors_for(ha, mutate) == [f"ha:haproxy:{':'.join(where)}:bind: {shown} is not an IPv4 address"]
+
+
+def test_listener_bind_outside_the_network_and_its_clash(ha):
+    def mutate(h):
+        h["haproxy"]["listeners"]["horizon"]["bind"] = "192.0.2.10"
+        h["haproxy"]["listeners"]["keystone_public"].update(bind="192.0.2.10", port=80)
+
+    assert errors_for(ha, mutate) == [
+        "ha:haproxy:listeners:keystone_public:port: 192.0.2.10:80 is already bound by ha:haproxy:listeners:horizon"]
+
+
 def test_stats_user_admin_rejected(ha):
     errors = errors_for(ha, lambda h: h["haproxy"]["stats"].__setitem__("user", "admin"))
     assert errors == ["ha:haproxy:stats:user: 'admin' is a reference value; pick a site-specific user"]
