@@ -7,6 +7,10 @@ HOST_PACKAGES := debootstrap systemd-container dpkg-dev iproute2
 
 .PHONY: venv host-packages lab test lint down
 
+# What salt-lint checks: every SLS and Jinja file of the formula, the pillar's
+# top file and pillar.example (.salt-lint). yamllint's files are in .yamllint.
+SALT_LINT_FILES = $$(find salt -name '*.sls' -o -name '*.jinja' | sort) pillar/top.sls pillar.example
+
 $(VENV)/.installed: requirements-salt.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
@@ -28,10 +32,14 @@ lab: venv
 
 test: venv
 	$(VENV)/bin/ruff check _modules _states _runners lab tests
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 	$(VENV)/bin/pytest
 
 lint: venv
 	$(VENV)/bin/ruff check _modules _states _runners lab tests
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 
 down: venv
 	bin/lab down
