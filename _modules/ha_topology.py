@@ -12,8 +12,12 @@ minions and on the master (for ``salt-run state.orchestrate ha.deploy``, after
 
 from __future__ import annotations
 
+import difflib
+import functools
+import hashlib
 import ipaddress
 import re
+import zoneinfo
 from typing import Any
 
 from salt.exceptions import CommandExecutionError
@@ -104,6 +108,10 @@ ETCD_DEFAULTS = {"client_port": 2379, "peer_port": 2380}
 NODE_FIXED_PORTS = {3306: "MariaDB", 4567: "Galera replication", 4568: "Galera IST", 4444: "Galera SST",
                     25672: "RabbitMQ inter-node", 4369: "Erlang port mapper", 2224: "pcsd"}
 RABBITMQ_CLI_PORTS = (35672, 35682)
+# The listeners whose backends are the controllers' own clustered services
+# (MariaDB's fixed port, or a port of the pillar); every other listener's
+# backend is an API of its own port on every controller.
+LISTENER_BACKENDS = {"galera": (3306, "MariaDB"), "rabbitmq": (("rabbitmq", "port"), "ha:rabbitmq:port")}
 # Erlang's distribution declares a silent peer down after 0.75 to 1.25 x
 # net_ticktime. At the default 60 s, a node cut off for about a minute is
 # seen down by some peers and not by others before the cut heals;
@@ -146,9 +154,6 @@ PACEMAKER_PROPERTIES = {
     # "Failover").
     "transition-delay": "150ms",
 }
-# Cluster properties whose value is a time: checked as one (a bad value
-# would otherwise be taken by Pacemaker as its default, silently).
-PACEMAKER_TIME_PROPERTIES = ("transition-delay", "cluster-recheck-interval")
 PACEMAKER_DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", "resource_stickiness": 100}
 # Corosync's totem timing, under ha:pacemaker:totem: a node that stopped
 # answering is out of the membership after token + consensus (1.2 x token
@@ -159,6 +164,7 @@ PACEMAKER_DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", 
 TOTEM_DEFAULTS = {"token": 500, "token_coefficient": 0}
 # Below this, a stalled scheduler on a loaded node could split the cluster.
 TOTEM_MIN_TOKEN = 200
+# ignore is refused: a partitioned minority would keep running its resources.
 NO_QUORUM_POLICIES = ("stop", "freeze", "demote", "suicide")
 # corosync.conf totem options that pcs sets (all integers, in milliseconds or counts).
 TOTEM_OPTIONS = (
@@ -166,7 +172,6 @@ TOTEM_OPTIONS = (
     "max_network_delay", "merge", "miss_count_const", "send_join", "seqno_unchanged_const", "token",
     "token_coefficient", "token_retransmit", "token_retransmits_before_loss_const", "window_size",
 )
-PROPERTY_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 # How HAProxy checks every server. Galera and RabbitMQ (cheap checks, the
 # writers' failover): twice a second, a quarter second apart once a check
 # failed, so that a dead server is out of rotation about a second after it
@@ -210,12 +215,138 @@ PORT_RANGE_RE = re.compile(r"^([0-9]{1,5})-([0-9]{1,5})$")
 # The UDP side of Galera replication and Corosync (knet, link 0).
 FIREWALL_FIXED_UDP = {4567: "Galera replication", 5405: "Corosync"}
 NTP_PORT = 123
+TIMEZONE_RE = re.compile(r"^[A-Za-z0-9_+-]{1,64}(/[A-Za-z0-9_+-]{1,64}){0,3}$")
 RELEASE_RE = re.compile(r"^[a-z]{3,20}$")
 BASE_DEFAULTS = {"upgrade": False, "sysctl": {}, "selinux": "enforcing", "firewall": "disabled",
                  "ssh_port": 22, "firewall_allow": [], "openstack_release": "caracal"}
 CHRONY_DEFAULTS = {"servers": [], "upstream": [], "local_stratum": 10}
 SITE_SOURCE_OPTIONS = "iburst minpoll 4 maxpoll 6"
 NTP_SERVER_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$")
+
+
+# --- The pillar's schema -----------------------------------------------------
+# Every key the formula reads, with the type of its value. The schema runs
+# before the value checks below: a key of the wrong type gets one message
+# ("must be an integer, not a string") and its value checks are not shown;
+# a key the formula does not know is reported with the closest known name,
+# so that a typo (memcache: for memcached:) never silently gives defaults.
+# A table of Python rather than jsonschema: the validation runs first on the
+# master, inside Salt's Python, which would need one more package there; and
+# its messages name the key as an operator writes it (ha:rabbitmq:ram_nodes),
+# which jsonschema's would need rewriting for.
+STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
+# NONE: the key may be left empty (YAML's null), which means "not set".
+NONE = "none"
+KIND_NAMES = {STR: "a string", INT: "an integer", BOOL: "true or false", SCALAR: "a single value",
+              ANY: "anything", NONE: "nothing", "list": "a list"}
+
+
+class Named:
+    """A mapping whose keys the operator names (nodes, users, listeners, options), each value of one shape."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class ListOf:
+    """A list whose items all have one shape."""
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+
+# Cluster properties Pacemaker 2.1 knows, by the kind of value it takes
+# (pe_opts and the controller's options); pcs refuses any other name.
+PACEMAKER_PROPERTY_KINDS = {
+    **dict.fromkeys((
+        "concurrent-fencing", "enable-acl", "enable-startup-probes", "maintenance-mode", "remove-after-stop",
+        "shutdown-lock", "start-failure-is-fatal", "startup-fencing", "stonith-enabled", "stop-all-resources",
+        "stop-orphan-actions", "stop-orphan-resources", "symmetric-cluster"), "boolean"),
+    **dict.fromkeys((
+        "cluster-delay", "cluster-recheck-interval", "dc-deadtime", "election-timeout", "join-finalization-timeout",
+        "join-integration-timeout", "priority-fencing-delay", "shutdown-escalation", "shutdown-lock-limit",
+        "stonith-timeout", "stonith-watchdog-timeout", "transition-delay"), "time"),
+    **dict.fromkeys((
+        "batch-limit", "cluster-ipc-limit", "migration-limit", "node-action-limit", "node-health-base",
+        "node-health-green", "node-health-red", "node-health-yellow", "pe-error-series-max",
+        "pe-input-series-max", "pe-warn-series-max", "stonith-max-attempts"), "integer"),
+    "load-threshold": "percentage",
+    "no-quorum-policy": ("stop", "freeze", "ignore", "demote", "suicide"),
+    "stonith-action": ("reboot", "off", "poweroff"),
+    "placement-strategy": ("default", "utilization", "minimal", "balanced"),
+    "fence-reaction": ("stop", "panic"),
+    "node-health-strategy": ("none", "migrate-on-red", "only-green", "progressive", "custom"),
+}
+# Properties Pacemaker and pcs keep themselves.
+PACEMAKER_OWN_PROPERTIES = ("cluster-infrastructure", "cluster-name", "dc-version", "dc-uuid", "have-watchdog",
+                            "last-lrm-refresh")
+# What Pacemaker reads as a boolean (crm_str_to_boolean).
+PACEMAKER_BOOLEANS = ("true", "false", "yes", "no", "on", "off", "y", "n", "1", "0")
+PERCENTAGE_RE = re.compile(r"^[0-9]{1,3}%$")
+INTEGER_RE = re.compile(r"^-?[0-9]{1,9}$")
+# What a RabbitMQ 3.x policy definition may hold: a tuple lists the values a
+# key takes, an int is the least integer it takes, str is any string. RabbitMQ
+# refuses the whole policy for one bad key, at deploy time; checked here first.
+RABBITMQ_POLICY_KEYS: dict[str, Any] = {
+    "ha-mode": ("all", "exactly", "nodes"),
+    "ha-params": None,  # checked with ha-mode
+    "ha-sync-mode": ("manual", "automatic"),
+    "ha-sync-batch-size": 1,
+    "ha-promote-on-shutdown": ("when-synced", "always"),
+    "ha-promote-on-failure": ("when-synced", "always"),
+    "queue-master-locator": ("min-masters", "client-local", "random"),
+    "queue-leader-locator": ("client-local", "random", "least-leaders"),
+    "queue-mode": ("default", "lazy"),
+    "queue-version": (1, 2),
+    "overflow": ("drop-head", "reject-publish", "reject-publish-dlx"),
+    **dict.fromkeys(("message-ttl", "max-length", "max-length-bytes", "max-in-memory-length", "max-in-memory-bytes",
+                     "delivery-limit", "initial-cluster-size", "stream-max-segment-size-bytes"), 0),
+    "expires": 1,
+    **dict.fromkeys(("alternate-exchange", "dead-letter-exchange", "dead-letter-routing-key", "max-age"), str),
+}
+LISTENER_SCHEMA = {"port": INT, "backend_port": INT, "bind": STR, "mode": STR, "check": STR, "check_path": STR,
+                   "timeout": (STR, INT, NONE)}
+SCHEMA = {
+    "timezone": STR,
+    "domain": (STR, NONE),
+    "management_network": STR,
+    # The formula's map data (package, service and path names), free-form.
+    "lookup": Named(ANY),
+    "vip": {"address": STR, "cidr_netmask": INT, "hostname": (STR, NONE)},
+    "nodes": Named({"address": STR, "roles": ListOf(STR)}),
+    "base": {
+        "upgrade": BOOL, "openstack_release": STR, "sysctl": Named(SCALAR), "selinux": STR, "firewall": STR,
+        "ssh_port": INT, "firewall_allow": ListOf({"port": (INT, STR), "proto": STR, "source": (STR, NONE)}),
+    },
+    "chrony": {"servers": ListOf(STR), "upstream": ListOf(STR), "local_stratum": INT},
+    "pacemaker": {
+        "cluster_name": STR, "hacluster_password": STR, "totem": dict.fromkeys(TOTEM_OPTIONS, INT),
+        "properties": Named(SCALAR), "monitor_interval": (STR, INT), "resource_stickiness": INT,
+    },
+    "galera": {
+        "cluster_name": STR, "root_password": STR, "clustercheck_password": STR, "sst_method": STR,
+        "settings": Named(SCALAR),
+        "clustercheck": {"port": INT, "available_when_donor": BOOL, "available_when_readonly": BOOL},
+        "databases": Named({"password": STR, "databases": ListOf(STR)}),
+    },
+    "rabbitmq": {
+        "erlang_cookie": STR, "openstack_password": STR, "port": INT, "management_port": INT,
+        "ram_nodes": ListOf(STR), "cluster_partition_handling": STR, "queue_type": STR,
+        "ha_policy": {"name": STR, "pattern": STR, "apply_to": STR, "priority": INT,
+                      "definition": Named((SCALAR, "list"))},
+        "settings": Named(SCALAR),
+    },
+    "memcached": {"port": INT, "memory_mb": INT, "max_connections": INT},
+    "etcd": {"cluster_token": STR, "client_port": INT, "peer_port": INT},
+    "haproxy": {
+        "stats": {"port": INT, "bind": STR, "user": STR, "password": STR},
+        "listeners": Named(LISTENER_SCHEMA),
+    },
+    "openstack": {
+        "region": STR, "endpoint_host": (STR, NONE), "admin_password": STR, "workers": INT,
+        "service_passwords": {path[-1]: STR for path in SECRETS if path[:2] == ("openstack", "service_passwords")},
+    },
+}
 
 
 def __virtual__():
@@ -256,6 +387,77 @@ def _node_sort_key(name: str) -> list:
 def _int_in(value: Any, low: int, high: int) -> bool:
     """An integer from low to high (YAML's true/false are ints in Python, not here)."""
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    for kind, name in ((dict, "a mapping"), (list, "a list"), (str, "a string"), (int, "an integer"),
+                       (float, "a number")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+def _is_kind(value: Any, spec: Any) -> bool:
+    """Whether value has the shape of a SCHEMA entry (before any check of the value itself)."""
+    if isinstance(spec, tuple):
+        return any(_is_kind(value, kind) for kind in spec)
+    if isinstance(spec, (dict, Named)):
+        return isinstance(value, dict)
+    if isinstance(spec, ListOf) or spec == "list":
+        return isinstance(value, list)
+    if spec == INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if spec == SCALAR:
+        return isinstance(value, (str, int, float))
+    return {STR: isinstance(value, str), BOOL: isinstance(value, bool), NONE: value is None, ANY: True}[spec]
+
+
+def _expected(spec: Any) -> str:
+    if isinstance(spec, tuple):
+        return " or ".join(_expected(kind) for kind in spec if kind != NONE)
+    if isinstance(spec, (dict, Named)):
+        return "a mapping"
+    if isinstance(spec, ListOf):
+        return "a list"
+    return KIND_NAMES[spec]
+
+
+def _hint(name: Any, known: Any) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"known keys here: {', '.join(sorted(known))}"
+
+
+def _check_schema(value: Any, spec: Any, path: tuple, errors: list[str]) -> None:
+    """Report, below path, every value of the wrong kind and every key the formula does not know."""
+    if not _is_kind(value, spec):
+        if value is None:
+            errors.append(f"{_key(*path)}: is empty; give {_expected(spec)}")
+        else:
+            shown = f"{value!r} " if isinstance(value, (str, int, float)) and len(repr(value)) <= 40 else ""
+            errors.append(f"{_key(*path)}: {shown}must be {_expected(spec)}, not {_kind_of(value)}")
+        return
+    if isinstance(spec, ListOf):
+        for index, item in enumerate(value):
+            _check_schema(item, spec.item, (*path, index), errors)
+    elif isinstance(spec, Named):
+        for name, item in value.items():
+            _check_schema(item, spec.value, (*path, name), errors)
+    elif isinstance(spec, dict):
+        for name, item in value.items():
+            if isinstance(name, str) and name in spec:
+                _check_schema(item, spec[name], (*path, name), errors)
+            else:
+                errors.append(f"{_key(*path, name)}: unknown key; {_hint(name, spec)}")
+
+
+def _message_key(message: str) -> str:
+    return message.partition(": ")[0]
+
+
+def _under(key: str, keys: set[str]) -> bool:
+    return any(key == other or key.startswith(other + ":") for other in keys)
 
 
 def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
@@ -331,10 +533,19 @@ def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
         if not isinstance(roles, list) or not roles:
             errors.append(f"{_key('nodes', name, 'roles')}: must be a non-empty list of {', '.join(ROLES)}")
             roles = []
-        unknown = [role for role in roles if role not in ROLES]
+        unknown = [role for role in roles if isinstance(role, str) and role not in ROLES]
         if unknown:
             errors.append(f"{_key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(_shown, unknown))}")
         checked[name] = {"address": address, "roles": [role for role in ROLES if role in roles]}
+    # RabbitMQ names a node rabbit@ and its short name, and /etc/hosts lists
+    # both names: one host under its short and its full name would be two
+    # nodes of one name.
+    short_names: dict[str, str] = {}
+    for name in checked:
+        other = short_names.setdefault(name.split(".")[0], name)
+        if other != name:
+            errors.append(f"{_key('nodes', name)}: has the short name {name.split('.')[0]} of node {other}; "
+                          "list each node once, under one name")
     controllers = [name for name, spec in checked.items() if "controller" in spec["roles"]]
     if len(controllers) < MIN_CONTROLLERS:
         errors.append(
@@ -365,6 +576,24 @@ def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> 
         errors.append(f"{_key('vip', 'hostname')}: {hostname!r} is not a lower-case host name")
     elif hostname in nodes:
         errors.append(f"{_key('vip', 'hostname')}: {hostname} is also the name of a node")
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    """The tz database's zone names where this host has one (empty where it has none)."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_timezone(ha: dict, errors: list[str]) -> None:
+    zone = ha.get("timezone")
+    if not isinstance(zone, str) or not zone:
+        errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")
+    elif not TIMEZONE_RE.fullmatch(zone):
+        errors.append(f"{_key('timezone')}: {zone!r} is not a time zone name such as Europe/Berlin")
+    elif _time_zones() and zone not in _time_zones():
+        close = difflib.get_close_matches(zone, sorted(_time_zones()), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        errors.append(f"{_key('timezone')}: {zone!r} is not a zone of the tz database{hint}")
 
 
 def _check_cluster_names(ha: dict, errors: list[str]) -> None:
@@ -442,16 +671,12 @@ def _check_listener(path: tuple, spec: dict, errors: list[str]) -> None:
 
 def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
     pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
-    totem = pacemaker["totem"]
-    if not isinstance(totem, dict):
-        errors.append(f"{_key('pacemaker', 'totem')}: must map corosync totem options to integers")
-        totem = {}
+    # Unknown options and values that are no integers are the schema's.
+    totem = {k: v for k, v in pacemaker["totem"].items() if k in TOTEM_OPTIONS and _is_kind(v, INT)} \
+        if isinstance(pacemaker["totem"], dict) else {}
     for option, value in totem.items():
-        if option not in TOTEM_OPTIONS:
-            errors.append(f"{_key('pacemaker', 'totem', option)}: unknown totem option; known: "
-                          f"{', '.join(TOTEM_OPTIONS)}")
-        elif not _int_in(value, 0, 3600000):
-            errors.append(f"{_key('pacemaker', 'totem', option)}: {value!r} must be an integer")
+        if not _int_in(value, 0, 3600000):
+            errors.append(f"{_key('pacemaker', 'totem', option)}: {value!r} must be from 0 to 3600000")
     timing = {**TOTEM_DEFAULTS, **{k: v for k, v in totem.items() if _int_in(v, 0, 3600000)}}
     # Corosync's token grows by token_coefficient for every node beyond two.
     controllers = sum("controller" in spec["roles"] for spec in nodes.values())
@@ -462,18 +687,12 @@ def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> Non
     elif "consensus" in timing and timing["consensus"] < token * 1.2:
         errors.append(f"{_key('pacemaker', 'totem', 'consensus')}: {timing['consensus']} must be at least "
                       f"1.2 x the token of {controllers} controllers ({int(token * 1.2)} ms)")
-    properties = pacemaker["properties"]
-    if not isinstance(properties, dict) or any(isinstance(v, (dict, list)) or v is None
-                                               for v in properties.values()):
-        errors.append(f"{_key('pacemaker', 'properties')}: must map cluster property names to single values")
-        properties = {}
-    for name in properties:
-        if not isinstance(name, str) or not PROPERTY_NAME_RE.fullmatch(name):
-            errors.append(f"{_key('pacemaker', 'properties', name)}: not a cluster property name")
-    for name in PACEMAKER_TIME_PROPERTIES:
-        if name in properties and not INTERVAL_RE.fullmatch(_pcs_value(properties[name])):
-            errors.append(f"{_key('pacemaker', 'properties', name)}: {properties[name]!r} must be a time such as "
-                          f"{PACEMAKER_PROPERTIES[name]}")
+    # Values of another kind than a single value are the schema's.
+    properties = {name: value for name, value in pacemaker["properties"].items() if _is_kind(value, SCALAR)} \
+        if isinstance(pacemaker["properties"], dict) else {}
+    for name, value in properties.items():
+        if name != "no-quorum-policy":  # the formula's own rule, below
+            _check_property(name, value, errors)
     policy = _pcs_value(properties.get("no-quorum-policy", PACEMAKER_PROPERTIES["no-quorum-policy"]))
     if policy not in NO_QUORUM_POLICIES:
         hint = (f"; on {controllers} controllers a partitioned minority would keep running its resources"
@@ -488,15 +707,38 @@ def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> Non
                       "an integer from 0 to 1000000")
 
 
+def _check_property(name: Any, value: Any, errors: list[str]) -> None:
+    """A cluster property's value, by the kind Pacemaker takes: a bad value would be taken as its default, silently."""
+    key = _key("pacemaker", "properties", name)
+    if name in PACEMAKER_OWN_PROPERTIES:
+        errors.append(f"{key}: is kept by Pacemaker and pcs themselves; remove it")
+        return
+    kind = PACEMAKER_PROPERTY_KINDS.get(name)
+    if kind is None:
+        errors.append(f"{key}: not a cluster property of Pacemaker; {_hint(name, PACEMAKER_PROPERTY_KINDS)}")
+        return
+    shown = _pcs_value(value)
+    if isinstance(kind, tuple):
+        if shown not in kind:
+            errors.append(f"{key}: {value!r} must be one of {', '.join(kind)}")
+    elif not {
+        "boolean": shown in PACEMAKER_BOOLEANS,
+        "time": bool(INTERVAL_RE.fullmatch(shown)),
+        "integer": bool(INTEGER_RE.fullmatch(shown)) or shown.upper() in ("INFINITY", "+INFINITY", "-INFINITY"),
+        "percentage": bool(PERCENTAGE_RE.fullmatch(shown)),
+    }[kind]:
+        example = {"boolean": "true or false", "time": "a time such as 30s or 5min",
+                   "integer": "an integer", "percentage": "a percentage such as 80%"}[kind]
+        errors.append(f"{key}: {value!r} must be {example}")
+
+
 def _check_galera(ha: dict, errors: list[str]) -> None:
     galera = ha.get("galera") if isinstance(ha.get("galera"), dict) else {}
     sst = galera.get("sst_method", "rsync")
     if sst not in SST_METHODS:
         errors.append(f"{_key('galera', 'sst_method')}: {sst!r} is not supported; use {', '.join(SST_METHODS)}")
     settings = galera.get("settings", {})
-    if not isinstance(settings, dict) or any(isinstance(v, (dict, list)) for v in settings.values()):
-        errors.append(f"{_key('galera', 'settings')}: must map [mysqld] option names to single values")
-    else:
+    if isinstance(settings, dict):  # its kinds are the schema's
         for option in settings:
             if option in GALERA_NODE_OPTIONS:
                 errors.append(f"{_key('galera', 'settings', option)}: is derived from the topology; remove it")
@@ -521,7 +763,7 @@ def _check_galera(ha: dict, errors: list[str]) -> None:
         _check_secret(("galera", "databases", user, "password"), spec.get("password"), errors)
         names = spec.get("databases", [user])
         if not isinstance(names, list) or not names or not all(
-            isinstance(n, str) and SQL_NAME_RE.fullmatch(n) for n in names
+            SQL_NAME_RE.fullmatch(n) for n in names if isinstance(n, str)
         ):
             errors.append(f"{_key('galera', 'databases', user, 'databases')}: must list database names "
                           "(letters, digits and _)")
@@ -566,6 +808,8 @@ def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None
         errors.append(f"{_key('rabbitmq', 'ram_nodes')}: must be a list of controller names")
         ram_nodes = []
     for name in ram_nodes:
+        if not isinstance(name, str):
+            continue  # the schema's
         if name not in controllers:
             errors.append(f"{_key('rabbitmq', 'ram_nodes')}: {name!r} is not a controller")
         elif name == controllers[0]:
@@ -583,20 +827,47 @@ def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None
         if not _int_in(policy.get("priority", 0), 0, 999):
             errors.append(f"{_key('rabbitmq', 'ha_policy', 'priority')}: {policy['priority']!r} must be an "
                           "integer from 0 to 999")
+        _check_policy_definition(policy["definition"], rabbitmq["queue_type"] == "mirrored", errors)
     settings = rabbitmq["settings"]
-    if not isinstance(settings, dict) or any(isinstance(v, (dict, list)) for v in settings.values()):
-        errors.append(f"{_key('rabbitmq', 'settings')}: must map rabbitmq.conf keys to single values")
-    else:
+    if isinstance(settings, dict):  # its kinds are the schema's
         for option in settings:
             if str(option).startswith(RABBITMQ_DERIVED):
                 errors.append(f"{_key('rabbitmq', 'settings', option)}: is derived from the topology and "
                               "ha:rabbitmq; remove it")
-    listener = _get(ha, ("haproxy", "listeners", "rabbitmq"))
-    if isinstance(listener, dict) and _int_in(rabbitmq["port"], 1, 65535):
-        backend_port = listener.get("backend_port", listener.get("port"))
-        if backend_port != rabbitmq["port"]:
-            errors.append(f"{_key('haproxy', 'listeners', 'rabbitmq', 'backend_port')}: {backend_port!r} differs "
-                          f"from ha:rabbitmq:port {rabbitmq['port']}")
+
+
+def _check_policy_definition(definition: dict, mirrored: bool, errors: list[str]) -> None:
+    path = ("rabbitmq", "ha_policy", "definition")
+    for name, value in definition.items():
+        key = _key(*path, name)
+        allowed = RABBITMQ_POLICY_KEYS.get(name, ...)
+        if allowed is ...:
+            errors.append(f"{key}: not a key of a RabbitMQ policy; {_hint(name, RABBITMQ_POLICY_KEYS)}")
+        elif isinstance(allowed, tuple):
+            if isinstance(value, bool) or value not in allowed:
+                errors.append(f"{key}: {value!r} must be one of {', '.join(map(str, allowed))}")
+        elif allowed is str:
+            if not isinstance(value, str) or not value:
+                errors.append(f"{key}: {value!r} must be a name")
+        elif isinstance(allowed, int) and not _int_in(value, allowed, 2**63 - 1):
+            errors.append(f"{key}: {value!r} must be an integer of at least {allowed}")
+    mode, params = definition.get("ha-mode"), definition.get("ha-params")
+    if mode == "exactly" and not _int_in(params, 1, 1000):
+        errors.append(f"{_key(*path, 'ha-params')}: {params!r}: ha-mode exactly takes the number of replicas, "
+                      "an integer of at least 1")
+    elif mode == "nodes" and (not isinstance(params, list) or not params
+                              or not all(isinstance(node, str) and node for node in params)):
+        errors.append(f"{_key(*path, 'ha-params')}: {params!r}: ha-mode nodes takes a list of node names such "
+                      "as rabbit@openstack-controller01")
+    elif mode is not None and mode not in ("exactly", "nodes") and "ha-params" in definition:
+        errors.append(f"{_key(*path, 'ha-params')}: only ha-mode exactly or nodes takes ha-params")
+    if "ha-mode" not in definition:
+        for name in definition:
+            if isinstance(name, str) and name.startswith("ha-") and name in RABBITMQ_POLICY_KEYS:
+                errors.append(f"{_key(*path, name)}: needs ha-mode in the same definition")
+        if mirrored:
+            errors.append(f"{_key(*path)}: mirrored queues (queue_type mirrored) need ha-mode here, such as "
+                          "ha-mode: all")
 
 
 def _check_memcached(ha: dict, errors: list[str]) -> None:
@@ -681,15 +952,15 @@ def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
         errors.append(f"{_key('chrony', 'servers')}: must be a list of node names")
     else:
         for name in servers:
-            # A mapping or a list is no node name, and cannot be looked up in nodes (unhashable).
-            if not isinstance(name, str) or name not in nodes:
+            # Items of another kind are the schema's.
+            if isinstance(name, str) and name not in nodes:
                 errors.append(f"{_key('chrony', 'servers')}: {name!r} is not a node of ha:nodes")
     upstream = chrony["upstream"]
     if not isinstance(upstream, list):
         errors.append(f"{_key('chrony', 'upstream')}: must be a list of NTP server names or addresses")
     else:
         for server in upstream:
-            if not isinstance(server, str) or not NTP_SERVER_RE.fullmatch(server):
+            if isinstance(server, str) and not NTP_SERVER_RE.fullmatch(server):
                 errors.append(f"{_key('chrony', 'upstream')}: {server!r} is not a host name or address")
     if not _int_in(chrony["local_stratum"], 1, 15):
         errors.append(f"{_key('chrony', 'local_stratum')}: {chrony['local_stratum']!r} must be from 1 to 15")
@@ -748,6 +1019,24 @@ def _check_node_ports(ha: dict, errors: list[str]) -> None:
         # Two ports of one section are reported by _check_ports already.
         if other != _key(*path) and not other.startswith(_key(path[0]) + ":"):
             errors.append(f"{_key(*path)}: {port} is also used on every controller by {other}")
+    listeners = _get(ha, ("haproxy", "listeners"))
+    for name, spec in sorted(listeners.items(), key=lambda item: str(item[0])) if isinstance(listeners, dict) else ():
+        if not isinstance(spec, dict):
+            continue
+        field = "backend_port" if "backend_port" in spec else "port"
+        port, path = spec.get(field), ("haproxy", "listeners", name, field)
+        if not _int_in(port, 1, 65535):
+            continue  # reported by _check_haproxy
+        if name in LISTENER_BACKENDS:
+            # The backend of this listener is a service of the node itself.
+            wanted, service = LISTENER_BACKENDS[name]
+            wanted = dict(_node_ports(ha)).get(wanted) if isinstance(wanted, tuple) else wanted
+            if _int_in(wanted, 1, 65535) and port != wanted:
+                errors.append(f"{_key(*path)}: {port} differs from the port of {service}, {wanted}")
+            continue
+        other = seen.setdefault(port, _key(*path))
+        if other != _key(*path):
+            errors.append(f"{_key(*path)}: {port} is also used on every controller by {other}")
 
 
 def validate(ha: dict | None = None) -> list[str]:
@@ -765,6 +1054,8 @@ def validate(ha: dict | None = None) -> list[str]:
     ha = _ha_pillar(ha)
     if not isinstance(ha, dict):
         return [f"ha: the pillar has no 'ha' mapping (see pillar.example); got {type(ha).__name__}"]
+    schema_errors: list[str] = []
+    _check_schema(ha, SCHEMA, (), schema_errors)
     errors: list[str] = []
     network = _check_network(ha, errors)
     nodes = _check_nodes(ha, network, errors)
@@ -772,8 +1063,7 @@ def validate(ha: dict | None = None) -> list[str]:
     domain = ha.get("domain")
     if domain and (not isinstance(domain, str) or not HOSTNAME_RE.fullmatch(domain)):
         errors.append(f"{_key('domain')}: {domain!r} is not a lower-case DNS domain")
-    if not isinstance(ha.get("timezone"), str) or not ha["timezone"]:
-        errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")
+    _check_timezone(ha, errors)
     _check_cluster_names(ha, errors)
     _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
     _check_galera(ha, errors)
@@ -794,7 +1084,27 @@ def validate(ha: dict | None = None) -> list[str]:
         errors.append(f"{_key('pacemaker')}: must be a mapping with cluster_name and hacluster_password")
     for path in SECRETS:
         _check_secret(path, _get(ha, path), errors)
-    return errors
+    # A key of the wrong kind gets the schema's message only: its value
+    # checks would repeat it in other words.
+    wrong = {_message_key(message) for message in schema_errors}
+    return schema_errors + [message for message in errors if not _under(_message_key(message), wrong)]
+
+
+def secret_keys(ha: dict | None = None) -> list[str]:
+    """
+    The pillar keys (not the values) of every secret of the site: those of ``SECRETS`` and
+    the password of each account of ``ha:galera:databases``. What the leak checks look for.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.secret_keys
+    """
+    ha = _ha_pillar(ha)
+    databases = _get(ha, ("galera", "databases"))
+    users = sorted(databases, key=str) if isinstance(databases, dict) else []
+    return [_key(*path) for path in (*SECRETS, *(("galera", "databases", user, "password") for user in users))]
 
 
 def check(ha: dict | None = None) -> bool:
@@ -810,10 +1120,24 @@ def check(ha: dict | None = None) -> bool:
 
         salt '*' ha_topology.check
     """
-    errors = validate(ha)
+    errors = _validated(_ha_pillar(ha))
     if errors:
         raise CommandExecutionError("Invalid ha pillar:\n" + "\n".join(errors))
     return True
+
+
+def _validated(ha: Any) -> list[str]:
+    """validate()'s answer, computed once per run for one pillar: every getter checks the
+    pillar first, and one state file calls several getters. Kept in ``__context__`` under
+    a digest of the pillar, so that a pillar given on the command line is validated anew."""
+    try:
+        context = __context__  # noqa: F821 - Salt loader dunder
+    except NameError:  # loaded outside Salt's loader
+        return validate(ha)
+    key = "ha_topology.errors." + hashlib.sha256(repr(ha).encode()).hexdigest()
+    if key not in context:
+        context[key] = validate(ha)
+    return list(context[key])
 
 
 def nodes(ha: dict | None = None) -> list[dict]:

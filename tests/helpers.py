@@ -29,3 +29,16 @@ def example_pillar() -> dict:
 def valid_pillar() -> dict:
     """pillar.example's ha mapping with every CHANGEME placeholder replaced by a random secret, as the lab does."""
     return fill_placeholders(example_pillar())
+
+
+def pillar_secrets(ha: dict) -> list[str]:
+    """The value of every secret of an ha pillar, by the keys ha_topology.secret_keys names."""
+    topology = load_module("_modules/ha_topology.py", "ha_topology_for_secrets")
+    found = []
+    for key in topology.secret_keys(ha):
+        value = {"ha": ha}
+        for name in key.split(":"):
+            value = value.get(name) if isinstance(value, dict) else None
+        if isinstance(value, str) and value:
+            found.append(value)
+    return found

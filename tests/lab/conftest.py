@@ -18,7 +18,7 @@ import yaml
 
 from lab import config
 from tests.conftest import MEASUREMENTS
-from tests.helpers import REPO, load_module
+from tests.helpers import REPO, load_module, pillar_secrets
 
 LAB = REPO / "bin" / "lab"
 # A first ha.deploy of everything on the lab takes about 10 minutes on two
@@ -111,19 +111,10 @@ def lab():
 
 
 def lab_secrets() -> list[str]:
-    """Every secret of the lab's generated pillar (passwords, cookie)."""
-    ha = yaml.safe_load((config.PILLAR_DIR / "ha.sls").read_text())["ha"]
-    found = []
-
-    def walk(data, key=""):
-        if isinstance(data, dict):
-            for k, v in data.items():
-                walk(v, k)
-        elif isinstance(data, str) and ("password" in key or "cookie" in key):
-            found.append(data)
-
-    walk(ha)
-    return found
+    """Every secret of the lab's generated pillar (ha_topology.secret_keys: passwords, cookie)."""
+    secrets = pillar_secrets(yaml.safe_load((config.PILLAR_DIR / "ha.sls").read_text())["ha"])
+    assert len(secrets) >= 14, secrets  # the lab pillar's 10 fixed secrets and 4 database accounts
+    return secrets
 
 
 class CmdlineSampler:

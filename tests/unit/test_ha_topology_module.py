@@ -108,16 +108,17 @@ def test_vip_checks(ha):
 def test_duplicate_listener_bind_names_both(ha):
     # The reference bound cinder to glance's port 9292.
     errors = errors_for(ha, lambda h: h["haproxy"]["listeners"]["cinder_api"].__setitem__("port", 9292))
+    # Bound twice on the VIP, and two backends of one port on every controller.
     assert errors == [
-        "ha:haproxy:listeners:cinder_api:port: 10.10.10.69:9292 is already bound by ha:haproxy:listeners:glance_api"
+        "ha:haproxy:listeners:cinder_api:port: 10.10.10.69:9292 is already bound by ha:haproxy:listeners:glance_api",
+        "ha:haproxy:listeners:glance_api:port: 9292 is also used on every controller by "
+        "ha:haproxy:listeners:cinder_api:port",
     ]
 
 
 @pytest.mark.parametrize("where, bind, shown", [
     (("listeners", "keystone_public"), "10.10.10.300", "'10.10.10.300'"),
     (("listeners", "horizon"), "vip.example.com", "'vip.example.com'"),
-    (("listeners", "galera"), None, "None"),
-    (("stats",), {"address": "10.10.10.69"}, "{'address': '10.10.10.69'}"),
     (("stats",), "fe80::1", "'fe80::1'"),
 ])
 def test_listener_bind_must_be_an_ipv4_address(ha, where, bind, shown):
@@ -131,13 +132,29 @@ def test_listener_bind_must_be_an_ipv4_address(ha, where, bind, shown):
     assert errors_for(ha, mutate) == [f"ha:haproxy:{':'.join(where)}:bind: {shown} is not an IPv4 address"]
 
 
+@pytest.mark.parametrize("where, bind, error", [
+    (("listeners", "galera"), None, "is empty; give a string"),
+    (("stats",), {"address": "10.10.10.69"}, "must be a string, not a mapping"),
+])
+def test_listener_bind_of_another_kind(ha, where, bind, error):
+    def mutate(h):
+        spec = h["haproxy"]
+        for key in where:
+            spec = spec[key]
+        spec["bind"] = bind
+
+    assert errors_for(ha, mutate) == [f"ha:haproxy:{':'.join(where)}:bind: {error}"]
+
+
 def test_listener_bind_outside_the_network_and_its_clash(ha):
     def mutate(h):
         h["haproxy"]["listeners"]["horizon"]["bind"] = "192.0.2.10"
         h["haproxy"]["listeners"]["keystone_public"].update(bind="192.0.2.10", port=80)
 
     assert errors_for(ha, mutate) == [
-        "ha:haproxy:listeners:keystone_public:port: 192.0.2.10:80 is already bound by ha:haproxy:listeners:horizon"]
+        "ha:haproxy:listeners:keystone_public:port: 192.0.2.10:80 is already bound by ha:haproxy:listeners:horizon",
+        "ha:haproxy:listeners:keystone_public:port: 80 is also used on every controller by "
+        "ha:haproxy:listeners:horizon:port"]
 
 
 def test_stats_user_admin_rejected(ha):
@@ -154,7 +171,7 @@ def test_bad_listener_port_and_mode(ha):
     errors = errors_for(ha, mutate)
     assert "ha:haproxy:listeners:horizon:port: 70000 must be a TCP port from 1 to 65535" in errors
     assert "ha:haproxy:listeners:galera:mode: 'udp' must be one of http, tcp" in errors
-    assert "ha:haproxy:listeners:rabbitmq:backend_port: 'x' must be a TCP port from 1 to 65535" in errors
+    assert "ha:haproxy:listeners:rabbitmq:backend_port: 'x' must be an integer, not a string" in errors
 
 
 def test_cluster_name_checked(ha):

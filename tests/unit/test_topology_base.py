@@ -51,7 +51,7 @@ def test_base_section_is_optional(ha):
         ({"sysctl": {"not a name": 1}}, "ha:base:sysctl:not a name: is not a kernel parameter name"),
         ({"sysctl": {"vm.swappiness": "10; reboot"}}, "ha:base:sysctl:vm.swappiness: '10; reboot' is not a plain"),
         ({"sysctl": {"vm.swappiness": True}}, "ha:base:sysctl:vm.swappiness: True is not a plain"),
-        ({"sysctl": ["vm.swappiness=10"]}, "ha:base:sysctl: must map kernel parameter names to values"),
+        ({"sysctl": ["vm.swappiness=10"]}, "ha:base:sysctl: must be a mapping, not a list"),
         ({"upgrade": "yes"}, "ha:base:upgrade: 'yes' must be true or false"),
         ({"selinux": "off"}, "ha:base:selinux: 'off' must be one of enforcing, permissive, disabled"),
         ({"firewall": "open"}, "ha:base:firewall: 'open' must be one of disabled"),
@@ -66,7 +66,7 @@ def test_bad_base_settings_are_named(ha, change, message):
 
 def test_base_must_be_a_mapping(ha):
     ha["base"] = "minimal"
-    assert "ha:base: must be a mapping" in ha_topology.validate(ha)
+    assert ha_topology.validate(ha) == ["ha:base: 'minimal' must be a mapping, not a string"]
 
 
 SITE = "iburst minpoll 4 maxpoll 6"
@@ -113,9 +113,10 @@ def test_chrony_node_of_an_unknown_minion(ha):
     ("change", "message"),
     [
         ({"servers": ["openstack-controller09"]}, "ha:chrony:servers: 'openstack-controller09' is not a node"),
-        ({"servers": "openstack-controller01"}, "ha:chrony:servers: must be a list of node names"),
+        ({"servers": "openstack-controller01"},
+         "ha:chrony:servers: 'openstack-controller01' must be a list, not a string"),
         ({"upstream": ["ntp.example.org iburst"]}, "ha:chrony:upstream: 'ntp.example.org iburst' is not a host"),
-        ({"upstream": "ntp.example.org"}, "ha:chrony:upstream: must be a list"),
+        ({"upstream": "ntp.example.org"}, "ha:chrony:upstream: 'ntp.example.org' must be a list, not a string"),
         ({"local_stratum": 16}, "ha:chrony:local_stratum: 16 must be from 1 to 15"),
     ],
 )

@@ -69,7 +69,7 @@ def test_galera_accounts():
          "ha:galera:settings:host_cache_size: is fixed so that MariaDB never blocks HAProxy's address after "
          "aborted connections; remove it"),
         (lambda g: g["settings"].__setitem__("x", [1]),
-         "ha:galera:settings: must map [mysqld] option names to single values"),
+         "ha:galera:settings:x: must be a single value, not a list"),
         (lambda g: g["clustercheck"].__setitem__("port", 0),
          "ha:galera:clustercheck:port: 0 must be a TCP port from 1 to 65535"),
         (lambda g: g["databases"]["nova"].__setitem__("password", "123456"),

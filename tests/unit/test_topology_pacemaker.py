@@ -52,11 +52,13 @@ def add_controllers(ha):
     ("mutate", "error"),
     [
         (pacemaker(totem={"tokn": 1000}),
-         "ha:pacemaker:totem:tokn: unknown totem option; known: consensus, downcheck, fail_recv_const, "
+         "ha:pacemaker:totem:tokn: unknown key; did you mean token?"),
+        (pacemaker(totem={"speed": 1000}),
+         "ha:pacemaker:totem:speed: unknown key; known keys here: consensus, downcheck, fail_recv_const, "
          "heartbeat_failures_allowed, hold, join, max_messages, max_network_delay, merge, miss_count_const, "
          "send_join, seqno_unchanged_const, token, token_coefficient, token_retransmit, "
          "token_retransmits_before_loss_const, window_size"),
-        (pacemaker(totem={"token": "1000"}), "ha:pacemaker:totem:token: '1000' must be an integer"),
+        (pacemaker(totem={"token": "1000"}), "ha:pacemaker:totem:token: '1000' must be an integer, not a string"),
         (pacemaker(totem={"token": 150}),
          "ha:pacemaker:totem:token: 150 is below 200 ms; a busy node would be taken for dead"),
         (pacemaker(totem={"token": 0, "consensus": 100}),
@@ -67,18 +69,18 @@ def add_controllers(ha):
          "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x the token of 3 controllers (1200 ms)"),
         (pacemaker(totem={"token_coefficient": 650, "consensus": 1000}),
          "ha:pacemaker:totem:consensus: 1000 must be at least 1.2 x the token of 3 controllers (1380 ms)"),
-        (pacemaker(totem={"token": True}), "ha:pacemaker:totem:token: True must be an integer"),
-        (pacemaker(totem={"consensus": -1}), "ha:pacemaker:totem:consensus: -1 must be an integer"),
-        (pacemaker(totem={"token": 3600001}), "ha:pacemaker:totem:token: 3600001 must be an integer"),
-        (pacemaker(totem=[{"token": 1000}]), "ha:pacemaker:totem: must map corosync totem options to integers"),
+        (pacemaker(totem={"token": True}), "ha:pacemaker:totem:token: True must be an integer, not true/false"),
+        (pacemaker(totem={"consensus": -1}), "ha:pacemaker:totem:consensus: -1 must be from 0 to 3600000"),
+        (pacemaker(totem={"token": 3600001}), "ha:pacemaker:totem:token: 3600001 must be from 0 to 3600000"),
+        (pacemaker(totem=[{"token": 1000}]), "ha:pacemaker:totem: must be a mapping, not a list"),
         (pacemaker(properties=["stonith-enabled=false"]),
-         "ha:pacemaker:properties: must map cluster property names to single values"),
+         "ha:pacemaker:properties: must be a mapping, not a list"),
         (pacemaker(properties={"stonith-enabled": None}),
-         "ha:pacemaker:properties: must map cluster property names to single values"),
+         "ha:pacemaker:properties:stonith-enabled: is empty; give a single value"),
         (pacemaker(properties={"stonith-enabled": {"value": False}}),
-         "ha:pacemaker:properties: must map cluster property names to single values"),
+         "ha:pacemaker:properties:stonith-enabled: must be a single value, not a mapping"),
         (pacemaker(properties={"Stonith_Enabled": "false"}),
-         "ha:pacemaker:properties:Stonith_Enabled: not a cluster property name"),
+         "ha:pacemaker:properties:Stonith_Enabled: not a cluster property of Pacemaker; did you mean stonith-enabled?"),
         (pacemaker(properties={"no-quorum-policy": "ignore"}),
          f"ha:pacemaker:properties:no-quorum-policy: 'ignore' must be one of {POLICIES}; on 3 controllers a "
          "partitioned minority would keep running its resources"),
@@ -94,9 +96,9 @@ def add_controllers(ha):
         (pacemaker(resource_stickiness=1000001),
          "ha:pacemaker:resource_stickiness: 1000001 must be an integer from 0 to 1000000"),
         (pacemaker(resource_stickiness="INFINITY"),
-         "ha:pacemaker:resource_stickiness: 'INFINITY' must be an integer from 0 to 1000000"),
+         "ha:pacemaker:resource_stickiness: 'INFINITY' must be an integer, not a string"),
         (pacemaker(resource_stickiness=True),
-         "ha:pacemaker:resource_stickiness: True must be an integer from 0 to 1000000"),
+         "ha:pacemaker:resource_stickiness: True must be an integer, not true/false"),
     ],
 )
 def test_pacemaker_validation(ha, mutate, error):
@@ -126,9 +128,18 @@ def test_accepted_pacemaker_values(ha, values):
     assert errors_for(ha, pacemaker(**values)) == []
 
 
-@pytest.mark.parametrize("value", ["openstack-cluster-01", None, ["cluster_name"]])
-def test_pacemaker_must_be_a_mapping(ha, value):
-    assert errors_for(ha, lambda h: h.__setitem__("pacemaker", value)) == [
+@pytest.mark.parametrize(("value", "error"), [
+    ("openstack-cluster-01", "ha:pacemaker: 'openstack-cluster-01' must be a mapping, not a string"),
+    (None, "ha:pacemaker: is empty; give a mapping"),
+    (["cluster_name"], "ha:pacemaker: must be a mapping, not a list"),
+])
+def test_pacemaker_must_be_a_mapping(ha, value, error):
+    # One message: the section's kind comes before its keys' values.
+    assert errors_for(ha, lambda h: h.__setitem__("pacemaker", value)) == [error]
+
+
+def test_a_missing_pacemaker_section_names_its_required_keys(ha):
+    assert errors_for(ha, lambda h: h.pop("pacemaker")) == [
         "ha:pacemaker:cluster_name: None must be 1 to 63 letters, digits, '.', '_' or '-'",
         "ha:pacemaker: must be a mapping with cluster_name and hacluster_password",
         "ha:pacemaker:hacluster_password: is required",
@@ -173,7 +184,7 @@ def test_pacemaker_options_have_defaults(ha):
         (listener("keystone_public", check_path="/v3\n"),
          "ha:haproxy:listeners:keystone_public:check_path: '/v3\\n' must be a URL path starting with /"),
         (listener("keystone_public", check_path=3),
-         "ha:haproxy:listeners:keystone_public:check_path: 3 must be a URL path starting with /"),
+         "ha:haproxy:listeners:keystone_public:check_path: 3 must be a string, not an integer"),
         (listener("galera", timeout="90 minutes"),
          "ha:haproxy:listeners:galera:timeout: '90 minutes' must be a time such as 90m or 3h"),
         (listener("rabbitmq", timeout="3h\n"),
@@ -212,8 +223,9 @@ def test_accepted_listener_values(ha, mutate):
 
 @pytest.mark.parametrize("check", [["http"], {"path": "/v3"}])
 def test_unhashable_check_is_an_error_not_a_crash(ha, check):
+    kind = "a list" if isinstance(check, list) else "a mapping"
     assert errors_for(ha, listener("keystone_public", check=check)) == [
-        f"ha:haproxy:listeners:keystone_public:check: {check!r} must be one of http, tcp, clustercheck"]
+        f"ha:haproxy:listeners:keystone_public:check: must be a string, not {kind}"]
 
 
 # pacemaker_cluster and pacemaker_resources
