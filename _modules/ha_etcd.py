@@ -10,9 +10,6 @@ The path of ``etcdctl`` comes from the formula's map (``etcd:etcdctl``).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import time
 from typing import Any
 
 from salt.exceptions import CommandExecutionError
@@ -21,31 +18,31 @@ __virtualname__ = "ha_etcd"
 
 
 def __virtual__():
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
 def _etcdctl(endpoints: list[str], *args: str, timeout: float = 15) -> Any:
     """Run etcdctl against ``endpoints`` and return its JSON output."""
-    cmd = [
+    argv = [
         __salt__["ha_topology.formula_map"]()["etcd"]["etcdctl"],  # noqa: F821 - Salt loader dunder
         "--endpoints=" + ",".join(endpoints), "--dial-timeout=3s", "--command-timeout=5s", "-w", "json", *args,
     ]
-    env = {**os.environ, "ETCDCTL_API": "3"}
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise CommandExecutionError(f"etcdctl {' '.join(args)} did not answer within {timeout:.0f} s") from None
-    except FileNotFoundError:
-        raise CommandExecutionError(f"{cmd[0]} not found: is the etcd client package installed?") from None
-    if result.returncode != 0:
-        message = (result.stderr.strip() or result.stdout.strip()).splitlines()
+    # The v3 API whatever the release's default (etcdctl before 3.4 speaks
+    # v2), on top of the minion's environment.
+    result = __utils__["ha_kit.run"](  # noqa: F821
+        __salt__, argv, env={"ETCDCTL_API": "3"}, timeout=timeout, what=f"etcdctl {' '.join(args)}",  # noqa: F821
+        hint="is the etcd client package installed?",
+    )
+    if result["retcode"] != 0:
         raise CommandExecutionError(
-            f"etcdctl {' '.join(args)} at {','.join(endpoints)} failed: {' '.join(message[-2:])}"
+            f"etcdctl {' '.join(args)} at {','.join(endpoints)} failed: {__utils__['ha_kit.tail'](result, 2)}"  # noqa: F821
         )
     try:
-        return json.loads(result.stdout)
+        return json.loads(result["stdout"])
     except ValueError:
-        raise CommandExecutionError(f"etcdctl {' '.join(args)} printed no JSON: {result.stdout[:200]!r}") from None
+        raise CommandExecutionError(f"etcdctl {' '.join(args)} printed no JSON: {result['stdout'][:200]!r}") from None
 
 
 def members(endpoints: list[str]) -> list[dict]:
@@ -189,10 +186,18 @@ def wait_healthy(expected: dict[str, dict] | None = None, timeout: float = 120, 
 
         salt openstack-controller01 ha_etcd.wait_healthy timeout=60 all_members=True
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = health(expected)
-        done = result["quorum"] and (not all_members or not result["unhealthy"])
-        if done or time.monotonic() > deadline:
-            return result
-        time.sleep(1)
+    if expected is None:
+        # Once, before the loop: a pillar that names no members fails at once.
+        expected = __salt__["ha_topology.etcd_members"]()  # noqa: F821 - Salt loader dunder
+    seen: list[dict] = []
+
+    def probe() -> bool:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        seen.append(__salt__["ha_etcd.health"](expected))  # noqa: F821 - Salt loader dunder
+        return seen[-1]["quorum"] and (not all_members or not seen[-1]["unhealthy"])
+
+    try:
+        __utils__["ha_kit.wait"]("a healthy etcd", probe, timeout)  # noqa: F821
+    except CommandExecutionError:
+        pass  # the caller judges the last result (ha_etcd.healthy says what is wrong)
+    return seen[-1]

@@ -14,9 +14,7 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -32,7 +30,15 @@ ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def __virtual__():
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
+
+
+def _has_cluster_state(uuid: str) -> bool:
+    """Whether ``uuid`` (of grastate.dat or a recovered position) names a cluster: a node that never joined one
+    has no uuid or the all-zero one."""
+    return uuid not in ("", ZERO_UUID)
 
 
 def galera_map() -> dict:
@@ -157,18 +163,19 @@ def recover_position() -> dict:
     with tempfile.TemporaryDirectory(prefix="wsrep-recover-") as tmp:
         shutil.chown(tmp, "mysql")  # mariadbd writes its log there as the mysql user
         log = os.path.join(tmp, "recover.log")
-        result = subprocess.run(
+        result = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+            __salt__,  # noqa: F821
             [galera_map()["mariadbd"], "--user=mysql", f"--datadir={galera_map()['datadir']}", "--wsrep-recover",
              f"--log-error={log}"],
-            capture_output=True, text=True, timeout=300, check=False,
+            timeout=300, what="mariadbd --wsrep-recover", hint="is the MariaDB server installed?",
         )
-        output = result.stdout + result.stderr
+        output = result["stdout"] + result["stderr"]
         if os.path.exists(log):
             with open(log) as handle:
                 output += handle.read()
     match = RECOVERED_RE.search(output)
     if match is None:
-        raise CommandExecutionError(f"mariadbd --wsrep-recover found no position (exit {result.returncode})")
+        raise CommandExecutionError(f"mariadbd --wsrep-recover found no position (exit {result['retcode']})")
     return {"uuid": match.group(1), "seqno": int(match.group(2))}
 
 
@@ -177,7 +184,10 @@ def status(recover: bool = False) -> dict:
     Everything about the local Galera node in one call: ``running``, the
     wsrep status when running, ``grastate`` and, with ``recover=True`` on a
     stopped node, the ``recovered`` position (see :py:func:`recover_position`).
-    ``position`` is the best known ``{"uuid", "seqno"}``.
+    ``position`` is the best known ``{"uuid", "seqno"}``, the uuid empty for
+    a node without cluster state (see ``decide``), and ``synced`` says
+    whether the node is Synced in a Primary component (:py:func:`is_synced`):
+    the recovery runner on the master reads both from here.
 
     CLI Example:
 
@@ -197,12 +207,22 @@ def status(recover: bool = False) -> dict:
     elif not result["running"] and recover and position["seqno"] < 0 and result["grastate"]:
         result["recovered"] = recover_position()
         position = result["recovered"]
-    result["position"] = position
+    result["position"] = {"uuid": position["uuid"] if _has_cluster_state(position["uuid"]) else "",
+                          "seqno": position["seqno"]}
+    result["synced"] = is_synced(result.get("wsrep"))
     return result
 
 
 def is_synced(wsrep: dict | None) -> bool:
-    """True for a node that is Synced in a Primary component."""
+    """
+    True for a node whose wsrep status (:py:func:`wsrep_status`) is Synced in a Primary component.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_galera.is_synced '{cluster_status: Primary, local_state: 4}'
+    """
     return bool(wsrep) and wsrep["cluster_status"] == "Primary" and wsrep["local_state"] == SYNCED
 
 
@@ -237,7 +257,8 @@ def decide(local: dict, bootstrap_node: bool, synced_peer: str | None) -> str:
       server) and must be stopped before it bootstraps or joins;
     - ``join``: a peer is Synced, start and join it;
     - ``bootstrap``: this is the bootstrap node, no peer is Synced and the node
-      never belonged to a cluster: start a new cluster;
+      never belonged to a cluster (its uuid is empty or all zeros): start a
+      new cluster;
     - ``recover``: no peer is Synced and this node has cluster state, so the
       whole cluster is down: only the recovery orchestration may go on;
     - ``blocked``: no peer is Synced and this node is not the bootstrap node.
@@ -254,10 +275,10 @@ def decide(local: dict, bootstrap_node: bool, synced_peer: str | None) -> str:
         return "restart"
     if synced_peer:
         return "join"
-    uuid = local.get("grastate", {}).get("uuid", "")
-    if bootstrap_node and uuid in ("", ZERO_UUID):
+    has_state = _has_cluster_state(local.get("grastate", {}).get("uuid", ""))
+    if bootstrap_node and not has_state:
         return "bootstrap"
-    if uuid not in ("", ZERO_UUID):
+    if has_state:
         return "recover"
     return "blocked"
 
@@ -272,24 +293,27 @@ def wait_synced(timeout: float = 600) -> dict:
 
         salt openstack-controller02 ha_galera.wait_synced 300
     """
-    deadline = time.monotonic() + float(timeout)
-    last: dict | str = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            last = wsrep_status()
-            if is_synced(last):
-                return last
-        except CommandExecutionError as exc:
-            last = str(exc)
-        time.sleep(1)
-    raise CommandExecutionError(f"the node did not become Synced within {timeout} s; last status: {last}")
+    def probe() -> dict:
+        wsrep = wsrep_status()
+        if not is_synced(wsrep):
+            raise CommandExecutionError(f"last status: {wsrep}")
+        return wsrep
+
+    return __utils__["ha_kit.wait"]("the node Synced in a Primary component", probe, float(timeout))  # noqa: F821
+
+
+def _run(argv: list[str], unit: str) -> None:
+    """Run a command of the service manager; raise with its message and where to read more."""
+    # No time limit, as systemctl's own: a joining node's start lasts as
+    # long as its state transfer.
+    result = __utils__["ha_kit.run"](__salt__, argv, timeout=None, what=" ".join(argv))  # noqa: F821
+    if result["retcode"] != 0:
+        detail = __utils__["ha_kit.tail"](result)  # noqa: F821
+        raise CommandExecutionError(f"{' '.join(argv)} failed: {detail}; see journalctl -u {unit}")
 
 
 def _systemctl(*args: str) -> None:
-    result = subprocess.run(["systemctl", *args], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip()
-        raise CommandExecutionError(f"systemctl {' '.join(args)} failed: {detail}; see journalctl -u {args[-1]}")
+    _run(["systemctl", *args], args[-1])
 
 
 def stop() -> bool:
@@ -356,11 +380,7 @@ def bootstrap(timeout: float = 300) -> dict:
         salt openstack-controller01 ha_galera.bootstrap
     """
     _systemctl("reset-failed", galera_map()["service"])
-    new_cluster_cmd = galera_map()["new_cluster_cmd"]
-    result = subprocess.run([new_cluster_cmd], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        detail = (result.stderr or result.stdout).strip()
-        raise CommandExecutionError(f"{new_cluster_cmd} failed: {detail}; see journalctl -u mariadb")
+    _run([galera_map()["new_cluster_cmd"]], "mariadb")
     return wait_synced(timeout)
 
 

@@ -7,7 +7,6 @@ and tracking as ``chronyc -c`` prints them.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from salt.exceptions import CommandExecutionError
@@ -34,6 +33,8 @@ TRACKING_FIELDS = (
 def __virtual__():
     if not (PROC / "1" / "status").exists():
         return (False, "ha_host needs Linux /proc")
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
@@ -94,18 +95,15 @@ def kernel_module(name: str) -> str:
 
 
 def _chronyc(*args: str) -> list[list[str]]:
-    cmd = ["chronyc", "-c", "-n", *args]
-    try:
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
-    except FileNotFoundError:
-        raise CommandExecutionError("chronyc not found: is chrony installed?") from None
-    except subprocess.TimeoutExpired:
-        raise CommandExecutionError(f"chronyc {' '.join(args)} did not answer within 10 s") from None
-    if result.returncode != 0:
+    result = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+        __salt__, ["chronyc", "-c", "-n", *args], timeout=10, what=f"chronyc {' '.join(args)}",  # noqa: F821
+        hint="is chrony installed?",
+    )
+    if result["retcode"] != 0:
         raise CommandExecutionError(
-            f"chronyc {' '.join(args)} failed: {(result.stderr or result.stdout).strip()} (is chronyd running?)"
+            f"chronyc {' '.join(args)} failed: {__utils__['ha_kit.tail'](result)} (is chronyd running?)"  # noqa: F821
         )
-    return [line.split(",") for line in result.stdout.splitlines() if line.strip()]
+    return [line.split(",") for line in result["stdout"].splitlines() if line.strip()]
 
 
 def parse_sources(rows: list[list[str]]) -> list[dict]:

@@ -3,17 +3,18 @@ The OpenStack controller services of the ha formula: what each service's
 config must say for HA (derived once here from the topology), the keystone
 catalog, keystone's key repositories, and calls to keystone's API.
 
-Secrets never appear in what these functions return: a setting that holds
-one carries a reference, ``{{pillar:KEY}}`` (the value as is) or
-``{{pillar-url:KEY}}`` (URL-quoted, inside a connection URL), which the
-ha_openstack states resolve when they write the file.
+Secrets never appear in what the public functions return: a setting that
+holds one carries a reference, ``{{pillar:KEY}}`` (the value as is) or
+``{{pillar-url:KEY}}`` (URL-quoted, inside a connection URL), which
+:py:func:`set_options` resolves when it writes the file; keystone's tokens
+stay inside the module (:py:func:`authenticates`, :py:func:`api`). The one
+exception is :py:func:`key_repositories`, the Salt mine's function.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -51,9 +52,13 @@ DEFAULT_DOMAIN = "Default"
 SERVICE_PROJECT = "service"
 ADMIN = {"user": "admin", "project": "admin", "role": "admin"}
 HTTP_TIMEOUT = 10
+# A management command (keystone-manage db_sync, nova-manage ...) may take this long.
+MANAGE_TIMEOUT = 900
 
 
 def __virtual__():
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
@@ -343,28 +348,23 @@ def catalog(ha: dict | None = None) -> dict:
 
 
 def _secret(key: str) -> str:
-    # unmask: Salt 3008's pillar.get returns masked values by default.
-    found = __salt__["pillar.get"](key, unmask=True)  # noqa: F821 - Salt loader dunder
-    if not isinstance(found, str) or not found:
-        raise CommandExecutionError(f"the pillar has no secret at {key}")
-    return found
+    return __utils__["ha_kit.secret"](__salt__, key)  # noqa: F821 - Salt loader dunder
 
 
-def resolve(value: Any) -> Any:
+def _resolve(value: Any) -> Any:
     """
     ``value`` with its secret references replaced by the pillar's values,
     URL-quoted for ``pillar-url``; ``$`` doubled in plain ones, which
     oslo.config would otherwise take for a substitution. Lists are
-    resolved item by item. Not for the command line: it returns secrets.
+    resolved item by item. Private: it returns secrets.
     """
     if isinstance(value, list):
-        return [resolve(v) for v in value]
+        return [_resolve(v) for v in value]
     if not isinstance(value, str):
         return value
 
     def secret(match: re.Match) -> str:
-        key = match.group(2)
-        found = _secret(key)
+        found = _secret(match.group(2))
         if match.group(1):
             return urllib.parse.quote(found, safe="")
         return found.replace("$", "$$")
@@ -373,9 +373,51 @@ def resolve(value: Any) -> Any:
 
 
 def is_secret(value: Any) -> bool:
-    """Whether a setting's value holds a secret reference."""
+    """
+    Whether a setting's value holds a secret reference.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.is_secret '{{pillar:ha:openstack:admin_password}}'
+    """
     values = value if isinstance(value, list) else [value]
     return any(isinstance(v, str) and SECRET_REF_RE.search(v) for v in values)
+
+
+def set_options(path: str, service: str, unit: str | None = None, extra: dict | None = None,
+                test: bool = False) -> dict[str, Any]:
+    """
+    Write the HA settings of ``service`` (:py:func:`service_settings`), their
+    secret references resolved, into the INI file ``path``: the service's
+    main config, or with ``unit`` that unit's uWSGI ini; ``extra``
+    ({section: {option: value}}, from the map: paths of the distribution) on
+    top (see ``ha_ini.set_options``). Returns the options that changed (with
+    ``test``: that would change, nothing is written) as ``{"section.option":
+    value}``, a secret's value shown as ``(secret)``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.set_options /etc/keystone/keystone.conf keystone test=True
+    """
+    settings = service_settings(service)
+    if unit is not None and unit not in settings["uwsgi"]:
+        raise CommandExecutionError(f"{service} has no uWSGI unit {unit!r}; known: {', '.join(settings['uwsgi'])}")
+    sections = settings["uwsgi"][unit] if unit else settings["config"]
+    for section, values in (extra or {}).items():
+        sections.setdefault(section, {}).update(values)
+    resolved = {section: {option: _resolve(value) for option, value in values.items()}
+                for section, values in sections.items()}
+    changed = __salt__["ha_ini.set_options"](path, resolved, test=test)  # noqa: F821 - Salt loader dunder
+    shown = {}
+    for item in changed:
+        section, option = item.split(".", 1)
+        value = sections[section][option]
+        shown[item] = "(secret)" if is_secret(value) else value
+    return shown
 
 
 # --- keystone's key repositories -------------------------------------------
@@ -386,7 +428,8 @@ def key_repositories(fernet_dir: str, credential_dir: str) -> dict:
     The fernet and credential keys of this controller, as ``{"fernet":
     {name: key}, "credential": {name: key}}``, for the other controllers.
     Published through the Salt mine to the controllers only; never call it
-    from the command line, it returns the keys.
+    from the command line, it returns the keys. Public only because
+    ``mine.send`` runs it by name (``__salt__``); see the module's docstring.
     """
     found = {}
     for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir)):
@@ -429,11 +472,11 @@ def _request(method: str, url: str, token: str | None = None, body: dict | None 
         raise CommandExecutionError(f"keystone at {url} does not answer: {error}") from error
 
 
-def token(auth_url: str, user: str, password_pillar: str, project: str) -> str | None:
+def _token(auth_url: str, user: str, password_pillar: str, project: str) -> str | None:
     """
     A project-scoped token of ``user`` (password read from ``password_pillar``)
     from keystone at ``auth_url``, or None when keystone refuses the
-    credentials. Not for the command line: it returns the token.
+    credentials. Private: it returns the token.
     """
     password = _secret(password_pillar)
     body = {"auth": {
@@ -449,9 +492,51 @@ def token(auth_url: str, user: str, password_pillar: str, project: str) -> str |
     raise CommandExecutionError(f"keystone answered {status} to a token request for {user}: {payload}")
 
 
-def api(method: str, auth_url: str, token_: str, path: str, body: dict | None = None) -> dict:
-    """One call of keystone's API (``path`` below /v3); raises unless it answered 2xx."""
-    status, _, payload = _request(method, f"{auth_url}{path}", token=token_, body=body)
+def _tokens() -> dict:
+    """The tokens this Salt job got (``__context__``), so that a state's many calls of :py:func:`api` log in once."""
+    return __context__.setdefault("ha_openstack.tokens", {})  # noqa: F821 - Salt loader dunder
+
+
+def authenticates(auth_url: str, user: str, password_pillar: str, project: str) -> bool:
+    """
+    Whether keystone at ``auth_url`` gives ``user``, with the password read
+    from ``password_pillar``, a token scoped to ``project`` (it needs the
+    password and a role there). The token is kept for :py:func:`api`, never
+    returned; after a refusal, none is kept for these credentials.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.authenticates http://10.10.10.51:5000/v3 admin ha:openstack:admin_password admin
+    """
+    found = _token(auth_url, user, password_pillar, project)
+    if found is None:
+        _tokens().pop((auth_url, user, project), None)
+        return False
+    _tokens()[(auth_url, user, project)] = found
+    return True
+
+
+def api(method: str, auth_url: str, user: str, password_pillar: str, project: str, path: str,
+        body: dict | None = None) -> dict:
+    """
+    One call of keystone's API at ``auth_url`` (``path`` below /v3) as
+    ``user`` of ``project`` (password read from ``password_pillar``, see
+    :py:func:`authenticates`); keystone's answer, which for what the formula
+    asks (domains, projects, users, roles, services, endpoints) holds no
+    secret. Raises unless keystone answered 2xx.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.api GET http://10.10.10.51:5000/v3 admin ha:openstack:admin_password admin /projects
+    """
+    if (auth_url, user, project) not in _tokens() and not authenticates(auth_url, user, password_pillar, project):
+        raise CommandExecutionError(f"keystone at {auth_url} refuses {user}'s password")
+    token = _tokens()[(auth_url, user, project)]
+    status, _, payload = _request(method, f"{auth_url}{path}", token=token, body=body)
     if status // 100 != 2:
         raise CommandExecutionError(f"keystone answered {status} to {method} {path}: {payload}")
     return payload
@@ -483,17 +568,25 @@ def run_manage(command: list[str], user: str, env_pillar: dict | None = None) ->
     Returns ``{"retcode", "output", "stdout"}``: the last 2000 characters of
     standard output and error together, and of standard output alone (the
     tools print warnings to standard error).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.run_manage '[keystone-manage, db_version]' keystone
     """
+    # The command's whole environment: nothing of the minion's.
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
     for variable, key in (env_pillar or {}).items():
         env[variable] = _secret(key)
+    # runuser rather than cmd.run_all's runas, which would add the user's
+    # login environment (su -) to this one.
     argv = ["runuser", "-u", user, "--", *command] if user != "root" else command
-    try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=900, check=False,
-                              cwd="/")
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise CommandExecutionError(f"{' '.join(command)} did not complete: {error}") from error
-    output = (done.stdout + done.stderr)[-2000:]
-    return {"retcode": done.returncode, "output": output, "stdout": done.stdout[-2000:]}
+    done = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+        __salt__, argv, env=env, clean_env=True, timeout=MANAGE_TIMEOUT, what=" ".join(command),  # noqa: F821
+        hint="is the service's package installed?",
+    )
+    output = (done["stdout"] + done["stderr"])[-2000:]
+    return {"retcode": done["retcode"], "output": output, "stdout": done["stdout"][-2000:]}
 
 

@@ -17,9 +17,7 @@ import json
 import os
 import re
 import shlex
-import subprocess
 import tempfile
-import time
 import warnings
 import xml.etree.ElementTree as ET
 from typing import Any
@@ -46,6 +44,8 @@ MILLISECONDS_RE = re.compile(r"^[0-9]+(ms|msec)$")
 
 
 def __virtual__():
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
@@ -53,25 +53,20 @@ def _map() -> dict:
     return __salt__["ha_topology.formula_map"]()["pacemaker"]  # noqa: F821 - Salt loader dunder
 
 
-def _run(cmd: list[str], *, stdin: str | None = None, timeout: float = 120, check: bool = True,
-         what: str | None = None) -> subprocess.CompletedProcess:
-    what = what or " ".join(os.path.basename(part) if i == 0 else part for i, part in enumerate(cmd[:3]))
-    try:
-        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise CommandExecutionError(f"{what} did not finish within {timeout:.0f} s") from None
-    except FileNotFoundError:
+def _run(cmd: list[str], *, what: str, stdin: str | None = None, timeout: float = 120, check: bool = True) -> dict:
+    """``cmd`` as ha_kit.run returns it (``what`` names it); raises on failure with ``check``."""
+    result = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+        __salt__, cmd, stdin=stdin, timeout=timeout, what=what,  # noqa: F821
+        hint="are the formula's pacemaker packages installed (ha.pacemaker.install)?",
+    )
+    if check and result["retcode"] != 0:
         raise CommandExecutionError(
-            f"{cmd[0]} not found: are the formula's pacemaker packages installed (ha.pacemaker.install)?"
-        ) from None
-    if check and result.returncode != 0:
-        lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        raise CommandExecutionError(f"{what} failed (exit {result.returncode}): {' '.join(lines[-4:])}")
+            f"{what} failed (exit {result['retcode']}): {__utils__['ha_kit.tail'](result, 4)}"  # noqa: F821
+        )
     return result
 
 
-def _pcs(*args: str, stdin: str | None = None, timeout: float = 120, check: bool = True
-         ) -> subprocess.CompletedProcess:
+def _pcs(*args: str, stdin: str | None = None, timeout: float = 120, check: bool = True) -> dict:
     _require_supported_pcs()
     return _run([_map()["pcs"], *args], stdin=stdin, timeout=timeout, check=check, what=f"pcs {' '.join(args[:2])}")
 
@@ -86,7 +81,7 @@ def version() -> str:
 
         salt 'openstack-controller*' ha_pacemaker.version
     """
-    return _run([_map()["pcs"], "--version"], what="pcs --version").stdout.strip()
+    return _run([_map()["pcs"], "--version"], what="pcs --version")["stdout"].strip()
 
 
 def _require_supported_pcs() -> None:
@@ -288,12 +283,12 @@ def status() -> dict:
 
         salt 'openstack-controller*' ha_pacemaker.status
     """
-    result = _run([_map()["crm_mon"], "--one-shot", "--inactive", "--output-as=xml"], timeout=60, check=False)
+    result = _run([_map()["crm_mon"], "--one-shot", "--inactive", "--output-as=xml"],
+                  what="crm_mon --one-shot --inactive", timeout=60, check=False)
     try:
-        root = ET.fromstring(result.stdout)
+        root = ET.fromstring(result["stdout"])
     except ET.ParseError:
-        lines = (result.stderr.strip() or result.stdout.strip()).splitlines()
-        raise CommandExecutionError(f"crm_mon failed: {' '.join(lines[-3:])}") from None
+        raise CommandExecutionError(f"crm_mon failed: {__utils__['ha_kit.tail'](result, 3)}") from None  # noqa: F821
     summary = root.find("summary")
     if summary is None:
         error = root.find("status")
@@ -391,7 +386,7 @@ def cib() -> dict:
 
         salt openstack-controller01 ha_pacemaker.cib
     """
-    return parse_cib(_run([_map()["cibadmin"], "--query"], what="cibadmin --query").stdout)
+    return parse_cib(_run([_map()["cibadmin"], "--query"], what="cibadmin --query")["stdout"])
 
 
 def _same_pair(constraint: dict, wanted: dict) -> bool:
@@ -517,22 +512,6 @@ def push(commands: list[list[str]]) -> None:
         _pcs("cluster", "cib-push", edited, f"diff-against={original}")
 
 
-def wait(probe, what: str, timeout: float, interval: float = 2) -> Any:
-    """Call ``probe`` until it returns something true; raise naming ``what`` with the last status."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = probe()
-        except CommandExecutionError as exc:
-            last = str(exc)
-        if last and not isinstance(last, str):
-            return last
-        if time.monotonic() > deadline:
-            raise CommandExecutionError(f"{what} not reached within {timeout:.0f} s; last seen: {last}")
-        time.sleep(interval)
-
-
 def online(nodes: list[str], timeout: float = 180) -> dict:
     """
     Wait until the cluster is quorate and every node of ``nodes`` is online;
@@ -544,13 +523,15 @@ def online(nodes: list[str], timeout: float = 180) -> dict:
 
         salt openstack-controller01 ha_pacemaker.online '[openstack-controller01, openstack-controller02]'
     """
-    def probe():
-        current = status()
-        if current["quorate"] and all(current["nodes"].get(n) for n in nodes):
-            return current
-        return f"quorate: {current['quorate']}, nodes online: {current['nodes']}"
+    def probe() -> dict:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        current = __salt__["ha_pacemaker.status"]()  # noqa: F821 - Salt loader dunder
+        if not (current["quorate"] and all(current["nodes"].get(n) for n in nodes)):
+            raise CommandExecutionError(f"quorate: {current['quorate']}, nodes online: {current['nodes']}")
+        return current
 
-    return wait(probe, f"nodes {', '.join(nodes)} online in a quorate cluster", timeout)
+    return __utils__["ha_kit.wait"](  # noqa: F821 - Salt loader dunder
+        f"nodes {', '.join(nodes)} online in a quorate cluster", probe, timeout, 2)
 
 
 def password_matches(user: str, password: str) -> bool:

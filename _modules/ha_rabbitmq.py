@@ -12,7 +12,6 @@ the formula's map (``rabbitmq:ctl``).
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from typing import Any
 
@@ -26,6 +25,8 @@ EX_DATAERR = 65
 
 
 def __virtual__():
+    if "ha_kit.run" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
@@ -34,24 +35,25 @@ def _map() -> dict:
 
 
 def _ctl(*args: str, node: str | None = None, stdin: str | None = None, timeout: float = 120,
-         check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [_map()["ctl"], *(["-n", node] if node else []), *args]
-    try:
-        result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise CommandExecutionError(f"rabbitmqctl {args[0]} did not finish within {timeout:.0f} s") from None
-    except FileNotFoundError:
-        raise CommandExecutionError(f"{cmd[0]} not found: is the RabbitMQ package installed?") from None
-    if check and result.returncode != 0:
-        message = (result.stderr.strip() or result.stdout.strip()).splitlines()
+         check: bool = True) -> dict:
+    """rabbitmqctl ``args`` (against ``node``), as ha_kit.run returns it; raises on failure with ``check``."""
+    result = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+        __salt__, [_map()["ctl"], *(["-n", node] if node else []), *args], stdin=stdin, timeout=timeout,  # noqa: F821
+        what=f"rabbitmqctl {args[0]}", hint="is the RabbitMQ package installed?",
+    )
+    if check and result["retcode"] != 0:
         raise CommandExecutionError(
-            f"rabbitmqctl {args[0]}{' on ' + node if node else ''} failed: {' '.join(message[-3:])}"
+            f"rabbitmqctl {args[0]}{' on ' + node if node else ''} failed: {_tail(result)}"
         )
     return result
 
 
+def _tail(result: dict) -> str:
+    return __utils__["ha_kit.tail"](result, 3)  # noqa: F821 - Salt loader dunder
+
+
 def _json(*args: str, node: str | None = None, timeout: float = 60) -> Any:
-    output = _ctl(*args, "--formatter", "json", node=node, timeout=timeout).stdout
+    output = _ctl(*args, "--formatter", "json", node=node, timeout=timeout)["stdout"]
     try:
         return json.loads(output)
     except ValueError:
@@ -107,15 +109,20 @@ def await_running(node: str, timeout: float = 300) -> dict:
 
         salt openstack-controller02 ha_rabbitmq.await_running rabbit@openstack-controller02
     """
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
     _ctl("await_startup", "--timeout", str(int(timeout)), timeout=timeout + 30)
-    while True:
-        status = cluster_status()
-        if node in status["running_nodes"]:
-            return status
-        if time.monotonic() > deadline:
-            raise CommandExecutionError(f"{node} is not among the running nodes after {timeout:.0f} s: {status}")
-        time.sleep(1)
+
+    def probe() -> dict:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        status = __salt__["ha_rabbitmq.cluster_status"]()  # noqa: F821 - Salt loader dunder
+        if node not in status["running_nodes"]:
+            raise CommandExecutionError(f"cluster status {status}")
+        return status
+
+    # One time limit for both, the app's start and the node's showing up
+    # (whole seconds, as the message names them).
+    left = max(0, round(timeout - (time.monotonic() - started)))
+    return __utils__["ha_kit.wait"](f"{node} among the running nodes", probe, left)  # noqa: F821
 
 
 def join(target: str, node: str, node_type: str = "disc", timeout: float = 300) -> dict:
@@ -188,10 +195,9 @@ def password_matches(user: str, password: str) -> bool:
         salt openstack-controller01 ha_rabbitmq.password_matches openstack "$(cat secret)"
     """
     result = _ctl("authenticate_user", user, stdin=password + "\n", check=False)
-    if result.returncode not in (0, EX_DATAERR):
-        message = " ".join((result.stderr.strip() or result.stdout.strip()).splitlines()[-3:])
-        raise CommandExecutionError(f"rabbitmqctl authenticate_user failed: {message}")
-    return result.returncode == 0
+    if result["retcode"] not in (0, EX_DATAERR):
+        raise CommandExecutionError(f"rabbitmqctl authenticate_user failed: {_tail(result)}")
+    return result["retcode"] == 0
 
 
 def add_user(user: str, password: str) -> bool:

@@ -22,7 +22,6 @@ __virtualname__ = "ha_galera"
 # A minion that does not answer a status query within this time counts as
 # unreadable: recovery then refuses to guess rather than wait.
 STATUS_TIMEOUT = 20
-ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def __virtual__():
@@ -40,16 +39,22 @@ def _call(client, minion: str, fun: str, *args, timeout: int = 60, **kwargs):
     return answer["ret"]
 
 
-def _synced(status: dict) -> bool:
-    wsrep = status.get("wsrep") or {}
-    return wsrep.get("cluster_status") == "Primary" and wsrep.get("local_state") == 4
+def _status(client, minion: str, timeout: int = 60, **kwargs) -> dict:
+    """``ha_galera.status`` of one minion, which judges whether it is Synced and reads its position."""
+    status = _call(client, minion, "ha_galera.status", timeout=timeout, **kwargs)
+    if "synced" not in status:
+        raise CommandExecutionError(f"{minion}'s ha_galera module is older than this runner: run saltutil.sync_all "
+                                    "on it")
+    return status
 
 
 def choose(positions: dict[str, dict | str], order: list[str], bootstrap_node: str | None = None) -> str:
     """
     The node to bootstrap from (pure logic): the one with the highest seqno of
     the cluster's uuid, the first in ``order`` on a tie. ``positions`` maps
-    each node to its ``{"uuid", "seqno"}`` or to the reason it could not be read.
+    each node to its ``{"uuid", "seqno"}`` as ``ha_galera.status`` reports it
+    (the uuid empty for a node without cluster state), or to the reason it
+    could not be read.
     """
     unreadable = {node: why for node, why in positions.items() if not isinstance(why, dict)}
     if bootstrap_node:
@@ -64,8 +69,8 @@ def choose(positions: dict[str, dict | str], order: list[str], bootstrap_node: s
             f"refusing to guess the most advanced node, these cannot be read: {details}. Bring them back, or "
             "name the node to bootstrap from: pillar='{\"galera_recover\": {\"bootstrap_node\": \"NODE\"}}'"
         )
-    # A node without cluster state (empty or all-zero uuid) belongs to no other cluster.
-    uuids = {p["uuid"] for p in positions.values() if p["uuid"] and p["uuid"] != ZERO_UUID}
+    # A node without cluster state belongs to no other cluster.
+    uuids = {p["uuid"] for p in positions.values() if p["uuid"]}
     if len(uuids) > 1:
         raise CommandExecutionError(f"the nodes belong to different clusters ({', '.join(sorted(uuids))}); "
                                     "name the node to bootstrap from with galera_recover:bootstrap_node")
@@ -77,7 +82,8 @@ def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: 
     """
     Bring a fully stopped Galera cluster back without losing a committed
     transaction. Nodes that are still Synced in a Primary component are left
-    alone; if one exists, the others simply rejoin it.
+    alone; if one exists, the others simply rejoin it. Whether a node is
+    Synced, and its position, are the minions' own judgement (``ha_galera.status``).
 
     CLI Example:
 
@@ -90,10 +96,10 @@ def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: 
     statuses = {}
     for node in controllers:
         try:
-            statuses[node] = _call(client, node, "ha_galera.status", timeout=STATUS_TIMEOUT)
+            statuses[node] = _status(client, node, timeout=STATUS_TIMEOUT)
         except CommandExecutionError as exc:
             statuses[node] = str(exc)
-    report["already_synced"] = [n for n in controllers if isinstance(statuses[n], dict) and _synced(statuses[n])]
+    report["already_synced"] = [n for n in controllers if isinstance(statuses[n], dict) and statuses[n]["synced"]]
     if not report["already_synced"]:
         # Every node is stopped first, including one whose start hangs waiting
         # for a primary component (not "active" yet), so that each position is
@@ -105,7 +111,7 @@ def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: 
                 continue
             try:
                 _call(client, node, "ha_galera.stop", timeout=timeout)
-                positions[node] = _call(client, node, "ha_galera.status", recover=True, timeout=timeout)["position"]
+                positions[node] = _status(client, node, recover=True, timeout=timeout)["position"]
             except CommandExecutionError as exc:
                 positions[node] = str(exc)
         report["positions"] = positions
@@ -117,10 +123,10 @@ def recover(controllers: list[str], bootstrap_node: str | None = None, timeout: 
     for node in controllers:
         if node in report["already_synced"] or node == report["bootstrapped"]:
             continue
-        status = _call(client, node, "ha_galera.status")
-        if status["running"] and not _synced(status):
+        status = _status(client, node)
+        if status["running"] and not status["synced"]:
             _call(client, node, "ha_galera.stop", timeout=timeout)
-        if not _synced(status):
+        if not status["synced"]:
             _call(client, node, "ha_galera.join", timeout=timeout + 60)
             report["rejoined"].append(node)
     return report

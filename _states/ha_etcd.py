@@ -10,9 +10,16 @@ __virtualname__ = "ha_etcd"
 
 
 def __virtual__():
-    if "ha_etcd.health" not in __salt__:  # noqa: F821 - Salt loader dunder
+    if "ha_kit.ret" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
+    if "ha_etcd.health" not in __salt__:  # noqa: F821
         return (False, "the ha_etcd execution module is not synced: run saltutil.sync_all")
     return __virtualname__
+
+
+def _kit(function: str):
+    """A function of the formula's toolkit (_utils/ha_kit.py)."""
+    return __utils__[f"ha_kit.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def _describe(result: dict) -> str:
@@ -45,19 +52,15 @@ def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 
           ha_etcd.healthy:
             - timeout: 120
     """
-    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    if __opts__.get("test"):  # noqa: F821
+    ret = _kit("ret")(name)
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
         result = __salt__["ha_etcd.health"](members)  # noqa: F821
         if _done(result, all_members):
             ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
-        else:
-            ret["result"] = None
-            ret["comment"] = "etcd is not healthy yet; would wait: " + "; ".join(_problems(result))
-        return ret
+            return ret
+        return _kit("would")(ret, "etcd is not healthy yet; would wait: " + "; ".join(_problems(result)))
     result = __salt__["ha_etcd.wait_healthy"](members, timeout, all_members)  # noqa: F821
     if _done(result, all_members):
         ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
         return ret
-    ret["result"] = False
-    ret["comment"] = f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(_problems(result))
-    return ret
+    return _kit("fail")(ret, f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(_problems(result)))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 
 from salt.exceptions import CommandExecutionError
@@ -26,17 +25,16 @@ URL_CREDENTIALS_RE = re.compile(r"((?://|,)[^:/@\s,]+):[^@\s]+@")
 
 
 def __virtual__():
-    if "ha_openstack.service_settings" not in __salt__:  # noqa: F821 - Salt loader dunder
+    if "ha_kit.ret" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
+    if "ha_openstack.service_settings" not in __salt__:  # noqa: F821
         return (False, "the ha_openstack execution module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
-def _ret(name: str) -> dict:
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
-
-
-def _test() -> bool:
-    return bool(__opts__.get("test"))  # noqa: F821 - Salt loader dunder
+def _kit(function: str):
+    """A function of the formula's toolkit (_utils/ha_kit.py)."""
+    return __utils__[f"ha_kit.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def _mod(function: str, *args, **kwargs):
@@ -49,10 +47,7 @@ def _scrub(text: str) -> str:
 
 def _failed(ret: dict, command: str, done: dict) -> dict:
     """``ret`` as the failure of ``command``, with no change, its output scrubbed of credentials."""
-    ret["changes"] = {}
-    ret["result"] = False
-    ret["comment"] = f"{command} failed: {_scrub(done['output'])}"
-    return ret
+    return _kit("fail")(ret, f"{command} failed: {_scrub(done['output'])}", {})
 
 
 def options(name: str, service: str, unit: str | None = None, extra: dict | None = None) -> dict:
@@ -60,8 +55,8 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
     Set the HA settings of ``service`` (ha_openstack.service_settings) in
     the INI file ``name``: its main config, or with ``unit`` that unit's
     uWSGI ini; ``extra`` ({section: {option: value}}, from the map: paths of
-    the distribution) on top. Changes list each option set, secrets shown
-    as ``(secret)``.
+    the distribution) on top (``ha_openstack.set_options``). Changes list
+    each option set, secrets shown as ``(secret)``.
 
     .. code-block:: yaml
 
@@ -70,33 +65,18 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
             - name: /etc/keystone/keystone.conf
             - service: keystone
     """
-    ret = _ret(name)
+    ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     try:
-        settings = _mod("service_settings", service)
-        sections = settings["uwsgi"][unit] if unit else settings["config"]
-        for section, values in (extra or {}).items():
-            sections.setdefault(section, {}).update(values)
-        resolved = {section: {option: _mod("resolve", value) for option, value in values.items()}
-                    for section, values in sections.items()}
-        changed = __salt__["ha_ini.set_options"](name, resolved, test=_test())  # noqa: F821
-    except (CommandExecutionError, KeyError) as error:
-        ret["result"] = False
-        ret["comment"] = f"cannot set {service}'s settings in {name}: {error}"
-        return ret
+        changed = _mod("set_options", name, service, unit, extra, test=test)
+    except CommandExecutionError as error:
+        return _kit("fail")(ret, f"cannot set {service}'s settings in {name}: {error}")
     if not changed:
         ret["comment"] = f"{name} has {service}'s HA settings"
         return ret
-    shown = {}
-    for item in changed:
-        section, option = item.split(".", 1)
-        value = sections[section][option]
-        shown[item] = "(secret)" if _mod("is_secret", value) else value
-    ret["changes"] = {"options": shown}
-    if _test():
-        ret["result"] = None
-        ret["comment"] = f"{len(changed)} option(s) of {name} would be set"
-    else:
-        ret["comment"] = f"{len(changed)} option(s) of {name} set"
+    ret["changes"] = {"options": changed}
+    if test:
+        return _kit("would")(ret, f"{len(changed)} option(s) of {name} would be set")
+    ret["comment"] = f"{len(changed)} option(s) of {name} set"
     return ret
 
 
@@ -115,25 +95,21 @@ def httpd_listen(name: str, api: str | None = None) -> dict:
             - name: /etc/httpd/conf.d/wsgi-keystone.conf
             - api: keystone
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     path = Path(name)
     try:
         bind = _mod("node_bind", api)
         text = path.read_text()
     except (CommandExecutionError, OSError) as error:
-        ret["result"] = False
-        ret["comment"] = f"cannot bind httpd in {name}: {error}"
-        return ret
+        return _kit("fail")(ret, f"cannot bind httpd in {name}: {error}")
     bound = _mod("httpd_bound", text, bind["address"], bind["port"])
     if bound == text:
         ret["comment"] = f"{name} listens on {bind['address']} only"
         return ret
     ret["changes"] = {"listen": [line.strip() for line in bound.splitlines()
                                  if line.strip().startswith(("Listen", "<VirtualHost"))]}
-    if _test():
-        ret["result"] = None
-        ret["comment"] = f"{name} would listen on {bind['address']} only"
-        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, f"{name} would listen on {bind['address']} only")
     path.write_text(bound)
     ret["comment"] = f"{name} listens on {bind['address']} only"
     return ret
@@ -158,14 +134,12 @@ def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, g
             - group: keystone
             - controllers: [c1, c2, c3]
     """
-    ret = _ret(name)
+    ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     missing = [kind for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir))
                if not Path(directory).is_dir() or not any(Path(directory).iterdir())]
-    if missing and _test():
-        ret["result"] = None
-        ret["comment"] = f"keystone's {' and '.join(missing)} keys would be set up and published"
-        ret["changes"] = {"set_up": missing}
-        return ret
+    if missing and test:
+        return _kit("would")(ret, f"keystone's {' and '.join(missing)} keys would be set up and published",
+                             {"set_up": missing})
     for kind in missing:
         # As keystone's user, like every keystone-manage run: a first run as
         # root would leave keystone's log file to root.
@@ -173,7 +147,7 @@ def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, g
                                    "--keystone-group", group], user)
         if done["retcode"]:
             return _failed(ret, f"keystone-manage {kind}_setup", done)
-    if _test():
+    if test:
         ret["comment"] = "keystone's keys are set up; they would be published to the controllers"
         return ret
     # Readable by the controllers only (allow_tgt), kept in the master's
@@ -182,9 +156,7 @@ def keys_published(name: str, fernet_dir: str, credential_dir: str, user: str, g
                                  fernet_dir=fernet_dir, credential_dir=credential_dir,
                                  allow_tgt=",".join(controllers), allow_tgt_type="list")
     if sent is not True:
-        ret["result"] = False
-        ret["comment"] = f"publishing keystone's keys to the Salt mine failed: {sent}"
-        return ret
+        return _kit("fail")(ret, f"publishing keystone's keys to the Salt mine failed: {sent}")
     if missing:
         ret["changes"] = {"set_up": missing}
     ret["comment"] = "keystone's keys are published to the controllers"
@@ -218,21 +190,17 @@ def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, us
             - user: keystone
             - group: keystone
     """
-    ret = _ret(name)
+    ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     published = __salt__["mine.get"](source, MINE_FUNCTION).get(source)  # noqa: F821
     if not isinstance(published, dict) or set(published) != {"fernet", "credential"}:
-        ret["result"] = False
-        ret["comment"] = (f"{source} has not published keystone's keys to the Salt mine (or this node may not "
-                          "read them): apply ha.keystone on it first")
-        return ret
+        return _kit("fail")(ret, f"{source} has not published keystone's keys to the Salt mine (or this node may "
+                                 "not read them): apply ha.keystone on it first")
     import grp  # noqa: PLC0415 - POSIX only, like the nodes
     import pwd  # noqa: PLC0415
     try:
         uid, gid = pwd.getpwnam(user).pw_uid, grp.getgrnam(group).gr_gid
     except KeyError as error:
-        ret["result"] = False
-        ret["comment"] = f"no such user or group {error}: is keystone installed?"
-        return ret
+        return _kit("fail")(ret, f"no such user or group {error}: is keystone installed?")
     changes: dict[str, list[str]] = {}
     for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir)):
         path = Path(directory)
@@ -244,7 +212,7 @@ def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, us
             changes[f"{kind}_written"] = differing
         if extra:
             changes[f"{kind}_removed"] = extra
-        if _test() or not (differing or extra):
+        if test or not (differing or extra):
             continue
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chown(path, uid, gid)
@@ -253,9 +221,8 @@ def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, us
         for key in extra:
             present[key].unlink()
     ret["changes"] = changes
-    if changes and _test():
-        ret["result"] = None
-        ret["comment"] = f"keystone's keys would be made identical to {source}'s"
+    if changes and test:
+        _kit("would")(ret, f"keystone's keys would be made identical to {source}'s")
     elif changes:
         ret["comment"] = f"keystone's keys made identical to {source}'s"
     else:
@@ -290,15 +257,13 @@ def db_synced(name: str, sync: list[str], version: list[str], user: str, check: 
             - version: [keystone-manage, db_version]
             - user: keystone
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     if check and _mod("run_manage", check, user)["retcode"] == 0:
         ret["comment"] = f"{name}'s database schema is up to date"
         return ret
     before = _mod("run_manage", version, user)
-    if _test():
-        ret["result"] = None
-        ret["comment"] = f"{' '.join(sync)} would run"
-        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, f"{' '.join(sync)} would run")
     done = _mod("run_manage", sync, user)
     if done["retcode"]:
         return _failed(ret, " ".join(sync), done)
@@ -323,7 +288,7 @@ def nova_cells(name: str, user: str) -> dict:
             - name: cell1
             - user: nova
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     listed = _mod("run_manage", ["nova-manage", "cell_v2", "list_cells"], user)
     if listed["retcode"]:
         return _failed(ret, "nova-manage cell_v2 list_cells", listed)
@@ -333,10 +298,8 @@ def nova_cells(name: str, user: str) -> dict:
         ret["comment"] = f"nova's cells cell0 and {name} exist"
         return ret
     ret["changes"] = {"created": todo}
-    if _test():
-        ret["result"] = None
-        ret["comment"] = f"nova's cells {', '.join(todo)} would be created"
-        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, f"nova's cells {', '.join(todo)} would be created")
     for cell in todo:
         command = (["nova-manage", "cell_v2", "map_cell0"] if cell == "cell0"
                    else ["nova-manage", "cell_v2", "create_cell", f"--name={cell}", "--verbose"])
@@ -358,17 +321,14 @@ def answering(name: str, timeout: int = 120) -> dict:
           ha_openstack.answering:
             - name: http://10.10.10.51:5000/v3
     """
-    ret = _ret(name)
-    if _test():
+    ret = _kit("ret")(name)
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
         ret["comment"] = f"{name} would be waited for"
         return ret
-    deadline = time.monotonic() + timeout
-    while not _mod("answers", name):
-        if time.monotonic() > deadline:
-            ret["result"] = False
-            ret["comment"] = f"{name} did not answer within {timeout} s: see the service's log"
-            return ret
-        time.sleep(2)
+    try:
+        _kit("wait")(f"{name} answering", lambda: _mod("answers", name), timeout, 2)
+    except CommandExecutionError:
+        return _kit("fail")(ret, f"{name} did not answer within {timeout} s: see the service's log")
     ret["comment"] = f"{name} answers"
     return ret
 
@@ -389,22 +349,18 @@ def bootstrapped(name: str, user: str, auth_url: str) -> dict:
             - user: keystone
             - auth_url: http://10.10.10.51:5000/v3
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     catalog = _mod("catalog")
     admin = catalog["admin"]
     try:
-        if _mod("token", auth_url, admin["user"], admin["password_pillar"], admin["project"]):
+        if _mod("authenticates", auth_url, admin["user"], admin["password_pillar"], admin["project"]):
             ret["comment"] = f"keystone is bootstrapped: {admin['user']} gets a token at {auth_url}"
             return ret
     except CommandExecutionError as error:
-        ret["result"] = False
-        ret["comment"] = str(error)
-        return ret
+        return _kit("fail")(ret, str(error))
     ret["changes"] = {"bootstrapped": admin["user"]}
-    if _test():
-        ret["result"] = None
-        ret["comment"] = "keystone would be bootstrapped"
-        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, "keystone would be bootstrapped")
     url = next(s["url"] for s in catalog["services"] if s["name"] == "keystone")
     command = ["keystone-manage", "bootstrap", "--bootstrap-username", admin["user"],
                "--bootstrap-project-name", admin["project"], "--bootstrap-role-name", admin["role"],
@@ -437,19 +393,19 @@ def catalog(name: str, auth_url: str) -> dict:
             - name: keystone
             - auth_url: http://10.10.10.51:5000/v3
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     wanted = _mod("catalog")
     admin = wanted["admin"]
     auth = auth_url
     changes: dict[str, list[str]] = {}
-    test = _test()
+    test = _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
+    login = (admin["user"], admin["password_pillar"], admin["project"])
     try:
-        token = _mod("token", auth, admin["user"], admin["password_pillar"], admin["project"])
-        if not token:
+        if not _mod("authenticates", auth, *login):
             raise CommandExecutionError(f"keystone refuses {admin['user']}'s password: is keystone bootstrapped?")
 
         def api(method, path, body=None):
-            return _mod("api", method, auth, token, path, body)
+            return _mod("api", method, auth, *login, path, body)
 
         domain = _find(api, "/domains", "domains", name="Default")["id"]
         project = _find(api, "/projects", "projects", name=wanted["service_project"], domain_id=domain)
@@ -465,14 +421,11 @@ def catalog(name: str, auth_url: str) -> dict:
         for service in wanted["services"]:
             _ensure_service(api, service, wanted["region"], test, changes)
     except CommandExecutionError as error:
-        ret["result"] = False
-        ret["comment"] = f"keystone's catalog: {error}"
-        ret["changes"] = changes
-        return ret
+        # What was done before the failure stays in the changes.
+        return _kit("fail")(ret, f"keystone's catalog: {error}", changes)
     ret["changes"] = changes
     if changes and test:
-        ret["result"] = None
-        ret["comment"] = "keystone's catalog would be completed"
+        _kit("would")(ret, "keystone's catalog would be completed")
     elif changes:
         ret["comment"] = "keystone's catalog completed"
     else:
@@ -483,7 +436,7 @@ def catalog(name: str, auth_url: str) -> dict:
 def _ensure_user(api, user: dict, domain: str, project: str | None, role: str, auth: str, project_name: str,
                  test: bool, changes: dict) -> None:
     found = _find(api, "/users", "users", name=user["name"], domain_id=domain)
-    password = __salt__["pillar.get"](user["password_pillar"], unmask=True)  # noqa: F821 - Salt loader dunder
+    password = _kit("secret")(__salt__, user["password_pillar"])  # noqa: F821 - Salt loader dunder
     if found is None:
         changes.setdefault("users", []).append(user["name"])
         changes.setdefault("roles", []).append(f"{user['name']}@{project_name}")
@@ -505,7 +458,7 @@ def _ensure_user(api, user: dict, domain: str, project: str | None, role: str, a
         api("PUT", f"/projects/{project}/users/{found['id']}/roles/{role}")
     # With its role, the user gets a token unless its password is not the
     # pillar's: then the pillar's is set.
-    if not _mod("token", auth, user["name"], user["password_pillar"], project_name):
+    if not _mod("authenticates", auth, user["name"], user["password_pillar"], project_name):
         changes.setdefault("passwords", []).append(user["name"])
         if not test:
             api("PATCH", f"/users/{found['id']}", {"user": {"password": password}})

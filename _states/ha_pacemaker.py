@@ -21,54 +21,39 @@ __virtualname__ = "ha_pacemaker"
 
 
 def __virtual__():
-    if "ha_pacemaker.status" not in __salt__:  # noqa: F821 - Salt loader dunder
+    if "ha_kit.ret" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
+    if "ha_pacemaker.status" not in __salt__:  # noqa: F821
         return (False, "the ha_pacemaker execution module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
-def _ret(name: str) -> dict:
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
-
-
-def _test() -> bool:
-    return bool(__opts__.get("test"))  # noqa: F821
+def _kit(function: str):
+    """A function of the formula's toolkit (_utils/ha_kit.py)."""
+    return __utils__[f"ha_kit.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def _mod(function: str):
-    return __salt__[f"ha_pacemaker.{function}"]  # noqa: F821
-
-
-def _fail(ret: dict, comment: str) -> dict:
-    ret["result"] = False
-    ret["comment"] = comment
-    return ret
-
-
-def _secret(key: str) -> str | None:
-    value = __salt__["pillar.get"](key, None, unmask=True)  # noqa: F821
-    return value if isinstance(value, str) and value else None
+    return __salt__[f"ha_pacemaker.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def password(name: str, password_pillar: str) -> dict:
     """
     The local user ``name`` has the password stored in the pillar at ``password_pillar``.
     """
-    ret = _ret(name)
-    secret = _secret(password_pillar)
-    if secret is None:
-        return _fail(ret, f"pillar key {password_pillar} is empty")
+    ret = _kit("ret")(name)
     try:
+        secret = _kit("secret")(__salt__, password_pillar)  # noqa: F821 - Salt loader dunder
         if _mod("password_matches")(name, secret):
             ret["comment"] = f"the password of {name} is the one of {password_pillar}"
             return ret
-        if _test():
-            ret.update(result=None, changes={"password": {"old": "other", "new": password_pillar}},
-                       comment=f"the password of {name} would be set from {password_pillar}")
-            return ret
+        # The change names the pillar key: the password itself is never shown.
+        _kit("change")(ret, "password", "other", password_pillar)
+        if _kit("is_test")(__opts__):  # noqa: F821
+            return _kit("would")(ret, f"the password of {name} would be set from {password_pillar}")
         _mod("set_password")(name, secret)
     except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    ret["changes"] = {"password": {"old": "other", "new": password_pillar}}
+        return _kit("fail")(ret, str(exc), {})
     ret["comment"] = f"the password of {name} was set from {password_pillar}"
     return ret
 
@@ -79,21 +64,18 @@ def no_package_cluster(name: str) -> dict:
     ``pacemaker:package_cluster``) does not exist on this node. Any other
     cluster is left alone.
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     try:
         config = _mod("cluster_config")()
         if not _mod("is_package_cluster")(config):
             ret["comment"] = "no package default cluster on this node"
             return ret
-        change = {"cluster": {"old": config["name"], "new": None}}
-        if _test():
-            ret.update(result=None, changes=change,
-                       comment=f"the package's default cluster {config['name']!r} would be destroyed")
-            return ret
+        _kit("change")(ret, "cluster", config["name"], None)
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"the package's default cluster {config['name']!r} would be destroyed")
         _mod("destroy_package_cluster")()
     except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
-    ret["changes"] = change
+        return _kit("fail")(ret, str(exc), {})
     ret["comment"] = f"the package's default cluster {config['name']!r} was destroyed"
     return ret
 
@@ -109,16 +91,16 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
     A node that belongs to another cluster, or a cluster with other nodes, is
     never destroyed or changed: the state fails and says what it found.
     """
-    ret = _ret(name)
+    ret, fail = _kit("ret")(name), _kit("fail")
     totem = {key: str(value) for key, value in (totem or {}).items()}
     comments = []
     try:
         config = _mod("cluster_config")()
         if _mod("is_package_cluster")(config):
-            return _fail(ret, f"the package's default cluster {config['name']!r} is still configured here: "
-                              "run ha.pacemaker.node on every controller first")
+            return fail(ret, f"the package's default cluster {config['name']!r} is still configured here: "
+                             "run ha.pacemaker.node on every controller first")
         if config is not None and (config["name"] != name or config["nodes"] != nodes):
-            return _fail(ret, (
+            return fail(ret, (
                 f"this node belongs to cluster {config['name']!r} with nodes {config['nodes']}, not {name!r} with "
                 f"{nodes}: the formula neither renames a cluster nor adds or removes nodes. If that cluster is "
                 "not needed, run 'pcs cluster destroy' on its nodes and deploy again."
@@ -134,17 +116,13 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             planned["cluster"] = {"old": None, "new": name}
         if stale:
             planned["totem"] = {key: {"old": config["totem"].get(key), "new": value} for key, value in stale.items()}
-        if _test():
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
             if planned:
-                ret.update(result=None, changes=planned, comment=f"cluster {name} would change: {', '.join(planned)}")
-            else:
-                ret["comment"] = f"cluster {name} is configured"
+                return _kit("would")(ret, f"cluster {name} would change: {', '.join(planned)}", planned)
+            ret["comment"] = f"cluster {name} is configured"
             return ret
         if unknown:
-            secret = _secret(password_pillar)
-            if secret is None:
-                return _fail(ret, f"pillar key {password_pillar} is empty")
-            _mod("auth")(nodes, secret)
+            _mod("auth")(nodes, _kit("secret")(__salt__, password_pillar))  # noqa: F821
             ret["changes"]["authenticated"] = planned["authenticated"]
             comments.append(f"pcs authenticated against {', '.join(unknown)}")
         if config is None:
@@ -157,7 +135,8 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             comments.append(f"totem options {', '.join(stale)} updated and corosync reloaded")
         _mod("online")(list(nodes), timeout)
     except CommandExecutionError as exc:
-        return _fail(ret, "; ".join(comments + [str(exc)]))
+        # What was done before the failure stays in the changes.
+        return fail(ret, "; ".join(comments + [str(exc)]))
     comments.append(f"every node of {name} is online")
     ret["comment"] = "; ".join(comments)
     return ret
@@ -169,23 +148,23 @@ def configured(name: str, properties: dict, resources: list[dict], constraints: 
     ``constraints`` (see ``ha_pacemaker.diff``); what differs is changed on a
     copy of the CIB and pushed once.
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     try:
         wanted = _mod("diff")(_mod("cib")(), properties, resources, constraints)
         if not wanted["commands"]:
             ret["comment"] = "the CIB holds the wanted properties, resources and constraints"
             return ret
         plan = "; ".join("pcs " + " ".join(words) for words in wanted["commands"])
-        if _test():
-            ret.update(result=None, changes=wanted["changes"], comment=f"one CIB push would apply: {plan}")
-            return ret
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"one CIB push would apply: {plan}", wanted["changes"])
         _mod("push")(wanted["commands"])
         left = _mod("diff")(_mod("cib")(), properties, resources, constraints)
     except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
+        return _kit("fail")(ret, str(exc))
     ret["changes"] = wanted["changes"]
     if left["commands"]:
-        return _fail(ret, f"the CIB was pushed but still differs: {left['changes']}")
+        # The push happened: its changes stay.
+        return _kit("fail")(ret, f"the CIB was pushed but still differs: {left['changes']}")
     ret["comment"] = f"applied in one CIB push: {plan}"
     return ret
 
@@ -196,19 +175,19 @@ def started(name: str, resources: list[str], clones: list[str], timeout: float =
     started on exactly one node and each of ``clones`` on every online node.
     Never changes anything.
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
 
-    def probe():
+    def probe() -> dict:
         status = _mod("status")()
         online = sorted(node for node, up in status["nodes"].items() if up)
         placed = status["resources"]
-        if all(len(placed.get(r, [])) == 1 for r in resources) and all(placed.get(c) == online for c in clones):
-            return status
-        return f"online: {', '.join(online)}; started: {placed}"
+        if not (all(len(placed.get(r, [])) == 1 for r in resources) and all(placed.get(c) == online for c in clones)):
+            raise CommandExecutionError(f"online: {', '.join(online)}; started: {placed}")
+        return status
 
     try:
-        status = _mod("wait")(probe, f"{', '.join(resources + clones)} started", timeout)
+        status = _kit("wait")(f"{', '.join(resources + clones)} started", probe, timeout, 2)
     except CommandExecutionError as exc:
-        return _fail(ret, str(exc))
+        return _kit("fail")(ret, str(exc))
     ret["comment"] = "; ".join(f"{r} on {', '.join(status['resources'][r])}" for r in resources + clones)
     return ret

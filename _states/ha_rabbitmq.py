@@ -19,32 +19,20 @@ __virtualname__ = "ha_rabbitmq"
 
 
 def __virtual__():
-    if "ha_rabbitmq.cluster_status" not in __salt__:  # noqa: F821 - Salt loader dunder
+    if "ha_kit.ret" not in __utils__:  # noqa: F821 - Salt loader dunder
+        return (False, "the formula's ha_kit utils module is not synced: run saltutil.sync_all")
+    if "ha_rabbitmq.cluster_status" not in __salt__:  # noqa: F821
         return (False, "the ha_rabbitmq execution module is not synced: run saltutil.sync_all")
     return __virtualname__
 
 
-def _ret(name: str) -> dict:
-    return {"name": name, "changes": {}, "result": True, "comment": ""}
-
-
-def _test() -> bool:
-    return bool(__opts__.get("test"))  # noqa: F821
+def _kit(function: str):
+    """A function of the formula's toolkit (_utils/ha_kit.py)."""
+    return __utils__[f"ha_kit.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def _mod(function: str):
-    return __salt__[f"ha_rabbitmq.{function}"]  # noqa: F821
-
-
-def _fail(ret: dict, comment: str) -> dict:
-    ret["result"] = False
-    ret["comment"] = comment
-    return ret
-
-
-def _secret(key: str) -> str | None:
-    value = __salt__["pillar.get"](key, None, unmask=True)  # noqa: F821
-    return value if isinstance(value, str) and value else None
+    return __salt__[f"ha_rabbitmq.{function}"]  # noqa: F821 - Salt loader dunder
 
 
 def clustered(name: str, first: str, node_type: str = "disc", timeout: float = 300) -> dict:
@@ -66,18 +54,18 @@ def clustered(name: str, first: str, node_type: str = "disc", timeout: float = 3
             - first: rabbit@openstack-controller01
             - node_type: ram
     """
-    ret = _ret(name)
+    ret, fail = _kit("ret")(name), _kit("fail")
     try:
         status = _mod("cluster_status")()
     except CommandExecutionError as exc:
-        return _fail(ret, f"RabbitMQ on {name} does not answer: {exc}")
+        return fail(ret, f"RabbitMQ on {name} does not answer: {exc}")
     if status["partitions"]:
-        return _fail(ret, f"The cluster is partitioned: {status['partitions']}. Resolve the partition first "
-                          "(cluster_partition_handling decides which side pauses), then deploy again.")
+        return fail(ret, f"The cluster is partitioned: {status['partitions']}. Resolve the partition first "
+                         "(cluster_partition_handling decides which side pauses), then deploy again.")
     if name == first:
         current = _mod("node_type")(status, name)
         if current != "disc":
-            return _fail(ret, f"{name} is the first node and must be a disc node, it is {current}")
+            return fail(ret, f"{name} is the first node and must be a disc node, it is {current}")
         ret["comment"] = f"{name} is the first node; running nodes: {', '.join(status['running_nodes'])}"
         return ret
     known = _mod("members")(status)
@@ -86,38 +74,33 @@ def clustered(name: str, first: str, node_type: str = "disc", timeout: float = 3
         if current == node_type:
             ret["comment"] = f"{name} is a {current} member; running nodes: {', '.join(status['running_nodes'])}"
             return ret
-        ret["changes"] = {"node_type": {"old": current, "new": node_type}}
-        if _test():
-            ret["result"] = None
-            ret["comment"] = f"{name} would become a {node_type} node"
-            return ret
+        _kit("change")(ret, "node_type", current, node_type)
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"{name} would become a {node_type} node")
         try:
             _mod("change_node_type")(name, node_type, timeout)
         except CommandExecutionError as exc:
-            ret["changes"] = {}
-            return _fail(ret, f"Changing {name} to a {node_type} node failed: {exc}")
+            return fail(ret, f"Changing {name} to a {node_type} node failed: {exc}", {})
         ret["comment"] = f"{name} is now a {node_type} node"
         return ret
     if known != [name]:
-        return _fail(ret, f"{name} is clustered with {', '.join(n for n in known if n != name)} but not with "
-                          f"{first}; it is not reset automatically. Check the cluster, then remove the node "
-                          "from it (rabbitmqctl forget_cluster_node) before deploying again.")
+        return fail(ret, f"{name} is clustered with {', '.join(n for n in known if n != name)} but not with "
+                         f"{first}; it is not reset automatically. Check the cluster, then remove the node "
+                         "from it (rabbitmqctl forget_cluster_node) before deploying again.")
     try:
         target = _mod("cluster_status")(first, timeout=30)
     except CommandExecutionError as exc:
-        return _fail(ret, f"{first}, the node to join, does not answer: {exc}")
+        return fail(ret, f"{first}, the node to join, does not answer: {exc}")
     if first not in target["running_nodes"]:
-        return _fail(ret, f"{first}, the node to join, is not running its RabbitMQ app")
-    ret["changes"] = {"joined": {"old": None, "new": first}, "node_type": {"old": None, "new": node_type}}
-    if _test():
-        ret["result"] = None
-        ret["comment"] = f"{name} would be reset and join {first} as a {node_type} node"
-        return ret
+        return fail(ret, f"{first}, the node to join, is not running its RabbitMQ app")
+    _kit("change")(ret, "joined", None, first)
+    _kit("change")(ret, "node_type", None, node_type)
+    if _kit("is_test")(__opts__):  # noqa: F821
+        return _kit("would")(ret, f"{name} would be reset and join {first} as a {node_type} node")
     try:
         status = _mod("join")(first, name, node_type, timeout)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, f"{name} could not join {first}: {exc}")
+        return fail(ret, f"{name} could not join {first}: {exc}", {})
     ret["comment"] = f"{name} joined {first}; running nodes: {', '.join(status['running_nodes'])}"
     return ret
 
@@ -138,42 +121,40 @@ def user(name: str, password_pillar: str, tags: list[str] | None = None,
             - tags: [administrator]
             - permissions: {'/': ['.*', '.*', '.*']}
     """
-    ret = _ret(name)
-    password = _secret(password_pillar)
-    if password is None:
-        return _fail(ret, f"no password in the pillar at {password_pillar}")
+    ret, fail = _kit("ret")(name), _kit("fail")
+    try:
+        password = _kit("secret")(__salt__, password_pillar)  # noqa: F821 - Salt loader dunder
+    except CommandExecutionError as exc:
+        return fail(ret, str(exc))
     tags = sorted(tags or [])
     permissions = permissions or {}
     try:
         existing = _mod("users")()
         todo: list[tuple[str, tuple]] = []
         if name not in existing:
-            ret["changes"]["user"] = {"old": None, "new": name}
+            _kit("change")(ret, "user", None, name)
             ret["changes"]["password"] = "set"
             todo.append(("add_user", (name, password)))
         elif not _mod("password_matches")(name, password):
             ret["changes"]["password"] = "changed"
             todo.append(("change_password", (name, password)))
         if existing.get(name, []) != tags:
-            ret["changes"]["tags"] = {"old": existing.get(name, []), "new": tags}
+            _kit("change")(ret, "tags", existing.get(name, []), tags)
             todo.append(("set_tags", (name, tags)))
         for vhost, wanted in sorted(permissions.items()):
             current = _mod("permissions")(vhost).get(name)
             if current != list(wanted):
-                ret["changes"][f"permissions {vhost}"] = {"old": current, "new": list(wanted)}
+                _kit("change")(ret, f"permissions {vhost}", current, list(wanted))
                 todo.append(("set_permissions", (name, *wanted, vhost)))
         if not todo:
             ret["comment"] = f"User {name} is as configured"
             return ret
-        if _test():
-            ret["result"] = None
-            ret["comment"] = f"User {name} would be updated"
-            return ret
+        if _kit("is_test")(__opts__):  # noqa: F821
+            return _kit("would")(ret, f"User {name} would be updated")
         for function, args in todo:
             _mod(function)(*args)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, f"Managing user {name} failed: {exc}")
+        return fail(ret, f"Managing user {name} failed: {exc}", {})
     ret["comment"] = f"User {name} updated"
     return ret
 
@@ -188,20 +169,17 @@ def user_absent(name: str) -> dict:
           ha_rabbitmq.user_absent:
             - name: guest
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     try:
         if name not in _mod("users")():
             ret["comment"] = f"User {name} is absent"
             return ret
-        ret["changes"] = {"user": {"old": name, "new": None}}
-        if _test():
-            ret["result"] = None
-            ret["comment"] = f"User {name} would be deleted"
-            return ret
+        _kit("change")(ret, "user", name, None)
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"User {name} would be deleted")
         _mod("delete_user")(name)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, f"Deleting user {name} failed: {exc}")
+        return _kit("fail")(ret, f"Deleting user {name} failed: {exc}", {})
     ret["comment"] = f"User {name} deleted"
     return ret
 
@@ -219,22 +197,19 @@ def policy(name: str, pattern: str, definition: dict, apply_to: str = "all", pri
             - pattern: '^'
             - definition: {ha-mode: all}
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     wanted = {"pattern": pattern, "apply_to": apply_to, "definition": dict(definition), "priority": int(priority)}
     try:
         current = _mod("policies")(vhost).get(name)
         if current == wanted:
             ret["comment"] = f"Policy {name} on {vhost} is as configured"
             return ret
-        ret["changes"] = {"policy": {"old": current, "new": wanted}}
-        if _test():
-            ret["result"] = None
-            ret["comment"] = f"Policy {name} on {vhost} would be set"
-            return ret
+        _kit("change")(ret, "policy", current, wanted)
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"Policy {name} on {vhost} would be set")
         _mod("set_policy")(name, pattern, dict(definition), apply_to, int(priority), vhost)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, f"Setting policy {name} failed: {exc}")
+        return _kit("fail")(ret, f"Setting policy {name} failed: {exc}", {})
     ret["comment"] = f"Policy {name} on {vhost} set"
     return ret
 
@@ -250,20 +225,17 @@ def policy_absent(name: str, vhost: str = "/") -> dict:
           ha_rabbitmq.policy_absent:
             - name: ha-all
     """
-    ret = _ret(name)
+    ret = _kit("ret")(name)
     try:
         current = _mod("policies")(vhost).get(name)
         if current is None:
             ret["comment"] = f"Policy {name} on {vhost} is absent"
             return ret
-        ret["changes"] = {"policy": {"old": current, "new": None}}
-        if _test():
-            ret["result"] = None
-            ret["comment"] = f"Policy {name} on {vhost} would be removed"
-            return ret
+        _kit("change")(ret, "policy", current, None)
+        if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            return _kit("would")(ret, f"Policy {name} on {vhost} would be removed")
         _mod("clear_policy")(name, vhost)
     except CommandExecutionError as exc:
-        ret["changes"] = {}
-        return _fail(ret, f"Removing policy {name} failed: {exc}")
+        return _kit("fail")(ret, f"Removing policy {name} failed: {exc}", {})
     ret["comment"] = f"Policy {name} on {vhost} removed"
     return ret

@@ -39,7 +39,7 @@ def state_tree(tmp_path_factory):
     # The formula's extension folders for saltutil.sync_all, linked: serving
     # the checkout itself makes the fileserver walk its virtualenv on every
     # file list, which timed the sync out.
-    for name in ("_modules", "_states", "_runners"):
+    for name in ("_modules", "_states", "_runners", "_utils"):
         (root / name).symlink_to(REPO / name)
     return root
 

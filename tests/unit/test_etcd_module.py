@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -38,57 +37,37 @@ def member(name, peer=None, started=True):
 
 
 class FakeEtcd:
-    """Stands in for subprocess.run: three members that answer etcdctl by endpoint, while they hold a quorum."""
+    """etcdctl behind cmd.run_all: three members that answer by endpoint, while they hold a quorum."""
 
-    def __init__(self):
+    def __init__(self, run_all):
         self.members = [member(name) for name in NAMES]
         self.up = set(NAMES)
         self.leaders = dict.fromkeys(NAMES, IDS[C01])  # the leader each member reports
         self.outputs = {}  # etcdctl arguments (a tuple) -> (returncode, stdout, stderr), or an exception
-        self.calls = []
+        self.calls = run_all.calls
+        run_all.handler = self.answer
 
-    def __call__(self, cmd, **kwargs):
-        self.calls.append({"argv": list(cmd), **kwargs})
-        args = tuple(cmd[6:])
+    def answer(self, argv, **kwargs):
+        args = tuple(argv[6:])
         if args in self.outputs:
-            answer = self.outputs[args]
-            if isinstance(answer, Exception):
-                raise answer
-            return subprocess.CompletedProcess(cmd, *answer)
-        endpoints = cmd[1].removeprefix("--endpoints=").split(",")
+            return self.outputs[args]
+        endpoints = argv[1].removeprefix("--endpoints=").split(",")
         live = [CLIENT[e] for e in endpoints if CLIENT.get(e) in self.up]
         quorum = len(self.up) > len(NAMES) // 2
         if not live:
-            return subprocess.CompletedProcess(cmd, 1, "", f"Error: {DEADLINE}\n")
+            return 1, "", f"Error: {DEADLINE}\n"
         if args == ("member", "list"):
-            return subprocess.CompletedProcess(cmd, 0, json.dumps({"header": HEADER, "members": self.members}), "")
+            return 0, json.dumps({"header": HEADER, "members": self.members}), ""
         (name,) = live
         if args == ("endpoint", "health"):
             if quorum:
-                return subprocess.CompletedProcess(cmd, 0, json.dumps([{"endpoint": endpoints[0], "health": True,
-                                                                        "took": "1.8ms"}]), "")
-            return subprocess.CompletedProcess(cmd, 1, json.dumps([{"endpoint": endpoints[0], "health": False,
-                                                                    "took": "5s", "error": DEADLINE}]),
-                                               f"{endpoints[0]} is unhealthy: failed to commit proposal: "
-                                               f"{DEADLINE}\nError: unhealthy cluster\n")
+                return 0, json.dumps([{"endpoint": endpoints[0], "health": True, "took": "1.8ms"}]), ""
+            return (1, json.dumps([{"endpoint": endpoints[0], "health": False, "took": "5s", "error": DEADLINE}]),
+                    f"{endpoints[0]} is unhealthy: failed to commit proposal: {DEADLINE}\nError: unhealthy cluster\n")
         assert args == ("endpoint", "status")
         status = {"header": {**HEADER, "member_id": IDS[name]}, "version": "3.4.23", "dbSize": 20480,
                   "leader": self.leaders[name], "raftTerm": 2}
-        return subprocess.CompletedProcess(cmd, 0, json.dumps([{"Endpoint": endpoints[0], "Status": status}]), "")
-
-
-class Clock:
-    """The module's time: sleep() advances monotonic() and nothing really waits."""
-
-    def __init__(self):
-        self.now, self.sleeps = 1000.0, []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
+        return 0, json.dumps([{"Endpoint": endpoints[0], "Status": status}]), ""
 
 
 @pytest.fixture
@@ -97,16 +76,17 @@ def etcd_map():
 
 
 @pytest.fixture
-def configure_loader_modules(etcd_map):
+def configure_loader_modules(etcd_map, run_all, utils):
     return {ha_etcd: {"__salt__": {"ha_topology.formula_map": lambda: {"etcd": etcd_map},
-                                   "ha_topology.etcd_members": lambda: EXPECTED}}}
+                                   "ha_topology.etcd_members": lambda: EXPECTED, "cmd.run_all": run_all,
+                                   # The waits' probes call the module through __salt__.
+                                   "ha_etcd.health": lambda *args: ha_etcd.health(*args)},
+                      "__utils__": utils}}
 
 
 @pytest.fixture
-def etcd(monkeypatch):
-    fake = FakeEtcd()
-    monkeypatch.setattr(ha_etcd.subprocess, "run", fake)
-    return fake
+def etcd(run_all):
+    return FakeEtcd(run_all)
 
 
 def test_members_of_the_measured_output(etcd):
@@ -118,8 +98,9 @@ def test_members_of_the_measured_output(etcd):
     (call,) = etcd.calls
     assert call["argv"] == [ETCDCTL, "--endpoints=http://127.0.0.1:2379", "--dial-timeout=3s",
                             "--command-timeout=5s", "-w", "json", "member", "list"]
-    assert call["env"]["ETCDCTL_API"] == "3" and "PATH" in call["env"]
-    assert call["timeout"] == 15 and call["check"] is False and call["capture_output"] is True
+    # On top of the minion's environment (PATH and the rest).
+    assert call["env"] == {"ETCDCTL_API": "3"} and call["clean_env"] is False
+    assert call["timeout"] == 15 and call["python_shell"] is False
 
 
 def test_members_with_one_not_started(etcd):
@@ -241,18 +222,18 @@ def test_extra_member_with_a_duplicate_name_is_not_the_expected_list(etcd):
     assert result["quorum"] is False and result["problems"][0].startswith("the member list is ")
 
 
-def test_errors_of_etcdctl(etcd):
-    etcd.outputs[("endpoint", "status")] = subprocess.TimeoutExpired(ETCDCTL, 15)
-    with pytest.raises(CommandExecutionError, match="^etcdctl endpoint status did not answer within 15 s$"):
+def test_errors_of_etcdctl(etcd, run_all):
+    etcd.outputs[("endpoint", "status")] = run_all.timed_out([ETCDCTL], 15)
+    with pytest.raises(CommandExecutionError, match="^etcdctl endpoint status did not finish within 15 s$"):
         ha_etcd.endpoint_status("http://10.10.10.51:2379")
     etcd.outputs[("member", "list")] = (0, "{not json", "")
     with pytest.raises(CommandExecutionError, match="^etcdctl member list printed no JSON: '{not json'$"):
         ha_etcd.members(["http://10.10.10.51:2379"])
 
 
-def test_missing_binary(etcd_map, tmp_path):
-    etcd_map["etcdctl"] = str(tmp_path / "etcdctl")
-    with pytest.raises(CommandExecutionError, match="etcdctl not found: is the etcd client package installed?"):
+def test_missing_binary(etcd, run_all):
+    etcd.outputs[("member", "list")] = run_all.missing([ETCDCTL])
+    with pytest.raises(CommandExecutionError, match=f"^{ETCDCTL} not found: is the etcd client package installed"):
         ha_etcd.members(["http://10.10.10.51:2379"])
 
 
@@ -273,28 +254,28 @@ ONE_DOWN = {"quorum": True, "unhealthy": {C03: "down"}, "problems": []}
 NO_QUORUM = {"quorum": False, "unhealthy": {C02: "down", C03: "down"}, "problems": ["1 of 3 members healthy"]}
 
 
-def test_wait_healthy_returns_once_healthy(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(ha_etcd, "time", clock)
+def test_wait_healthy_returns_once_healthy(monkeypatch, clock):
     seen = scripted_health(monkeypatch, [NO_QUORUM, NO_QUORUM, HEALTHY])
     assert ha_etcd.wait_healthy(EXPECTED, timeout=60) is HEALTHY
     assert seen == [EXPECTED] * 3 and clock.sleeps == [1, 1]
 
 
-def test_wait_healthy_gives_up_at_the_deadline(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(ha_etcd, "time", clock)
+def test_wait_healthy_gives_up_at_the_deadline(monkeypatch, clock):
     seen = scripted_health(monkeypatch, [NO_QUORUM])
     assert ha_etcd.wait_healthy(EXPECTED, timeout=3) is NO_QUORUM
-    assert len(seen) == 5 and clock.sleeps == [1] * 4 and clock.now == 1004
+    # The last check at the deadline itself.
+    assert len(seen) == 4 and clock.sleeps == [1] * 3 and clock.now == 1003
 
 
-def test_wait_healthy_for_all_members(monkeypatch):
-    clock = Clock()
-    monkeypatch.setattr(ha_etcd, "time", clock)
+def test_wait_healthy_asks_the_topology_for_the_members_once(monkeypatch, clock):
+    seen = scripted_health(monkeypatch, [NO_QUORUM, HEALTHY])
+    assert ha_etcd.wait_healthy(timeout=10) is HEALTHY and seen == [EXPECTED, EXPECTED]
+
+
+def test_wait_healthy_for_all_members(monkeypatch, clock):
     scripted_health(monkeypatch, [ONE_DOWN])
     assert ha_etcd.wait_healthy(EXPECTED, timeout=10) is ONE_DOWN and clock.sleeps == []
     assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is ONE_DOWN
-    assert clock.sleeps == [1] * 11
+    assert clock.sleeps == [1] * 10
     scripted_health(monkeypatch, [ONE_DOWN, HEALTHY])
     assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is HEALTHY

@@ -46,8 +46,8 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(etcd, opts):
-    return {state: {"__salt__": etcd.funcs(), "__opts__": opts}}
+def configure_loader_modules(etcd, opts, utils):
+    return {state: {"__salt__": etcd.funcs(), "__opts__": opts, "__utils__": utils}}
 
 
 def test_healthy_cluster(etcd):
@@ -98,12 +98,3 @@ def test_test_mode_with_all_members_and_one_down(etcd, opts):
     ret = state.healthy("ha-etcd-healthy", members=MEMBERS, all_members=True)
     assert etcd.calls == [("health", MEMBERS)]
     assert ret["result"] is None
-
-
-def test_virtual_says_why():
-    saved = state.__salt__
-    state.__salt__ = {}
-    try:
-        assert state.__virtual__() == (False, "the ha_etcd execution module is not synced: run saltutil.sync_all")
-    finally:
-        state.__salt__ = saved

@@ -1,8 +1,6 @@
-"""Unit tests of _modules/ha_galera.py with mocked dunders, a fake SQL layer and a fake mariadbd."""
+"""Unit tests of _modules/ha_galera.py with mocked dunders, a fake SQL layer and a fake mariadbd and systemctl."""
 
 from __future__ import annotations
-
-import subprocess
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -25,10 +23,11 @@ def running():
 
 
 @pytest.fixture
-def configure_loader_modules(galera_map, running):
+def configure_loader_modules(galera_map, running, run_all, utils):
     return {ha_galera: {
         "__salt__": {"service.status": lambda name: running["value"],
-                     "ha_topology.formula_map": lambda: {"galera": galera_map}},
+                     "ha_topology.formula_map": lambda: {"galera": galera_map}, "cmd.run_all": run_all},
+        "__utils__": utils,
     }}
 
 
@@ -73,27 +72,34 @@ def test_set_safe_to_bootstrap(tmp_path):
     assert ha_galera.grastate()["seqno"] == 12
 
 
-def test_recover_position_parses_the_log(monkeypatch):
-    seen = {}
+@pytest.fixture
+def no_chown(monkeypatch):
+    monkeypatch.setattr(ha_galera.shutil, "chown", lambda *a: None)
 
-    def fake_run(cmd, **kwargs):
-        seen["cmd"] = cmd
-        log = next(a for a in cmd if a.startswith("--log-error=")).split("=", 1)[1]
+
+def test_recover_position_parses_the_log(run_all, no_chown, tmp_path):
+    def mariadbd(argv, **kwargs):
+        log = next(a for a in argv if a.startswith("--log-error=")).split("=", 1)[1]
         with open(log, "w") as handle:
             handle.write(f"[Note] WSREP: Recovered position: {UUID}:806\n")
-        return subprocess.CompletedProcess(cmd, 0, "", "")
+        return 0, "", ""
 
-    monkeypatch.setattr(ha_galera.subprocess, "run", fake_run)
-    monkeypatch.setattr(ha_galera.shutil, "chown", lambda *a: None)
+    run_all.handler = mariadbd
     assert ha_galera.recover_position() == {"uuid": UUID, "seqno": 806}
-    assert seen["cmd"][0] == "/usr/sbin/mariadbd" and "--wsrep-recover" in seen["cmd"]
+    (call,) = run_all.calls
+    assert call["argv"][:4] == ["/usr/sbin/mariadbd", "--user=mysql", f"--datadir={tmp_path}", "--wsrep-recover"]
+    assert call["timeout"] == 300 and call["python_shell"] is False
 
 
-def test_recover_position_without_a_position(monkeypatch):
-    monkeypatch.setattr(ha_galera.subprocess, "run",
-                        lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "InnoDB: error"))
-    monkeypatch.setattr(ha_galera.shutil, "chown", lambda *a: None)
-    with pytest.raises(CommandExecutionError, match="found no position"):
+def test_recover_position_without_a_position(run_all, no_chown):
+    run_all.handler = lambda argv, **kwargs: (1, "", "InnoDB: error")
+    with pytest.raises(CommandExecutionError, match=r"^mariadbd --wsrep-recover found no position \(exit 1\)$"):
+        ha_galera.recover_position()
+
+
+def test_recover_position_that_hangs(run_all, no_chown):
+    run_all.handler = lambda argv, timeout, **kwargs: run_all.timed_out(argv, timeout)
+    with pytest.raises(CommandExecutionError, match="^mariadbd --wsrep-recover did not finish within 300 s$"):
         ha_galera.recover_position()
 
 
@@ -108,11 +114,82 @@ def test_status_position(monkeypatch, running, tmp_path):
     monkeypatch.setattr(ha_galera, "recover_position", lambda: {"uuid": UUID, "seqno": 77})
     assert ha_galera.status()["position"] == {"uuid": UUID, "seqno": -1}
     assert ha_galera.status(recover=True)["position"] == {"uuid": UUID, "seqno": 77}
+    assert ha_galera.status()["synced"] is False
     running["value"] = True
     monkeypatch.setattr(ha_galera, "wsrep_status",
                         lambda: {**wsrep(), "cluster_state_uuid": UUID, "last_committed": 90})
     result = ha_galera.status(recover=True)
     assert result["position"] == {"uuid": UUID, "seqno": 90} and "recovered" not in result
+    assert result["synced"] is True
+
+
+@pytest.mark.parametrize("grastate", ["", f"uuid: {ha_galera.ZERO_UUID}\nseqno: -1\nsafe_to_bootstrap: 0\n"])
+def test_status_of_a_node_without_cluster_state_has_no_uuid(monkeypatch, tmp_path, grastate):
+    # What the recovery runner reads: a fresh node's all-zero uuid is no cluster of its own.
+    if grastate:
+        (tmp_path / "grastate.dat").write_text(grastate)
+    monkeypatch.setattr(ha_galera, "recover_position", lambda: {"uuid": ha_galera.ZERO_UUID, "seqno": -1})
+    assert ha_galera.status(recover=True)["position"] == {"uuid": "", "seqno": -1}
+
+
+def test_status_of_a_running_node_that_is_not_synced(monkeypatch, running):
+    running["value"] = True
+    monkeypatch.setattr(ha_galera, "wsrep_status", lambda: {**wsrep(state=1), "cluster_state_uuid": UUID,
+                                                            "last_committed": 5})
+    assert ha_galera.status()["synced"] is False
+
+
+def test_wait_synced(monkeypatch, clock):
+    answers = [CommandExecutionError("cannot connect to MariaDB"), wsrep(state=1), wsrep()]
+
+    def wsrep_status():
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(ha_galera, "wsrep_status", wsrep_status)
+    assert ha_galera.wait_synced(60) == wsrep() and clock.sleeps == [1, 1]
+
+
+def test_wait_synced_gives_up_with_the_last_status(monkeypatch, clock):
+    monkeypatch.setattr(ha_galera, "wsrep_status", lambda: wsrep(status="non-Primary", state=0))
+    with pytest.raises(CommandExecutionError) as err:
+        ha_galera.wait_synced("30")
+    assert str(err.value).startswith("did not see the node Synced in a Primary component within 30 s: last status: "
+                                     "{'wsrep_on': True, 'cluster_status': 'non-Primary'")
+    assert sum(clock.sleeps) == 30
+
+
+def test_join_and_bootstrap_through_systemctl(monkeypatch, run_all, clock):
+    monkeypatch.setattr(ha_galera, "wsrep_status", lambda: wsrep())
+    assert ha_galera.join(60) == wsrep()
+    assert ha_galera.bootstrap() == wsrep() and ha_galera.stop() is True
+    assert [call["argv"] for call in run_all.calls] == [
+        ["systemctl", "reset-failed", "mariadb"], ["systemctl", "start", "mariadb"],
+        ["systemctl", "reset-failed", "mariadb"], ["galera_new_cluster"], ["systemctl", "stop", "mariadb"]]
+    # No time limit but systemd's own: a joining node's start lasts as long as its state transfer.
+    assert {call["timeout"] for call in run_all.calls} == {None}
+
+
+def test_failed_start_says_where_to_look(run_all):
+    run_all.handler = lambda argv, **kwargs: (
+        (1, "", "Job for mariadb.service failed because the control process exited with error code.\n")
+        if argv[:2] == ["systemctl", "start"] else (0, "", ""))
+    with pytest.raises(CommandExecutionError, match="^systemctl start mariadb failed: Job for mariadb.service failed "
+                                                    "because the control process exited with error code.; see "
+                                                    "journalctl -u mariadb$"):
+        ha_galera.join()
+    run_all.handler = lambda argv, **kwargs: (1, "no such cluster\n", "")
+    with pytest.raises(CommandExecutionError, match="^systemctl reset-failed mariadb failed: no such cluster; "):
+        ha_galera.bootstrap()
+
+
+def test_failed_new_cluster(run_all):
+    run_all.handler = lambda argv, **kwargs: (1, "", "wsrep error\n") if argv == ["galera_new_cluster"] else (0, "", "")
+    with pytest.raises(CommandExecutionError, match="^galera_new_cluster failed: wsrep error; see journalctl -u "
+                                                    "mariadb$"):
+        ha_galera.bootstrap()
 
 
 class FakeSQL:

@@ -39,8 +39,8 @@ def test_choose_override():
 
 
 def test_choose_ignores_a_node_without_cluster_state():
-    zero = "00000000-0000-0000-0000-000000000000"
-    assert runner.choose({"c1": pos(9), "c2": pos(-1, zero), "c3": pos(8)}, NODES) == "c1"
+    # ha_galera.status reports no uuid for a node without cluster state (see test_galera_module).
+    assert runner.choose({"c1": pos(9), "c2": pos(-1, ""), "c3": pos(8)}, NODES) == "c1"
 
 
 def test_choose_rejects_mixed_clusters():
@@ -62,13 +62,15 @@ class FakeClient:
             return {}
         if fun == "ha_galera.status":
             if kwarg and kwarg.get("recover"):
-                return {minion: {"ret": {"running": False, "position": node["position"]}, "retcode": 0}}
+                return {minion: {"ret": {**DOWN, "position": node["position"]}, "retcode": 0}}
             return {minion: {"ret": node["status"], "retcode": 0}}
         return {minion: {"ret": True, "retcode": 0}}
 
 
-SYNCED = {"running": True, "wsrep": {"cluster_status": "Primary", "local_state": 4}}
-DOWN = {"running": False}
+# What ha_galera.status answers: the minion judges whether it is Synced.
+SYNCED = {"running": True, "synced": True, "wsrep": {"cluster_status": "Primary", "local_state": 4}}
+DOWN = {"running": False, "synced": False}
+JOINING = {"running": True, "synced": False, "wsrep": {"cluster_status": "Primary", "local_state": 1}}
 
 
 @pytest.fixture
@@ -104,3 +106,21 @@ def test_recover_refuses_when_a_node_does_not_answer(client):
     with pytest.raises(CommandExecutionError, match="refusing to guess.*c2"):
         runner.recover(NODES)
     assert not any(f in ("ha_galera.bootstrap", "ha_galera.join") for _, f, _ in client.calls)
+
+
+def test_recover_stops_a_node_that_runs_but_is_not_synced_before_it_rejoins(client):
+    client.nodes.update({"c1": {"status": SYNCED}, "c2": {"status": JOINING}, "c3": {"status": DOWN}})
+    report = runner.recover(NODES)
+    assert report["already_synced"] == ["c1"] and report["rejoined"] == ["c2", "c3"]
+    assert [(m, f) for m, f, _ in client.calls if f != "ha_galera.status"] == [
+        ("c2", "ha_galera.stop"), ("c2", "ha_galera.join"), ("c3", "ha_galera.join")]
+
+
+def test_recover_refuses_minions_with_an_older_module(client):
+    # ha_galera.status before it judged "synced" itself: the runner does not guess.
+    old = {"running": False, "wsrep": None}
+    client.nodes.update({n: {"status": old, "position": pos(5)} for n in NODES})
+    with pytest.raises(CommandExecutionError, match="refusing to guess.*c1: c1's ha_galera module is older than this "
+                                                    "runner: run saltutil.sync_all on it"):
+        runner.recover(NODES)
+    assert [f for _, f, _ in client.calls] == ["ha_galera.status"] * 3

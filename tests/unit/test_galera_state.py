@@ -14,8 +14,8 @@ SYNCED = {"wsrep_on": True, "cluster_status": "Primary", "local_state": 4, "clus
 
 
 class FakeNode:
-    def __init__(self, local, peer=None):
-        self.local, self.peer, self.calls = local, peer, []
+    def __init__(self, local, pillar_get, peer=None):
+        self.local, self.peer, self.calls, self.pillar_get = local, peer, [], pillar_get
 
     def funcs(self):
         def record(name, result):
@@ -36,18 +36,18 @@ class FakeNode:
             "ha_galera.bootstrap": record("bootstrap", {**SYNCED, "cluster_size": 1}),
             "ha_galera.join": record("join", SYNCED),
             "ha_galera.wait_synced": record("wait_synced", SYNCED),
-            "ha_galera.secure": lambda test, root_password: [] if test else ["root@localhost: x"],
+            "ha_galera.secure": record("secure", lambda: []),
+            "ha_galera.ensure_user": record("ensure_user", ["created 'keystone'@'10.10.10.51'"]),
+            "ha_galera.ensure_database": record("ensure_database", []),
             "pillar.get": self.pillar_get,
         }
 
-    def pillar_get(self, key, unmask=False):
-        self.calls.append(("pillar.get", key, unmask))
-        return "the-root-secret-value" if unmask else "**********"
-
 
 @pytest.fixture
-def node():
-    return FakeNode({"running": False, "grastate": {}})
+def node(pillar_get):
+    pillar_get.flat.update({"ha:galera:root_password": "the-root-secret-value",
+                            "ha:galera:databases:keystone:password": "the-keystone-secret"})
+    return FakeNode({"running": False, "grastate": {}}, pillar_get)
 
 
 @pytest.fixture
@@ -56,8 +56,8 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(node, opts):
-    return {state: {"__salt__": node.funcs(), "__opts__": opts}}
+def configure_loader_modules(node, opts, utils):
+    return {state: {"__salt__": node.funcs(), "__opts__": opts, "__utils__": utils}}
 
 
 def test_synced_node_changes_nothing(node):
@@ -119,22 +119,42 @@ def test_test_mode_changes_nothing(node, opts):
 
 
 def test_secured_reads_the_unmasked_secret_and_never_returns_it(node, opts):
+    calls = []
+    node_funcs = state.__salt__
+    node_funcs["ha_galera.secure"] = lambda test, root_password: calls.append((test, root_password)) or (
+        ["would: root@localhost"] if test else ["root@localhost: x"])
     ret = state.secured("ha-galera-secured")
-    assert ("pillar.get", "ha:galera:root_password", True) in node.calls
-    assert ret["result"] is True and ret["changes"] == {"sql": ["root@localhost: x"]}
+    assert node.pillar_get.calls == [("ha:galera:root_password", True)]
+    assert calls == [(False, "the-root-secret-value")]
+    assert ret == {"name": "ha-galera-secured", "changes": {"sql": ["root@localhost: x"]}, "result": True,
+                   "comment": "Changed: root@localhost: x"}
     assert "the-root-secret-value" not in str(ret)
     opts["test"] = True
+    assert state.secured("ha-galera-secured") == {"name": "ha-galera-secured", "result": None,
+                                                  "changes": {"sql": ["would: root@localhost"]},
+                                                  "comment": "Would change: would: root@localhost"}
+    node_funcs["ha_galera.secure"] = lambda test, root_password: []
     assert state.secured("ha-galera-secured") == {"name": "ha-galera-secured", "changes": {}, "result": True,
                                                   "comment": "Already as wanted"}
 
 
-def test_virtual_says_why():
-    saved = state.__salt__
-    state.__salt__ = {}
-    try:
-        assert state.__virtual__()[0] is False
-    finally:
-        state.__salt__ = saved
+def test_user_reads_its_password_from_the_pillar(node):
+    ret = state.user("keystone", ["10.10.10.51"], "ha:galera:databases:keystone:password", {"keystone": ["ALL"]})
+    assert ret["result"] is True and ret["changes"] == {"sql": ["created 'keystone'@'10.10.10.51'"]}
+    assert state.database("keystone")["comment"] == "Already as wanted"
+    assert node.calls == ["ensure_user", "ensure_database"]
+
+
+@pytest.mark.parametrize("value", [None, "", 1234567890123456789])
+def test_sql_states_without_a_secret_fail_and_change_nothing(node, value):
+    node.pillar_get.flat["ha:galera:root_password"] = value
+    assert state.secured("ha-galera-secured") == {
+        "name": "ha-galera-secured", "changes": {}, "result": False,
+        "comment": "pillar key ha:galera:root_password is empty or not a string"}
+    ret = state.user("nova", ["10.10.10.51"], "ha:galera:databases:nova:password", {"nova": ["ALL"]})
+    assert ret["result"] is False and ret["comment"] == "pillar key ha:galera:databases:nova:password is empty or " \
+        "not a string"
+    assert node.calls == []
 
 
 def test_server_still_standalone_after_stop_fails_cleanly(node):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 from salt.exceptions import CommandExecutionError
 
@@ -23,6 +21,11 @@ TRACKING = (
     "0A0A0A33,10.10.10.51,11,1764083000.123,0.000000012,-0.000000345,0.000001000,-12.5,0.001,0.05,"
     "0.000123,0.000045,64.5,Normal\n"
 )
+
+
+@pytest.fixture
+def configure_loader_modules(run_all, utils):
+    return {host: {"__salt__": {"cmd.run_all": run_all}, "__utils__": utils}}
 
 
 @pytest.fixture
@@ -94,20 +97,32 @@ def test_parse_tracking_rejects_other_output():
         host.parse_tracking([["506Cannot talk to daemon"]])
 
 
-def test_chronyc_failure_names_the_daemon(monkeypatch):
-    def fake_run(cmd, **kwargs):
-        assert cmd[:3] == ["chronyc", "-c", "-n"]
-        return subprocess.CompletedProcess(cmd, 1, "", "506 Cannot talk to daemon")
+def test_chronyc_sources_and_tracking(run_all):
+    run_all.handler = lambda argv, **kwargs: (0, SOURCES if argv[-1] == "sources" else TRACKING, "")
+    assert [source["address"] for source in host.sources()] == ["10.10.10.51", "10.10.10.52", "10.10.10.53"]
+    assert host.tracking()["reference_name"] == "10.10.10.51"
+    assert [call["argv"] for call in run_all.calls] == [["chronyc", "-c", "-n", "sources"],
+                                                        ["chronyc", "-c", "-n", "tracking"]]
+    assert {call["timeout"] for call in run_all.calls} == {10}
 
-    monkeypatch.setattr(host.subprocess, "run", fake_run)
-    with pytest.raises(CommandExecutionError, match="is chronyd running"):
+
+def test_chronyc_failure_names_the_daemon(run_all):
+    run_all.handler = lambda argv, **kwargs: (1, "", "506 Cannot talk to daemon\n")
+    with pytest.raises(CommandExecutionError, match=r"^chronyc sources failed: 506 Cannot talk to daemon \(is chronyd "
+                                                    r"running\?\)$"):
         host.sources()
 
 
-def test_chronyc_missing(monkeypatch):
-    def fake_run(cmd, **kwargs):
-        raise FileNotFoundError(cmd[0])
-
-    monkeypatch.setattr(host.subprocess, "run", fake_run)
-    with pytest.raises(CommandExecutionError, match="is chrony installed"):
+def test_chronyc_missing_or_hanging(run_all):
+    run_all.handler = lambda argv, **kwargs: run_all.missing(argv)
+    with pytest.raises(CommandExecutionError, match=r"^chronyc not found: is chrony installed\?$"):
         host.tracking()
+    run_all.handler = lambda argv, timeout, **kwargs: run_all.timed_out(argv, timeout)
+    with pytest.raises(CommandExecutionError, match="^chronyc tracking did not finish within 10 s$"):
+        host.tracking()
+
+
+def test_virtual_needs_proc(proc):
+    assert host.__virtual__() == (False, "ha_host needs Linux /proc")
+    set_capbnd(proc, FULL)
+    assert host.__virtual__() == "ha_host"

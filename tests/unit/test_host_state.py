@@ -41,8 +41,8 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(fake, opts):
-    return {state: {"__salt__": fake.funcs(), "__opts__": opts}}
+def configure_loader_modules(fake, opts, utils):
+    return {state: {"__salt__": fake.funcs(), "__opts__": opts, "__utils__": utils}}
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import http.server
 import json
 import socket
-import subprocess
 import threading
+import urllib.parse
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -15,6 +15,7 @@ from tests.helpers import example_pillar, load_module, valid_pillar
 
 ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_openstack")
 ha_openstack = load_module("_modules/ha_openstack.py", "ha_openstack_module")
+ha_ini = load_module("_modules/ha_ini.py", "ha_ini_for_openstack_module")
 CONTROLLERS = {f"openstack-controller0{i}": f"10.10.10.5{i}" for i in (1, 2, 3)}
 MEMCACHED = [f"10.10.10.5{i}:11211" for i in (1, 2, 3)]
 
@@ -25,27 +26,8 @@ def ha():
 
 
 @pytest.fixture
-def pillar_get(ha):
-    """pillar.get over {"ha": ha}, with extra flat keys in ``pillar_get.extra``; masked, as
-    Salt 3008 answers, unless asked with unmask=True."""
-    def get(key, default="", unmask=False):
-        if not unmask:
-            return "**********"
-        if key in get.extra:
-            return get.extra[key]
-        data = {"ha": ha}
-        for part in key.split(":"):
-            if not isinstance(data, dict) or part not in data:
-                return default
-            data = data[part]
-        return data
-
-    get.extra = {}
-    return get
-
-
-@pytest.fixture
-def configure_loader_modules(ha, pillar_get):
+def configure_loader_modules(ha, pillar_get, run_all, utils):
+    pillar_get.data["ha"] = ha
     topology = {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"}, "__salt__": {},
                 "__context__": {}}
     wired = {f"ha_topology.{name}": getattr(ha_topology, name)
@@ -53,7 +35,9 @@ def configure_loader_modules(ha, pillar_get):
     return {
         ha_topology: topology,
         ha_openstack: {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"},
-                       "__salt__": {**wired, "pillar.get": pillar_get}},
+                       "__salt__": {**wired, "pillar.get": pillar_get, "cmd.run_all": run_all,
+                                    "ha_ini.set_options": ha_ini.set_options},
+                       "__utils__": utils, "__context__": {}},
     }
 
 
@@ -186,10 +170,10 @@ def test_no_returned_value_holds_a_secret(ha):
 def test_references_resolve_to_the_pillar_secrets(ha):
     ha["rabbitmq"]["openstack_password"] = "rabbit@pass/word:with$signs"
     transport = ha_openstack.service_settings("nova")["config"]["DEFAULT"]["transport_url"]
-    resolved = ha_openstack.resolve(transport)
+    resolved = ha_openstack._resolve(transport)
     assert resolved.count("openstack:rabbit%40pass%2Fword%3Awith%24signs@") == 3
     password = ha_openstack.service_settings("glance")["config"]["keystone_authtoken"]["password"]
-    assert ha_openstack.resolve(password) == ha["openstack"]["service_passwords"]["glance"]
+    assert ha_openstack._resolve(password) == ha["openstack"]["service_passwords"]["glance"]
 
 
 @pytest.mark.parametrize(("service", "minion", "message"), [
@@ -257,14 +241,47 @@ def test_catalog_endpoint_host_and_region(ha):
 
 
 def test_resolve(pillar_get):
-    pillar_get.extra.update({"a:url": "p@ss/w:rd$x", "a:empty": ""})
-    assert ha_openstack.resolve("mysql://u:{{pillar-url:a:url}}@h/db") == "mysql://u:p%40ss%2Fw%3Ard%24x@h/db"
-    assert ha_openstack.resolve("{{pillar:a:url}}") == "p@ss/w:rd$$x"
-    assert ha_openstack.resolve(["x", "{{pillar:a:url}}", 3]) == ["x", "p@ss/w:rd$$x", 3]
-    assert ha_openstack.resolve(True) is True and ha_openstack.resolve("plain $value") == "plain $value"
+    pillar_get.flat.update({"a:url": "p@ss/w:rd$x", "a:empty": ""})
+    assert ha_openstack._resolve("mysql://u:{{pillar-url:a:url}}@h/db") == "mysql://u:p%40ss%2Fw%3Ard%24x@h/db"
+    assert ha_openstack._resolve("{{pillar:a:url}}") == "p@ss/w:rd$$x"
+    assert ha_openstack._resolve(["x", "{{pillar:a:url}}", 3]) == ["x", "p@ss/w:rd$$x", 3]
+    assert ha_openstack._resolve(True) is True and ha_openstack._resolve("plain $value") == "plain $value"
     for key in ("a:missing", "a:empty"):
-        with pytest.raises(CommandExecutionError, match=f"^the pillar has no secret at {key}$"):
-            ha_openstack.resolve(f"{{{{pillar:{key}}}}}")
+        with pytest.raises(CommandExecutionError, match=f"^pillar key {key} is empty or not a string$"):
+            ha_openstack._resolve(f"{{{{pillar:{key}}}}}")
+
+
+def test_no_public_function_returns_a_secret():
+    # Resolving references and keystone's tokens stay inside the module (see its docstring).
+    assert not hasattr(ha_openstack, "resolve") and not hasattr(ha_openstack, "token")
+
+
+KEYSTONE_CONF = "[DEFAULT]\n#debug = false\n\n[database]\nconnection = sqlite:////var/lib/keystone/keystone.db\n"
+
+
+def test_set_options_writes_the_secrets_and_shows_none(ha, tmp_path):
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(KEYSTONE_CONF)
+    shown = ha_openstack.set_options(str(conf), "keystone", test=True)
+    assert shown["database.connection"] == "(secret)" and shown["token.provider"] == "fernet"
+    assert shown["cache.memcache_servers"] == MEMCACHED and conf.read_text() == KEYSTONE_CONF
+    assert ha_openstack.set_options(str(conf), "keystone") == shown
+    written = conf.read_text()
+    password = ha["galera"]["databases"]["keystone"]["password"]
+    assert f"connection = mysql+pymysql://keystone:{urllib.parse.quote(password, safe='')}@10.10.10.69:3306/" \
+           "keystone\n" in written
+    assert password not in repr(shown)
+    assert ha_openstack.set_options(str(conf), "keystone") == {}
+
+
+def test_set_options_of_a_uwsgi_unit_with_extra_settings(tmp_path):
+    ini = tmp_path / "keystone-uwsgi.ini"
+    ini.write_text("[uwsgi]\nprocesses = 4\n")
+    assert ha_openstack.set_options(str(ini), "keystone", unit="keystone", extra={"uwsgi": {"plugins": "python3"}}) \
+        == {"uwsgi.ha_bind_ip": "10.10.10.52", "uwsgi.ha_bind_port": 5000, "uwsgi.processes": 2,
+            "uwsgi.plugins": "python3"}
+    with pytest.raises(CommandExecutionError, match="^keystone has no uWSGI unit 'nova-api'; known: keystone$"):
+        ha_openstack.set_options(str(ini), "keystone", unit="nova-api")
 
 
 def test_is_secret():
@@ -291,41 +308,45 @@ def test_key_repositories(tmp_path):
         ha_openstack.key_repositories(str(tmp_path / "absent"), str(credential))
 
 
-def test_run_manage_passes_secrets_through_the_environment_only(pillar_get, monkeypatch):
-    pillar_get.extra["ha:some:secret"] = "expected"
-    calls = []
-    real_run = subprocess.run
-
-    def spy(argv, **kwargs):
-        calls.append((argv, kwargs["env"]))
-        return real_run(argv, **kwargs)
-
-    monkeypatch.setattr(ha_openstack.subprocess, "run", spy)
-    command = ["sh", "-c", 'test "$SECRET_VAR" = expected && echo ok']
-    done = ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"})
+def test_run_manage_passes_secrets_through_the_environment_only(pillar_get, run_all):
+    pillar_get.flat["ha:some:secret"] = "expected-secret-value"
+    run_all.handler = lambda argv, **kwargs: (0, "ok\n", "")
+    command = ["keystone-manage", "bootstrap", "--bootstrap-username", "admin"]
+    done = ha_openstack.run_manage(command, "root", {"OS_BOOTSTRAP_PASSWORD": "ha:some:secret"})
     assert done == {"retcode": 0, "output": "ok\n", "stdout": "ok\n"}
-    argv, env = calls[0]
-    assert argv == command and env["SECRET_VAR"] == "expected" and set(env) == {"PATH", "LANG", "SECRET_VAR"}
-    pillar_get.extra["ha:some:secret"] = "unexpected"
-    assert ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:some:secret"})["retcode"] == 1
-    assert "unexpected" not in calls[1][0]
-    with pytest.raises(CommandExecutionError, match="^the pillar has no secret at ha:none$"):
-        ha_openstack.run_manage(command, "root", {"SECRET_VAR": "ha:none"})
-    assert len(calls) == 2
+    (call,) = run_all.calls
+    assert call["argv"] == command and call["clean_env"] is True and call["cwd"] == "/" and call["timeout"] == 900
+    # The whole environment: nothing of the minion's.
+    assert call["env"] == {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8",
+                           "OS_BOOTSTRAP_PASSWORD": "expected-secret-value"}
+    assert not any("expected-secret-value" in arg for arg in call["argv"]) and call["stdin"] is None
+    with pytest.raises(CommandExecutionError, match="^pillar key ha:none is empty or not a string$"):
+        ha_openstack.run_manage(command, "root", {"OS_BOOTSTRAP_PASSWORD": "ha:none"})
+    assert len(run_all.calls) == 1
 
 
-def test_run_manage_as_a_service_user_goes_through_runuser(monkeypatch):
-    calls = []
-    monkeypatch.setattr(ha_openstack.subprocess, "run",
-                        lambda argv, **kwargs: calls.append(argv) or subprocess.CompletedProcess(argv, 3, "o", "e"))
-    assert ha_openstack.run_manage(["keystone-manage", "db_sync"], "keystone") == {"retcode": 3, "output": "oe",
-                                                                                        "stdout": "o"}
-    assert calls == [["runuser", "-u", "keystone", "--", "keystone-manage", "db_sync"]]
+def test_run_manage_as_a_service_user_goes_through_runuser(run_all):
+    run_all.handler = lambda argv, **kwargs: (3, "o\n", "e\n")
+    assert ha_openstack.run_manage(["keystone-manage", "db_sync"], "keystone") == {"retcode": 3, "output": "o\ne\n",
+                                                                                        "stdout": "o\n"}
+    assert [call["argv"] for call in run_all.calls] == [["runuser", "-u", "keystone", "--", "keystone-manage",
+                                                         "db_sync"]]
 
 
-def test_run_manage_of_a_missing_command_raises():
-    with pytest.raises(CommandExecutionError, match="^no-such-ha-command --flag did not complete: "):
+def test_run_manage_keeps_the_last_2000_characters(run_all):
+    run_all.handler = lambda argv, **kwargs: (0, "x" * 1500 + "\n", "w" * 1000)
+    done = ha_openstack.run_manage(["nova-manage", "db", "sync"], "nova")
+    assert done["output"] == "x" * 999 + "\n" + "w" * 1000 and done["stdout"] == "x" * 1500 + "\n"
+
+
+def test_run_manage_of_a_missing_or_hanging_command_raises(run_all):
+    run_all.handler = lambda argv, **kwargs: run_all.missing(argv)
+    with pytest.raises(CommandExecutionError, match="^no-such-ha-command not found: is the service's package "
+                                                    r"installed\?$"):
         ha_openstack.run_manage(["no-such-ha-command", "--flag"], "root")
+    run_all.handler = lambda argv, timeout, **kwargs: run_all.timed_out(argv, timeout)
+    with pytest.raises(CommandExecutionError, match="^nova-manage db sync did not finish within 900 s$"):
+        ha_openstack.run_manage(["nova-manage", "db", "sync"], "nova")
 
 
 def test_answers_false_on_a_closed_port():
@@ -337,8 +358,9 @@ def test_answers_false_on_a_closed_port():
 
 @pytest.fixture
 def keystone_http(pillar_get):
-    """A local keystone answering /v3/auth/tokens and GET /v3/projects; ``header`` names the token's header."""
-    pillar_get.extra["ha:test:password"] = "right-password"
+    """A local keystone answering /v3/auth/tokens and GET /v3/projects; ``header`` names the token's header,
+    ``token`` is the one it issues and accepts, ``logins`` counts the token requests."""
+    pillar_get.flat["ha:test:password"] = "right-password"
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def _answer(self, status, body, headers=()):
@@ -350,14 +372,15 @@ def keystone_http(pillar_get):
             self.wfile.write(data)
 
         def do_POST(self):  # noqa: N802 - http.server's naming
+            server.logins += 1
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             password = body["auth"]["identity"]["password"]["user"]["password"]
             if self.path != "/v3/auth/tokens" or password != "right-password":
                 return self._answer(401, {"error": {"code": 401}})
-            self._answer(201, {"token": {}}, [(server.header, "token-1")])
+            self._answer(201, {"token": {}}, [(server.header, server.token)])
 
         def do_GET(self):  # noqa: N802
-            if self.headers.get("X-Auth-Token") != "token-1":
+            if self.headers.get("X-Auth-Token") != server.token:
                 return self._answer(401, {"error": {"code": 401}})
             self._answer(200, {"projects": [{"name": "admin"}]} if self.path == "/v3/projects" else {})
 
@@ -366,29 +389,54 @@ def keystone_http(pillar_get):
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
     server.header, server.url = "X-Subject-Token", f"http://127.0.0.1:{server.server_address[1]}/v3"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.logins, server.token = 0, "token-1"
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
     yield server
     server.shutdown()
     server.server_close()
 
 
-def test_token_and_api_against_a_local_keystone(keystone_http, pillar_get):
+LOGIN = ("admin", "ha:test:password", "admin")
+
+
+def test_token_against_a_local_keystone(keystone_http, pillar_get):
     url = keystone_http.url
-    assert ha_openstack.token(url, "admin", "ha:test:password", "admin") == "token-1"
-    pillar_get.extra["ha:test:password"] = "wrong-password"
-    assert ha_openstack.token(url, "admin", "ha:test:password", "admin") is None
-    with pytest.raises(CommandExecutionError, match="^the pillar has no secret at ha:none$"):
-        ha_openstack.token(url, "admin", "ha:none", "admin")
-    assert ha_openstack.api("GET", url, "token-1", "/projects") == {"projects": [{"name": "admin"}]}
-    with pytest.raises(CommandExecutionError, match="^keystone answered 401 to GET /projects: "):
-        ha_openstack.api("GET", url, "expired", "/projects")
+    assert ha_openstack._token(url, *LOGIN) == "token-1"
+    pillar_get.flat["ha:test:password"] = "wrong-password"
+    assert ha_openstack._token(url, *LOGIN) is None
+    with pytest.raises(CommandExecutionError, match="^pillar key ha:none is empty or not a string$"):
+        ha_openstack._token(url, "admin", "ha:none", "admin")
     assert ha_openstack.answers(url) is True  # a 401 is an answer
+
+
+def test_authenticates_and_api_log_in_once_per_job(keystone_http, pillar_get):
+    url = keystone_http.url
+    assert ha_openstack.authenticates(url, *LOGIN) is True
+    assert ha_openstack.api("GET", url, *LOGIN, "/projects") == {"projects": [{"name": "admin"}]}
+    assert ha_openstack.api("GET", url, *LOGIN, "/projects") == {"projects": [{"name": "admin"}]}
+    assert keystone_http.logins == 1
+    # A token keystone no longer takes: the answer, never the token, is in the error.
+    keystone_http.token = "token-2"
+    with pytest.raises(CommandExecutionError, match="^keystone answered 401 to GET /projects: ") as err:
+        ha_openstack.api("GET", url, *LOGIN, "/projects")
+    assert "token-1" not in str(err.value)
+
+
+def test_api_logs_in_first_and_forgets_refused_credentials(keystone_http, pillar_get):
+    url = keystone_http.url
+    assert ha_openstack.api("GET", url, *LOGIN, "/projects") == {"projects": [{"name": "admin"}]}
+    assert keystone_http.logins == 1
+    pillar_get.flat["ha:test:password"] = "wrong-password"
+    assert ha_openstack.authenticates(url, *LOGIN) is False
+    with pytest.raises(CommandExecutionError, match=f"^keystone at {url} refuses admin's password$"):
+        ha_openstack.api("GET", url, *LOGIN, "/projects")
+    assert keystone_http.logins == 3
 
 
 def test_token_header_is_case_insensitive(keystone_http):
     # HTTP header names are case-insensitive; HAProxy (HTX) forwards them in lower case.
     keystone_http.header = "x-subject-token"
-    assert ha_openstack.token(keystone_http.url, "admin", "ha:test:password", "admin") == "token-1"
+    assert ha_openstack._token(keystone_http.url, *LOGIN) == "token-1"
 
 
 @pytest.mark.parametrize(("mutate", "error"), [

@@ -97,8 +97,12 @@ class Keystone:
             return None
         return f"token-{user}" if any(a[:2] == (found["id"], scope["id"]) for a in self.assignments) else None
 
-    def api(self, method, auth_url, token_, path, body=None):
-        assert auth_url == NODE_AUTH and token_ == "token-admin"
+    def authenticates(self, auth_url, user, password_pillar, project):
+        return self.token(auth_url, user, password_pillar, project) is not None
+
+    def api(self, method, auth_url, user, password_pillar, project, path, body=None):
+        """As ha_openstack.api: logged in as the admin."""
+        assert self.token(auth_url, user, password_pillar, project) == "token-admin"
         split = urllib.parse.urlsplit(path)
         query, parts = dict(urllib.parse.parse_qsl(split.query)), split.path.strip("/").split("/")
         kind, one = parts[0], parts[0][:-1]
@@ -149,32 +153,30 @@ class Fake:
         found = queued.pop(0) if queued else {"retcode": 0, "output": ""}
         return {"stdout": found["output"], **found}
 
-    def funcs(self):
+    def funcs(self, pillar_get):
         return {
-            "ha_openstack.service_settings": self.service_settings, "ha_openstack.resolve": module.resolve,
-            "ha_openstack.is_secret": module.is_secret, "ha_openstack.run_manage": self.run_manage,
+            "ha_openstack.service_settings": self.service_settings, "ha_openstack.set_options": module.set_options,
+            "ha_openstack.run_manage": self.run_manage,
             "ha_openstack.catalog": lambda: copy.deepcopy(CATALOG),
-            "ha_openstack.token": lambda *args: self.keystone.token(*args),
+            "ha_openstack.authenticates": lambda *args: self.keystone.authenticates(*args),
             "ha_openstack.api": lambda *args: self.keystone.api(*args),
-            "ha_openstack.answers": lambda url: self.answering, "ha_ini.set_options": ha_ini.set_options,
+            "ha_openstack.answers": lambda url: self.answering,
             "mine.send": lambda *args, **kwargs: self.sent.append((args, kwargs)) or self.send_answer,
             "mine.get": lambda tgt, fun: self.mine_gets.append((tgt, fun)) or (
                 {tgt: self.mine[tgt]} if tgt in self.mine else {}),
-            "pillar.get": masked_pillar_get,
+            "pillar.get": pillar_get,
             "ha_openstack.node_bind": lambda api=None: {"address": "10.10.10.52",
                                                         "port": {"keystone": 5000, None: None}[api]},
             "ha_openstack.httpd_bound": module.httpd_bound,
         }
 
 
-def masked_pillar_get(key, default="", unmask=False):
-    """pillar.get as Salt 3008 answers: masked unless asked with unmask=True."""
-    return PILLAR.get(key, default) if unmask else "**********"
-
-
 @pytest.fixture
-def fake():
-    return Fake()
+def fake(monkeypatch):
+    fake = Fake()
+    # The module's set_options writes what the fake's service_settings says.
+    monkeypatch.setattr(module, "service_settings", fake.service_settings)
+    return fake
 
 
 @pytest.fixture
@@ -183,9 +185,11 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(fake, opts):
-    return {state: {"__salt__": fake.funcs(), "__opts__": opts},
-            module: {"__salt__": {"pillar.get": masked_pillar_get}}}
+def configure_loader_modules(fake, opts, pillar_get, utils):
+    pillar_get.flat.update(PILLAR)
+    return {state: {"__salt__": fake.funcs(pillar_get), "__opts__": opts, "__utils__": utils},
+            module: {"__salt__": {"pillar.get": pillar_get, "ha_ini.set_options": ha_ini.set_options},
+                     "__utils__": utils}}
 
 
 def test_options_report_names_and_hide_secrets(tmp_path, opts):
@@ -222,7 +226,7 @@ def test_options_of_a_uwsgi_unit_and_failures(tmp_path, fake):
     fake.settings["uwsgi"]["keystone"]["uwsgi"]["processes"] = "{{pillar:ha:absent}}"
     ret = state.options(str(ini), "keystone", unit="keystone")
     assert (ret["result"], ret["changes"]) == (False, {}) and "processes = 2\n" in ini.read_text()
-    assert ret["comment"].endswith(": the pillar has no secret at ha:absent")
+    assert ret["comment"].endswith(": pillar key ha:absent is empty or not a string")
     assert state.options(str(ini), "keystone", unit="nova-api")["result"] is False
     assert state.options(str(ini), "cinder")["result"] is False
 
@@ -475,14 +479,15 @@ def test_catalog_converges_for_a_user_without_role_and_with_a_wrong_password(fak
     assert _user_token(keystone, "nova") == "token-nova"
 
 
-def test_answering(fake, opts, monkeypatch):
-    monkeypatch.setattr(state.time, "sleep", lambda seconds: None)
+def test_answering(fake, opts, clock):
     assert state.answering(NODE_AUTH)["comment"] == f"{NODE_AUTH} answers"
     fake.answering = False
-    ret = state.answering(NODE_AUTH, timeout=0)
-    assert ret["result"] is False and f"{NODE_AUTH} did not answer within 0 s" in ret["comment"]
+    ret = state.answering(NODE_AUTH, timeout=10)
+    assert ret == {"name": NODE_AUTH, "changes": {}, "result": False,
+                   "comment": f"{NODE_AUTH} did not answer within 10 s: see the service's log"}
+    assert clock.sleeps == [2] * 5
     opts["test"] = True
-    assert state.answering(NODE_AUTH)["result"] is True
+    assert state.answering(NODE_AUTH)["result"] is True and len(clock.sleeps) == 5
 
 
 RDO_KEYSTONE_SITE = """Listen 5000
@@ -523,3 +528,13 @@ def test_httpd_listen_without_an_api_keeps_each_port(tmp_path):
 def test_httpd_listen_of_a_missing_file_fails(tmp_path):
     ret = state.httpd_listen(str(tmp_path / "absent.conf"), "keystone")
     assert ret["result"] is False and "cannot bind httpd in" in ret["comment"] and ret["changes"] == {}
+
+
+def test_catalog_fails_on_a_service_password_missing_from_the_pillar(fake, pillar_get):
+    del pillar_get.flat["ha:openstack:service_passwords:nova"]
+    ret = state.catalog("keystone", NODE_AUTH)
+    assert ret["result"] is False
+    assert ret["comment"] == "keystone's catalog: pillar key ha:openstack:service_passwords:nova is empty or not a " \
+                             "string"
+    # What was done before the failure is reported.
+    assert ret["changes"]["users"] == ["glance", "placement"]

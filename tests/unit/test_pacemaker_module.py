@@ -1,4 +1,5 @@
-"""Unit tests of the pure functions of _modules/ha_pacemaker.py: corosync.conf, known hosts, the CIB and its diff."""
+"""Unit tests of _modules/ha_pacemaker.py: corosync.conf, known hosts, the CIB and its diff, and the commands
+(pcs, crm_mon, chpasswd) over a fake cmd.run_all."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ ha_pacemaker = load_module("_modules/ha_pacemaker.py", "ha_pacemaker_module")
 ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_pacemaker_module")
 C01, C02, C03 = (f"openstack-controller0{i}" for i in (1, 2, 3))
 CLONE = "lb-haproxy-clone"
+PCS = "/usr/sbin/pcs"
+SECRET = "pw-of-hacluster-4b7e1c90d2aa"
 # Debian's package corosync.conf (the one-node cluster it starts at install).
 DEBIAN_CONF = """\
 totem {
@@ -138,13 +141,17 @@ MOVED = {"type": "location", "id": "cli-prefer-vip", "rsc": "vip", "score": "INF
 @pytest.fixture
 def pacemaker_map(tmp_path):
     return {"corosync_conf": str(tmp_path / "corosync.conf"), "known_hosts": str(tmp_path / "known-hosts"),
-            "package_cluster": {"name": "debian", "nodes": {"node1": "127.0.0.1"}}}
+            "package_cluster": {"name": "debian", "nodes": {"node1": "127.0.0.1"}}, "user": "hacluster",
+            "pcs": PCS, "crm_mon": "/usr/sbin/crm_mon", "cibadmin": "/usr/sbin/cibadmin"}
 
 
 @pytest.fixture
-def configure_loader_modules(pacemaker_map):
-    return {ha_pacemaker: {"__salt__": {"ha_topology.formula_map": lambda: {"pacemaker": pacemaker_map}},
-                           "__context__": {}}}
+def configure_loader_modules(pacemaker_map, run_all, utils):
+    return {ha_pacemaker: {"__salt__": {"ha_topology.formula_map": lambda: {"pacemaker": pacemaker_map},
+                                        "cmd.run_all": run_all,
+                                        # The waits' probes call the module through __salt__.
+                                        "ha_pacemaker.status": lambda: ha_pacemaker.status()},
+                           "__utils__": utils, "__context__": {}}}
 
 
 @pytest.fixture
@@ -527,3 +534,152 @@ def test_parse_cib_location_of_a_node_and_of_a_rule_of_several_expressions():
         "</constraints></configuration></cib>")
     assert cib["constraints"] == [MOVED, {"type": "location", "id": "l2", "rsc": "vip", "score": "-10",
                                           "rule": "#uname eq n1 or #is_dc eq true"}]
+
+
+# The commands, over a fake cmd.run_all
+
+
+def pcs_answering(run_all, version="0.11.5", **answers):
+    """pcs --version answering ``version``; other commands by their first two words (``answers``), else success."""
+    def answer(argv, **kwargs):
+        if argv == [PCS, "--version"]:
+            return 0, version + "\n", ""
+        found = answers.get(" ".join(argv[1:3]), (0, "", ""))
+        return found(argv) if callable(found) else found
+
+    run_all.handler = answer
+
+
+def test_setup_and_totem_check_the_pcs_version_once(run_all):
+    pcs_answering(run_all)
+    nodes = {C01: "10.10.10.51", C02: "10.10.10.52"}
+    ha_pacemaker.setup("openstack-cluster-01", nodes, {"token": 500})
+    ha_pacemaker.update_totem({"token": 1000})
+    assert [call["argv"] for call in run_all.calls] == [
+        [PCS, "--version"],
+        [PCS, "cluster", "setup", "openstack-cluster-01", C01, "addr=10.10.10.51", C02, "addr=10.10.10.52",
+         "totem", "token=500", "--start", "--enable"],
+        [PCS, "cluster", "config", "update", "totem", "token=1000"],
+        [PCS, "cluster", "reload", "corosync"],
+    ]
+    assert [call["timeout"] for call in run_all.calls] == [120, 300, 120, 120]
+
+
+def test_unsupported_pcs_is_refused_before_any_change(run_all):
+    pcs_answering(run_all, version="0.12.0")
+    with pytest.raises(CommandExecutionError, match="^pcs '0.12.0' is not supported by ha_pacemaker"):
+        ha_pacemaker.update_totem({"token": 1000})
+    assert [call["argv"] for call in run_all.calls] == [[PCS, "--version"]]
+
+
+def test_auth_sends_the_password_on_stdin_and_checks_the_tokens(run_all, pacemaker_map):
+    def store_tokens(argv):
+        with open(pacemaker_map["known_hosts"], "w", encoding="utf-8") as handle:
+            json.dump({"known_hosts": {C01: {"dest_list": [{"addr": "10.10.10.51"}], "token": "t"}}}, handle)
+        return 0, "openstack-controller01: Authorized\n", ""
+
+    pcs_answering(run_all, **{"host auth": store_tokens})
+    ha_pacemaker.auth({C01: "10.10.10.51"}, SECRET)
+    call = run_all.calls[-1]
+    assert call["argv"] == [PCS, "host", "auth", C01, "addr=10.10.10.51", "-u", "hacluster"]
+    assert call["stdin"] == SECRET + "\n" and call["timeout"] == 180
+    with pytest.raises(CommandExecutionError, match=f"^pcs host auth stored no token for {C02}: "):
+        ha_pacemaker.auth({C01: "10.10.10.51", C02: "10.10.10.52"}, SECRET)
+
+
+def test_failed_pcs_command_names_it_with_its_last_lines_and_no_secret(run_all):
+    pcs_answering(run_all, **{"host auth": (1, "", "Error: a\nError: b\nError: c\nError: d\nError: e\n")})
+    with pytest.raises(CommandExecutionError) as err:
+        ha_pacemaker.auth({C01: "10.10.10.51"}, SECRET)
+    assert str(err.value) == "pcs host auth failed (exit 1): Error: b Error: c Error: d Error: e"
+
+
+def test_pcs_that_hangs_or_is_missing(run_all):
+    pcs_answering(run_all, **{"cluster setup": lambda argv: run_all.timed_out(argv, 300)})
+    with pytest.raises(CommandExecutionError, match="^pcs cluster setup did not finish within 300 s$"):
+        ha_pacemaker.setup("c", {C01: "10.10.10.51"})
+    run_all.handler = lambda argv, **kwargs: run_all.missing(argv)
+    with pytest.raises(CommandExecutionError, match=f"^{PCS} not found: are the formula's pacemaker packages "
+                                                    r"installed \(ha.pacemaker.install\)\?$"):
+        ha_pacemaker.version()
+
+
+def test_set_password_through_chpasswd_on_stdin(run_all):
+    ha_pacemaker.set_password("hacluster", SECRET)
+    (call,) = run_all.calls
+    assert call["argv"] == ["chpasswd"] and call["stdin"] == f"hacluster:{SECRET}\n"
+    run_all.handler = lambda argv, **kwargs: (1, "", "chpasswd: user 'hacluster' does not exist\n")
+    with pytest.raises(CommandExecutionError, match="^chpasswd for hacluster failed \\(exit 1\\): chpasswd: user "
+                                                    "'hacluster' does not exist$"):
+        ha_pacemaker.set_password("hacluster", SECRET)
+    with pytest.raises(CommandExecutionError, match="cannot contain a newline"):
+        ha_pacemaker.set_password("hacluster", "two\nlines")
+    assert len(run_all.calls) == 2
+
+
+def test_push_edits_a_copy_of_the_cib_and_pushes_it_once(run_all):
+    def cib_copy(argv):
+        with open(argv[3], "w", encoding="utf-8") as handle:
+            handle.write(CIB)
+        return 0, "", ""
+
+    pcs_answering(run_all, **{"cluster cib": cib_copy})
+    ha_pacemaker.push([["property", "set", "stonith-enabled=false"], ADD_COLOCATION])
+    argvs = [call["argv"][1:] for call in run_all.calls[1:]]
+    original = argvs[0][2]
+    edited = original.replace("original.xml", "edited.xml")
+    assert argvs == [["cluster", "cib", original], ["-f", edited, "property", "set", "stonith-enabled=false"],
+                     ["-f", edited, *ADD_COLOCATION], ["cluster", "cib-push", edited, f"diff-against={original}"]]
+
+
+CRM_MON = f"""<pacemaker-result api-version="2.30" request="crm_mon --one-shot --inactive --output-as=xml">
+  <summary><current_dc present="true" name="{C01}" with_quorum="true"/></summary>
+  <nodes><node name="{C01}" online="true"/><node name="{C02}" online="true"/><node name="{C03}" online="false"/></nodes>
+  <resources>
+    <resource id="vip" role="Started" active="true" failed="false"><node name="{C02}"/></resource>
+    <clone id="{CLONE}">
+      <resource id="lb-haproxy" role="Started" active="true" failed="false"><node name="{C02}"/></resource>
+      <resource id="lb-haproxy" role="Started" active="true" failed="false"><node name="{C01}"/></resource>
+      <resource id="lb-haproxy" role="Stopped" active="false" failed="false"/>
+    </clone>
+  </resources>
+  <status code="0" message="OK"/>
+</pacemaker-result>
+"""
+NOT_RUNNING = ('<pacemaker-result api-version="2.30"><status code="102" message="Not connected"><errors>'
+               "<error>crm_mon: Connection to cluster failed: Connection refused</error></errors></status>"
+               "</pacemaker-result>")
+UP = {"quorate": True, "dc": C01, "nodes": {C01: True, C02: True, C03: False},
+      "resources": {"vip": [C02], CLONE: [C01, C02]}}
+
+
+def test_status_of_crm_mon(run_all):
+    run_all.handler = lambda argv, **kwargs: (0, CRM_MON, "")
+    assert ha_pacemaker.status() == UP
+    (call,) = run_all.calls
+    assert call["argv"] == ["/usr/sbin/crm_mon", "--one-shot", "--inactive", "--output-as=xml"]
+    assert call["timeout"] == 60
+
+
+def test_status_of_a_node_without_a_cluster(run_all):
+    run_all.handler = lambda argv, **kwargs: (102, NOT_RUNNING, "")
+    with pytest.raises(CommandExecutionError, match="^the cluster does not run here: Not connected$"):
+        ha_pacemaker.status()
+    run_all.handler = lambda argv, **kwargs: (1, "", "crm_mon: error 1\nsegfault\n")
+    with pytest.raises(CommandExecutionError, match="^crm_mon failed: crm_mon: error 1 segfault$"):
+        ha_pacemaker.status()
+
+
+def test_online_waits_for_every_node_in_a_quorate_cluster(run_all, clock):
+    answers = [(102, NOT_RUNNING, ""), (0, CRM_MON, ""), (0, CRM_MON.replace('online="false"', 'online="true"'), "")]
+    run_all.handler = lambda argv, **kwargs: answers.pop(0)
+    assert ha_pacemaker.online([C01, C02, C03], timeout=60)["nodes"] == {C01: True, C02: True, C03: True}
+    assert clock.sleeps == [2, 2]
+
+
+def test_online_gives_up_with_what_it_saw_last(run_all, clock):
+    run_all.handler = lambda argv, **kwargs: (0, CRM_MON, "")
+    with pytest.raises(CommandExecutionError) as err:
+        ha_pacemaker.online([C01, C02, C03], timeout=10)
+    assert str(err.value) == (f"did not see nodes {C01}, {C02}, {C03} online in a quorate cluster within 10 s: "
+                              f"quorate: True, nodes online: {UP['nodes']}")

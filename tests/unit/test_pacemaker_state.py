@@ -1,4 +1,5 @@
-"""Unit tests of _states/ha_pacemaker.py over a fake execution module (the real diff, parse_cib and wait)."""
+"""Unit tests of _states/ha_pacemaker.py over a fake execution module (the real diff and parse_cib) and the
+toolkit's wait."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ CHANGING = {"set_password", "destroy_package_cluster", "auth", "setup", "update_
 class FakePacemaker:
     """The execution module over a small model of this node: its password, corosync.conf, pcsd tokens and CIB."""
 
-    def __init__(self):
+    def __init__(self, pillar_get):
         self.password = "old-password-of-hacluster"
         self.config = None  # cluster_config()
         self.known = {}  # known_hosts()
         self.cibs = []  # cib() answers the first; push() moves to the next when there is one
         self.statuses = []  # status() answers in turn; the last one repeats; an exception is raised
-        self.pillar = {KEY: SECRET}
+        self.pillar_get = pillar_get
+        pillar_get.flat[KEY] = SECRET
         self.calls = []  # every call but the reading of the pillar
         self.errors = {}  # function -> the CommandExecutionError message it raises
 
@@ -51,9 +53,6 @@ class FakePacemaker:
             raise answer
         return answer
 
-    def pillar_get(self, key, default=None, unmask=False):
-        return self.pillar.get(key, default) if unmask else "**********"
-
     def funcs(self):
         funcs = {f"ha_pacemaker.{name}": self.call(name) for name in ("set_password", "auth", "setup",
                                                                       "update_totem", "destroy_package_cluster",
@@ -68,7 +67,6 @@ class FakePacemaker:
             "ha_pacemaker.diff": module.diff,
             "ha_pacemaker.push": self.call("push", self.push),
             "ha_pacemaker.status": self.call("status", self.status),
-            "ha_pacemaker.wait": module.wait,
             "pillar.get": self.pillar_get,
         })
         return funcs
@@ -80,23 +78,9 @@ class FakePacemaker:
         return [call for call in self.calls if call[0] in CHANGING]
 
 
-class Clock:
-    """The module's time: sleep() advances monotonic() and nothing really waits."""
-
-    def __init__(self):
-        self.now, self.sleeps = 1000.0, []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture
-def pcs():
-    return FakePacemaker()
+def pcs(pillar_get):
+    return FakePacemaker(pillar_get)
 
 
 @pytest.fixture
@@ -105,15 +89,8 @@ def opts():
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(module, "time", fake)
-    return fake
-
-
-@pytest.fixture
-def configure_loader_modules(pcs, opts):
-    return {state: {"__salt__": pcs.funcs(), "__opts__": opts}}
+def configure_loader_modules(pcs, opts, utils):
+    return {state: {"__salt__": pcs.funcs(), "__opts__": opts, "__utils__": utils}}
 
 
 @pytest.fixture
@@ -135,12 +112,6 @@ def existing(cluster, **totem):
 
 def run_cluster(cluster, **kwargs):
     return state.cluster(cluster["name"], cluster["nodes"], cluster["password_pillar"], cluster["totem"], **kwargs)
-
-
-def test_virtual_needs_the_execution_module(pcs):
-    assert state.__virtual__() == "ha_pacemaker"
-    del state.__salt__["ha_pacemaker.status"]
-    assert state.__virtual__() == (False, "the ha_pacemaker execution module is not synced: run saltutil.sync_all")
 
 
 # ha_pacemaker.password
@@ -172,9 +143,9 @@ def test_password_test_mode(pcs, opts):
 
 @pytest.mark.parametrize("value", [None, "", 12345678901234567])
 def test_password_without_a_pillar_value(pcs, value):
-    pcs.pillar[KEY] = value
+    pcs.pillar_get.flat[KEY] = value
     assert state.password("hacluster", KEY) == {"name": "hacluster", "changes": {}, "result": False,
-                                                "comment": f"pillar key {KEY} is empty"}
+                                                "comment": f"pillar key {KEY} is empty or not a string"}
     assert pcs.calls == []
 
 
@@ -340,9 +311,9 @@ def test_cluster_setup_failure_reports_no_cluster_change(pcs, cluster):
 
 
 def test_cluster_without_a_password(pcs, cluster):
-    pcs.pillar[KEY] = ""
+    pcs.pillar_get.flat[KEY] = ""
     ret = run_cluster(cluster)
-    assert ret["result"] is False and ret["comment"] == f"pillar key {KEY} is empty"
+    assert ret["result"] is False and ret["comment"] == f"pillar key {KEY} is empty or not a string"
     assert pcs.changing() == []
 
 
@@ -474,5 +445,5 @@ def test_started_times_out(pcs, clock, answer, seen):
     pcs.statuses = [answer]
     ret = run_started(timeout=10)
     assert ret == {"name": "ha-pacemaker-started", "changes": {}, "result": False,
-                   "comment": f"vip, lb-haproxy-clone started not reached within 10 s; last seen: {seen}"}
-    assert sum(clock.sleeps) == 12 and pcs.changing() == []
+                   "comment": f"did not see vip, lb-haproxy-clone started within 10 s: {seen}"}
+    assert clock.sleeps == [2] * 5 and pcs.names() == ["status"] * 6 and pcs.changing() == []

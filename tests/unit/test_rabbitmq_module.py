@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -30,42 +29,29 @@ UNREACHABLE = ("Error: unable to perform an operation on node 'rabbit@openstack-
                " * Target node is not running")
 
 
+def command(argv: list[str]) -> str:
+    """The rabbitmqctl command of an argument list, with or without -n NODE."""
+    return (argv[3:] if argv[1:2] == ["-n"] else argv[1:])[0]
+
+
 class FakeCtl:
-    """Stands in for subprocess.run: records every rabbitmqctl call and answers by command name."""
+    """rabbitmqctl behind cmd.run_all: answers by command name; ``calls`` are cmd.run_all's, with the command."""
 
-    def __init__(self):
-        self.calls: list[dict] = []
+    def __init__(self, run_all):
+        self.run_all = run_all
         self.answers: dict = {}  # command -> (returncode, stdout, stderr), or an exception to raise
+        run_all.handler = lambda argv, **kwargs: self.answers.get(command(argv), (0, "", ""))
 
-    def __call__(self, cmd, **kwargs):
-        args = cmd[3:] if cmd[1:2] == ["-n"] else cmd[1:]
-        self.calls.append({"argv": list(cmd), "command": args[0], "stdin": kwargs.get("input"), **kwargs})
-        answer = self.answers.get(args[0], (0, "", ""))
-        if isinstance(answer, Exception):
-            raise answer
-        returncode, stdout, stderr = answer
-        return subprocess.CompletedProcess(cmd, returncode, stdout, stderr)
+    @property
+    def calls(self) -> list[dict]:
+        return [{**call, "command": command(call["argv"])} for call in self.run_all.calls]
 
     def commands(self):
         return [call["command"] for call in self.calls]
 
-    def argv(self, command):
-        (argv,) = [call["argv"] for call in self.calls if call["command"] == command]
+    def argv(self, name):
+        (argv,) = [call["argv"] for call in self.calls if call["command"] == name]
         return argv
-
-
-class Clock:
-    """The module's time: sleep() advances monotonic() and nothing really waits."""
-
-    def __init__(self):
-        self.now, self.sleeps = 1000.0, []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -74,22 +60,17 @@ def rabbitmq_map():
 
 
 @pytest.fixture
-def configure_loader_modules(rabbitmq_map):
-    return {ha_rabbitmq: {"__salt__": {"ha_topology.formula_map": lambda: {"rabbitmq": rabbitmq_map}}}}
+def configure_loader_modules(rabbitmq_map, run_all, utils):
+    return {ha_rabbitmq: {"__salt__": {"ha_topology.formula_map": lambda: {"rabbitmq": rabbitmq_map},
+                                       "cmd.run_all": run_all,
+                                       # The waits' probes call the module through __salt__.
+                                       "ha_rabbitmq.cluster_status": lambda: ha_rabbitmq.cluster_status()},
+                          "__utils__": utils}}
 
 
 @pytest.fixture
-def ctl(monkeypatch):
-    fake = FakeCtl()
-    monkeypatch.setattr(ha_rabbitmq.subprocess, "run", fake)
-    return fake
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = Clock()
-    monkeypatch.setattr(ha_rabbitmq, "time", fake)
-    return fake
+def ctl(run_all):
+    return FakeCtl(run_all)
 
 
 def test_cluster_status_of_one_node(ctl):
@@ -97,8 +78,7 @@ def test_cluster_status_of_one_node(ctl):
     assert ha_rabbitmq.cluster_status() == {"running_nodes": [C01], "disc_nodes": [C01], "ram_nodes": [],
                                             "partitions": {}, "alarms": []}
     assert ctl.calls[0]["argv"] == [CTL, "cluster_status", "--formatter", "json"]
-    assert ctl.calls[0]["capture_output"] is True and ctl.calls[0]["text"] is True
-    assert ctl.calls[0]["check"] is False and ctl.calls[0]["timeout"] == 60
+    assert ctl.calls[0]["python_shell"] is False and ctl.calls[0]["timeout"] == 60
 
 
 def test_cluster_status_of_another_node_sorted_with_partitions(ctl):
@@ -221,11 +201,20 @@ def test_change_node_type_starts_the_app_again_on_failure(ctl):
 
 def test_await_running_gives_up_at_the_deadline(ctl, clock):
     ctl.answers["cluster_status"] = (0, ONE_NODE, "")  # C02 never shows up
-    with pytest.raises(CommandExecutionError, match=f"^{C02} is not among the running nodes after 5 s"):
+    with pytest.raises(CommandExecutionError, match=f"^did not see {C02} among the running nodes within 5 s: "
+                                                    f"cluster status {{'running_nodes': \\['{C01}'\\]"):
         ha_rabbitmq.await_running(C02, timeout=5)
     assert ctl.argv("await_startup") == [CTL, "await_startup", "--timeout", "5"]
     assert ctl.calls[0]["timeout"] == 35
-    assert clock.sleeps == [1] * 6 and ctl.commands().count("cluster_status") == 7
+    assert clock.sleeps == [1] * 5 and ctl.commands().count("cluster_status") == 6
+
+
+def test_await_running_polls_until_the_node_runs(ctl, clock):
+    answers = [(0, ONE_NODE, ""), (69, "", UNREACHABLE),
+               (0, json.dumps({"disk_nodes": [C01, C02], "running_nodes": [C01, C02]}), "")]
+    ctl.run_all.handler = lambda argv, **kwargs: answers.pop(0) if command(argv) == "cluster_status" else (0, "", "")
+    assert ha_rabbitmq.await_running(C02, timeout=30)["running_nodes"] == [C01, C02]
+    assert clock.sleeps == [1, 1]
 
 
 @pytest.mark.parametrize(
@@ -272,17 +261,17 @@ def test_output_that_is_not_json(ctl):
         ha_rabbitmq.users()
 
 
-def test_missing_binary(rabbitmq_map, tmp_path):
-    rabbitmq_map["ctl"] = str(tmp_path / "rabbitmqctl")
-    with pytest.raises(CommandExecutionError, match="rabbitmqctl not found: is the RabbitMQ package installed?"):
+def test_missing_binary(ctl, run_all):
+    ctl.answers["list_users"] = run_all.missing([CTL])
+    with pytest.raises(CommandExecutionError, match=f"^{CTL} not found: is the RabbitMQ package installed"):
         ha_rabbitmq.users()
 
 
-def test_timeout(ctl):
-    ctl.answers["list_users"] = subprocess.TimeoutExpired([CTL, "list_users"], 60)
+def test_timeout(ctl, run_all):
+    ctl.answers["list_users"] = run_all.timed_out([CTL, "list_users"], 60)
     with pytest.raises(CommandExecutionError, match="^rabbitmqctl list_users did not finish within 60 s$"):
         ha_rabbitmq.users()
-    ctl.answers["join_cluster"] = subprocess.TimeoutExpired([CTL, "join_cluster"], 45)
+    ctl.answers["join_cluster"] = run_all.timed_out([CTL, "join_cluster"], 45)
     with pytest.raises(CommandExecutionError, match="^rabbitmqctl join_cluster did not finish within 45 s$"):
         ha_rabbitmq.join(C01, C02, timeout=45)
     assert ctl.commands()[-2:] == ["join_cluster", "start_app"]

@@ -24,14 +24,15 @@ def status(disc, ram=(), running=None, partitions=None):
 class FakeRabbit:
     """The execution module over a small model of this node, the first node, users and policies."""
 
-    def __init__(self):
+    def __init__(self, pillar_get):
         self.local = status([C02])  # this node, alone
         self.remote = {C01: status([C01])}  # by node name; an exception means it does not answer
         self.users = {"guest": ["administrator"]}
         self.passwords = {"guest": "guest"}
         self.permissions = {"/": {"guest": ALL}}
         self.policies = {"/": {}}
-        self.pillar = {KEY: SECRET}
+        self.pillar_get = pillar_get
+        pillar_get.flat[KEY] = SECRET
         self.asked = []  # nodes whose status was asked (None: the local node)
         self.calls = []  # every changing call with its arguments
         self.errors = {}  # changing function -> the CommandExecutionError it raises
@@ -46,10 +47,6 @@ class FakeRabbit:
     def join(self, first, name, node_type, timeout):
         self.local = status([first, name] if node_type == "disc" else [first], [name] if node_type == "ram" else [])
         return self.local
-
-    def pillar_get(self, key, default=None, unmask=False):
-        self.calls.append(("pillar.get", key, unmask))
-        return self.pillar.get(key, default) if unmask else "**********"
 
     def funcs(self):
         def changing(name, effect=None):
@@ -76,13 +73,10 @@ class FakeRabbit:
         })
         return funcs
 
-    def changes(self):
-        return [call for call in self.calls if call[0] != "pillar.get"]
-
 
 @pytest.fixture
-def rabbit():
-    return FakeRabbit()
+def rabbit(pillar_get):
+    return FakeRabbit(pillar_get)
 
 
 @pytest.fixture
@@ -91,8 +85,8 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(rabbit, opts):
-    return {state: {"__salt__": rabbit.funcs(), "__opts__": opts}}
+def configure_loader_modules(rabbit, opts, utils):
+    return {state: {"__salt__": rabbit.funcs(), "__opts__": opts, "__utils__": utils}}
 
 
 # ha_rabbitmq.clustered
@@ -222,8 +216,8 @@ def test_new_user(rabbit):
     assert ret["changes"] == {"user": {"old": None, "new": "openstack"}, "password": "set",
                               "tags": {"old": [], "new": ["administrator"]},
                               "permissions /": {"old": None, "new": ALL}}
-    assert rabbit.calls == [("pillar.get", KEY, True), ("add_user", "openstack", SECRET),
-                            ("set_tags", "openstack", ["administrator"]),
+    assert rabbit.pillar_get.calls == [(KEY, True)]
+    assert rabbit.calls == [("add_user", "openstack", SECRET), ("set_tags", "openstack", ["administrator"]),
                             ("set_permissions", "openstack", ".*", ".*", ".*", "/")]
     assert SECRET not in str(ret)
 
@@ -234,7 +228,7 @@ def test_user_in_place_changes_nothing(rabbit):
     rabbit.permissions["/"]["openstack"] = ALL
     ret = user_state()
     assert ret == {"name": "openstack", "changes": {}, "result": True, "comment": "User openstack is as configured"}
-    assert rabbit.changes() == []
+    assert rabbit.calls == []
 
 
 def test_user_with_wrong_password_tags_and_permissions(rabbit):
@@ -247,7 +241,7 @@ def test_user_with_wrong_password_tags_and_permissions(rabbit):
     assert ret["changes"] == {"password": "changed",
                               "tags": {"old": ["monitoring"], "new": ["administrator", "policymaker"]},
                               "permissions /os": {"old": ["", "", ""], "new": ["^q", ".*", ".*"]}}
-    assert rabbit.changes() == [("change_password", "openstack", SECRET),
+    assert rabbit.calls == [("change_password", "openstack", SECRET),
                                 ("set_tags", "openstack", ["administrator", "policymaker"]),
                                 ("set_permissions", "openstack", "^q", ".*", ".*", "/os")]
     assert SECRET not in str(ret)
@@ -260,16 +254,16 @@ def test_user_in_test_mode_changes_nothing(rabbit, opts):
     ret = user_state()
     assert ret == {"name": "openstack", "changes": {"password": "changed"}, "result": None,
                    "comment": "User openstack would be updated"}
-    assert rabbit.changes() == []
+    assert rabbit.calls == []
 
 
-@pytest.mark.parametrize("value", [None, ""])
+@pytest.mark.parametrize("value", [None, "", 12345678901234567])
 def test_user_without_a_pillar_password(rabbit, value):
-    rabbit.pillar[KEY] = value
+    rabbit.pillar_get.flat[KEY] = value
     ret = user_state()
     assert ret["result"] is False and ret["changes"] == {}
-    assert ret["comment"] == f"no password in the pillar at {KEY}"
-    assert rabbit.changes() == []
+    assert ret["comment"] == f"pillar key {KEY} is empty or not a string"
+    assert rabbit.calls == []
 
 
 def test_user_failure_keeps_the_password_out(rabbit):
@@ -343,12 +337,3 @@ def test_policy_failure(rabbit):
     ret = state.policy("ha-all", "^", {"ha-mode": "bogus"})
     assert ret == {"name": "ha-all", "changes": {}, "result": False,
                    "comment": "Setting policy ha-all failed: rabbitmqctl set_policy failed: Validation failed"}
-
-
-def test_virtual_says_why():
-    saved = state.__salt__
-    state.__salt__ = {}
-    try:
-        assert state.__virtual__() == (False, "the ha_rabbitmq execution module is not synced: run saltutil.sync_all")
-    finally:
-        state.__salt__ = saved
