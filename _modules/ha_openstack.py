@@ -13,6 +13,7 @@ exception is :py:func:`key_repositories`, the Salt mine's function.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import urllib.error
@@ -21,36 +22,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import ha_topology_openstack
 from salt.exceptions import CommandExecutionError
+
+# Reloaded for the reason given in ha_topology.py: a synced change takes effect at once.
+topology = importlib.reload(ha_topology_openstack)
 
 __virtualname__ = "ha_openstack"
 
 SECRET_REF_RE = re.compile(r"\{\{pillar(-url)?:([A-Za-z0-9_:.-]+)\}\}")
-# The services and the HAProxy listener (ha:haproxy:listeners) in front of
-# each API: the API binds the listener's backend port on the node's own
-# address, and its catalog URL is the listener on the VIP.
-LISTENERS = {
-    "keystone": "keystone_public",
-    "glance": "glance_api",
-    "placement": "placement_api",
-    "nova": "nova_api",
-    "nova_metadata": "nova_metadata",
-    "nova_vncproxy": "nova_vncproxy",
-}
-# Users of the service project, with the admin role there (keystone's own
-# admin comes from keystone-manage bootstrap).
-SERVICE_USERS = ("glance", "placement", "nova")
-CATALOG = (
-    # (service name, type, description, listener, URL path)
-    ("keystone", "identity", "OpenStack Identity", "keystone_public", "/v3"),
-    ("glance", "image", "OpenStack Image", "glance_api", ""),
-    ("placement", "placement", "Placement API", "placement_api", ""),
-    ("nova", "compute", "OpenStack Compute", "nova_api", "/v2.1"),
-)
-INTERFACES = ("public", "internal", "admin")
-DEFAULT_DOMAIN = "Default"
-SERVICE_PROJECT = "service"
-ADMIN = {"user": "admin", "project": "admin", "role": "admin"}
 HTTP_TIMEOUT = 10
 # A management command (keystone-manage db_sync, nova-manage ...) may take this long.
 MANAGE_TIMEOUT = 900
@@ -72,99 +52,49 @@ def _ha(ha: dict | None) -> dict:
     return ha
 
 
-def _listener_ports(ha: dict) -> dict[str, tuple[int, int]]:
-    """Each service's (VIP port, backend port) from its HAProxy listener."""
-    listeners = ha["haproxy"]["listeners"]
-    return {
-        service: (listeners[name]["port"], listeners[name].get("backend_port", listeners[name]["port"]))
-        for service, name in LISTENERS.items()
-    }
+def _address(ha: dict, minion_id: str) -> str | None:
+    """The own address of the controller ``minion_id``; None for any other minion."""
+    return next((n["address"] for n in _topology("nodes", ha=ha)
+                 if n["id"] == minion_id and "controller" in n["roles"]), None)
 
 
-def _endpoint_host(ha: dict) -> str:
-    openstack = ha["openstack"]
-    return openstack.get("endpoint_host") or ha["vip"].get("hostname") or str(ha["vip"]["address"])
+def services(stage: str | None = None) -> list[str]:
+    """
+    The OpenStack controller services the formula deploys, in deploy order
+    (the table ``SERVICES`` of ``_utils/ha_topology_openstack.py``); with
+    ``stage`` (``identity``: keystone; ``services``: the ones registered with
+    it) only those. What the states loop over.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.services services
+    """
+    if stage is not None and stage not in topology.STAGES:
+        raise CommandExecutionError(f"unknown stage {stage!r}; known: {', '.join(topology.STAGES)}")
+    return topology.services(stage)
 
 
-def _db_url(ha: dict, user: str, database: str) -> str:
-    # Through the VIP: HAProxy's galera listener sends every writer to the
-    # same node.
-    port = ha["haproxy"]["listeners"]["galera"]["port"]
-    return (f"mysql+pymysql://{user}:{{{{pillar-url:ha:galera:databases:{user}:password}}}}"
-            f"@{ha['vip']['address']}:{port}/{database}")
+def apis(stage: str | None = None, gate: bool = False) -> list[str]:
+    """
+    The HTTP APIs of the services (of ``stage``, see :py:func:`services`);
+    with ``gate``, only those the deploy waits for (its health gates).
 
+    CLI Example:
 
-# How keystone's and nova's oslo.cache clients treat a controller that died
-# (its address no longer answers: every call to it waits for the socket
-# timeout): the memcache_pool backend marks a server dead after one
-# timed-out call and skips it for dead_retry seconds; its defaults (1 s,
-# 300 s) stall a request for seconds after a crash, then keep a healed
-# server out for five minutes.
-MEMCACHE_SOCKET_TIMEOUT = 0.5
-MEMCACHE_DEAD_RETRY = 30
-# A service's call to keystone through the VIP waits this long for a
-# connection (no limit by default).
-AUTHTOKEN_CONNECT_TIMEOUT = 3
+    .. code-block:: bash
 
-
-def _credentials(ha: dict, user: str) -> dict:
-    """What a service needs to log in to keystone as ``user`` (keystoneauth's password plugin)."""
-    return {
-        "auth_url": f"http://{_endpoint_host(ha)}:{_listener_ports(ha)['keystone'][0]}",
-        "auth_type": "password",
-        "project_domain_name": DEFAULT_DOMAIN,
-        "user_domain_name": DEFAULT_DOMAIN,
-        "project_name": SERVICE_PROJECT,
-        "username": user,
-        "password": f"{{{{pillar:ha:openstack:service_passwords:{user}}}}}",
-        "region_name": ha["openstack"].get("region", "RegionOne"),
-    }
-
-
-def _authtoken(ha: dict, user: str, memcached: list[str]) -> dict:
-    """keystone_authtoken of a service that checks tokens: its credentials and the token cache."""
-    credentials = _credentials(ha, user)
-    return {
-        "www_authenticate_uri": credentials["auth_url"],
-        **credentials,
-        "memcached_servers": memcached,
-        # keystonemiddleware's "advanced" pool takes eventlet's primitives
-        # in uWSGI's threaded workers: after a controller died, placement's
-        # worker deadlocked in it ("greenlet.error: cannot switch to a
-        # different thread") and never answered again. The plain pool of
-        # python-memcache clients waits 3 s for a dead server, then each
-        # client skips it for 30 s (neither is configurable there).
-        "memcache_use_advanced_pool": False,
-        "http_connect_timeout": AUTHTOKEN_CONNECT_TIMEOUT,
-    }
-
-
-def _cache(memcached: list[str]) -> dict:
-    # oslo.cache through every controller's memcached: tokens validated on
-    # one controller are cached for the others.
-    return {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_servers": memcached,
-            "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT, "memcache_dead_retry": MEMCACHE_DEAD_RETRY}
-
-
-def _uwsgi(address: str, port: int, workers: int) -> dict:
-    # Debian's init scripts read the bind address, port and process count
-    # from the keys that UWSGI_BIND_CONFIG_* name (see the units' drop-in);
-    # uWSGI itself takes unknown keys as placeholders. (No '-' in these keys:
-    # openstack-pkg-tools' INI reader does not match it.)
-    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers}}
-
-
-def _transport_url(ha: dict, controllers: list[dict]) -> str:
-    port = ha.get("rabbitmq", {}).get("port", 5672)
-    hosts = ",".join(f"openstack:{{{{pillar-url:ha:rabbitmq:openstack_password}}}}@{n['address']}:{port}"
-                     for n in controllers)
-    return f"rabbit://{hosts}/"
+        salt-call ha_openstack.apis services gate=True
+    """
+    services(stage)
+    return [api for api, spec in topology.apis(stage).items() if spec["gate"] or not gate]
 
 
 def service_settings(service: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
-    What one controller's config files of ``service`` (keystone, glance,
-    placement or nova) must say for HA: ``{"config": {section: {option:
+    What one controller's config files of ``service`` (one of
+    :py:func:`services`) must say for HA: ``{"config": {section: {option:
     value}}, "uwsgi": {unit: {section: {option: value}}}}``. Database
     connections go through the VIP, memcached lists every controller,
     nova's transport_url every RabbitMQ node, and each API binds its
@@ -179,80 +109,18 @@ def service_settings(service: str, minion_id: str | None = None, ha: dict | None
     """
     ha = _ha(ha)
     minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
-    controllers = [n for n in _topology("nodes", ha=ha) if "controller" in n["roles"]]
-    me = next((n for n in controllers if n["id"] == minion_id), None)
-    if me is None:
+    if service not in topology.SERVICES:
+        raise CommandExecutionError(f"unknown OpenStack service {service!r}; known: {', '.join(topology.SERVICES)}")
+    address = _address(ha, minion_id)
+    if address is None:
         raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
-    address = me["address"]
-    memcached = _topology("memcached_servers", ha=ha)
-    ports = _listener_ports(ha)
-    workers = ha["openstack"].get("workers", 2)
-    vip_url = f"http://{_endpoint_host(ha)}"
-    if service == "keystone":
-        return {
-            "config": {
-                "database": {"connection": _db_url(ha, "keystone", "keystone")},
-                "token": {"provider": "fernet"},
-                "cache": _cache(memcached),
-            },
-            "uwsgi": {"keystone": _uwsgi(address, ports["keystone"][1], workers)},
-        }
-    if service == "glance":
-        return {
-            "config": {
-                "DEFAULT": {"bind_host": address, "bind_port": ports["glance"][1], "workers": workers},
-                "database": {"connection": _db_url(ha, "glance", "glance")},
-                "keystone_authtoken": _authtoken(ha, "glance", memcached),
-                "paste_deploy": {"flavor": "keystone"},
-                "glance_store": {"stores": ["file", "http"], "default_store": "file",
-                                 "filesystem_store_datadir": "/var/lib/glance/images/"},
-                "oslo_messaging_notifications": {"driver": "noop"},
-            },
-            "uwsgi": {},
-        }
-    if service == "placement":
-        return {
-            "config": {
-                "placement_database": {"connection": _db_url(ha, "placement", "placement")},
-                "api": {"auth_strategy": "keystone"},
-                "keystone_authtoken": _authtoken(ha, "placement", memcached),
-            },
-            "uwsgi": {"placement-api": _uwsgi(address, ports["placement"][1], workers)},
-        }
-    if service == "nova":
-        access = _topology("rabbitmq_access", ha=ha)
-        placement = _credentials(ha, "placement")
-        placement["auth_url"] += "/v3"
-        return {
-            "config": {
-                "DEFAULT": {
-                    "my_ip": address,
-                    "transport_url": _transport_url(ha, controllers),
-                    "enabled_apis": ["osapi_compute", "metadata"],
-                    "osapi_compute_workers": workers,
-                    "metadata_workers": workers,
-                },
-                "api": {"auth_strategy": "keystone"},
-                "api_database": {"connection": _db_url(ha, "nova", "nova_api")},
-                "database": {"connection": _db_url(ha, "nova", "nova")},
-                "keystone_authtoken": _authtoken(ha, "nova", memcached),
-                "placement": placement,
-                "glance": {"api_servers": f"{vip_url}:{ports['glance'][0]}"},
-                "vnc": {"enabled": True, "server_listen": address, "server_proxyclient_address": address,
-                        "novncproxy_host": address, "novncproxy_port": ports["nova_vncproxy"][1],
-                        "novncproxy_base_url": f"{vip_url}:{ports['nova_vncproxy'][0]}/vnc_auto.html"},
-                "oslo_concurrency": {"lock_path": "/var/lib/nova/tmp"},
-                "oslo_messaging_rabbit": {"rabbit_quorum_queue": access["quorum_queues"]},
-                "conductor": {"workers": workers},
-                "scheduler": {"workers": workers},
-                "cache": _cache(memcached),
-            },
-            "uwsgi": {
-                "nova-api": _uwsgi(address, ports["nova"][1], workers),
-                "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers),
-            },
-        }
-    raise CommandExecutionError(f"unknown OpenStack service {service!r}; known: keystone, glance, placement, nova")
+    node = {
+        "address": address,
+        "memcached": _topology("memcached_servers", ha=ha),
+        "rabbitmq": _topology("rabbitmq_servers", ha=ha),
+        "quorum_queues": _topology("rabbitmq_access", ha=ha)["quorum_queues"],
+    }
+    return topology.settings(service, ha, node)
 
 
 HTTPD_LISTEN_RE = re.compile(r"^(\s*Listen\s+)(\S+)(.*)$", re.MULTILINE)
@@ -278,10 +146,9 @@ def httpd_bound(text: str, address: str, port: int | None = None) -> str:
 
 def node_bind(api: str | None = None, minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
-    Where ``api`` (keystone, glance, placement, nova, nova_metadata,
-    nova_vncproxy) listens on this controller: ``{"address", "port"}``, the
-    node's own address and its HAProxy listener's backend port (None
-    without ``api``).
+    Where ``api`` (one of :py:func:`apis`) listens on this controller:
+    ``{"address", "port"}``, the node's own address and its HAProxy
+    listener's backend port (None without ``api``).
 
     CLI Example:
 
@@ -291,19 +158,18 @@ def node_bind(api: str | None = None, minion_id: str | None = None, ha: dict | N
     """
     ha = _ha(ha)
     minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
-    address = next((n["address"] for n in _topology("nodes", ha=ha)
-                    if n["id"] == minion_id and "controller" in n["roles"]), None)
-    if address is None or (api is not None and api not in LISTENERS):
-        raise CommandExecutionError(f"no {api!r} API on {minion_id}: the APIs ({', '.join(LISTENERS)}) run on "
+    address = _address(ha, minion_id)
+    known = topology.apis()
+    if address is None or (api is not None and api not in known):
+        raise CommandExecutionError(f"no {api!r} API on {minion_id}: the APIs ({', '.join(known)}) run on "
                                     "the controllers")
-    return {"address": address, "port": _listener_ports(ha)[api][1] if api else None}
+    return {"address": address, "port": topology.listener_ports(ha)[api][1] if api else None}
 
 
 def node_url(api: str, minion_id: str | None = None, ha: dict | None = None) -> str:
     """
-    The URL of ``api`` (keystone, glance, placement, nova, nova_metadata,
-    nova_vncproxy) on this controller's own address: what HAProxy checks,
-    and the deploy's health gates.
+    The URL of ``api`` (one of :py:func:`apis`) on this controller's own
+    address: what the deploy's health gates ask.
 
     CLI Example:
 
@@ -312,7 +178,7 @@ def node_url(api: str, minion_id: str | None = None, ha: dict | None = None) -> 
         salt-call ha_openstack.node_url keystone
     """
     bind = node_bind(api, minion_id, ha)
-    return f"http://{bind['address']}:{bind['port']}{'/v3' if api == 'keystone' else '/'}"
+    return f"http://{bind['address']}:{bind['port']}{topology.apis()[api]['path']}"
 
 
 def catalog(ha: dict | None = None) -> dict:
@@ -320,8 +186,9 @@ def catalog(ha: dict | None = None) -> dict:
     The keystone catalog of the site: ``region``, ``admin`` (user, project,
     role, pillar key of the password), ``service_project``, ``users`` (one
     per service, with the pillar key of its password and the admin role on
-    the service project) and ``services`` (name, type, description and one
-    URL, on the VIP, for each of the public, internal and admin interfaces).
+    the service project), ``services`` (name, type, description and the URL,
+    on the VIP, of its endpoints), ``interfaces`` (the endpoints each
+    service has) and ``auth_url``.
 
     CLI Example:
 
@@ -329,22 +196,7 @@ def catalog(ha: dict | None = None) -> dict:
 
         salt-call ha_openstack.catalog
     """
-    ha = _ha(ha)
-    listeners = ha["haproxy"]["listeners"]
-    host = _endpoint_host(ha)
-    return {
-        "region": ha["openstack"].get("region", "RegionOne"),
-        "admin": {**ADMIN, "password_pillar": "ha:openstack:admin_password"},
-        "service_project": SERVICE_PROJECT,
-        "users": [{"name": user, "password_pillar": f"ha:openstack:service_passwords:{user}"}
-                  for user in SERVICE_USERS],
-        "services": [
-            {"name": name, "type": kind, "description": description,
-             "url": f"http://{host}:{listeners[listener]['port']}{path}"}
-            for name, kind, description, listener, path in CATALOG
-        ],
-        "auth_url": f"http://{host}:{listeners['keystone_public']['port']}/v3",
-    }
+    return topology.catalog(_ha(ha))
 
 
 def _secret(key: str) -> str:
@@ -481,8 +333,8 @@ def _token(auth_url: str, user: str, password_pillar: str, project: str) -> str 
     password = _secret(password_pillar)
     body = {"auth": {
         "identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": DEFAULT_DOMAIN}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": DEFAULT_DOMAIN}}},
+            "name": user, "domain": {"name": topology.DEFAULT_DOMAIN}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": topology.DEFAULT_DOMAIN}}},
     }}
     status, headers, payload = _request("POST", f"{auth_url}/auth/tokens", body=body)
     if status == 201:

@@ -15,12 +15,44 @@ from __future__ import annotations
 import difflib
 import functools
 import hashlib
+import importlib
 import ipaddress
 import re
 import zoneinfo
 from typing import Any
 
+import ha_pillar
+import ha_topology_openstack
 from salt.exceptions import CommandExecutionError
+
+# Salt runs this file again on every load of the module (each job, a sync),
+# but keeps a plain import for the life of the process: reloaded, a synced
+# change of _utils takes effect without restarting the minion.
+ha_pillar = importlib.reload(ha_pillar)
+ha_topology_openstack = importlib.reload(ha_topology_openstack)
+from ha_pillar import (  # noqa: E402 - bound after the reload
+    ANY,
+    BOOL,
+    HOSTNAME_RE,
+    INT,
+    LIST,
+    NONE,
+    SCALAR,
+    STR,
+    check_ports,
+    check_schema,
+    get,
+    hint,
+    int_in,
+    is_kind,
+    key,
+    list_of,
+    message_key,
+    named,
+    section,
+    shown,
+    under,
+)
 
 __virtualname__ = "ha_topology"
 
@@ -36,23 +68,11 @@ SECRETS = (
     ("rabbitmq", "erlang_cookie"),
     ("rabbitmq", "openstack_password"),
     ("haproxy", "stats", "password"),
-    ("openstack", "admin_password"),
-    ("openstack", "service_passwords", "glance"),
-    ("openstack", "service_passwords", "placement"),
-    ("openstack", "service_passwords", "nova"),
+    *ha_topology_openstack.secret_paths(),
 )
-MIN_SECRET_LENGTH = 16
-# Values seen in how-tos (the reference used admin/admin and 123456) and the
-# placeholder of pillar.example; compared case-insensitively.
-WEAK_SECRETS = frozenset(
-    {"admin", "123456", "password", "secret", "openstack", "hacluster", "guest", "changeme"}
-)
-PLACEHOLDER_PREFIX = "changeme"
-
 # Erlang's cookie is sent to the VM as an atom; keep it to what every
 # RabbitMQ release accepts.
 ERLANG_COOKIE_RE = re.compile(r"^[A-Za-z0-9]{20,255}$")
-HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 # Used with fullmatch: "$" alone would also accept a trailing newline.
 CLUSTER_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 LISTENER_MODES = ("http", "tcp")
@@ -129,12 +149,6 @@ RABBITMQ_NET_TICKTIME = 10
 RABBITMQ_WATCHDOG = {"interval": 5, "confirm": 15, "stale": 60, "stuck": 45}
 # Optional sections of the pillar: absent means defaults, present must be a mapping.
 OPTIONAL_SECTIONS = ("rabbitmq", "memcached", "etcd", "base", "chrony", "openstack")
-# The HAProxy listeners the OpenStack services sit behind (ha_openstack.LISTENERS).
-OPENSTACK_LISTENERS = ("galera", "keystone_public", "glance_api", "placement_api", "nova_api", "nova_metadata",
-                       "nova_vncproxy")
-OPENSTACK_DATABASES = {"keystone": ["keystone"], "glance": ["glance"], "placement": ["placement"],
-                       "nova": ["nova", "nova_api", "nova_cell0"]}
-REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # Cluster properties: the reference's values where sensible. Fencing is off
 # as in the reference (set stonith-enabled: true with a fence device), but a
 # partitioned minority stops its resources: never no-quorum-policy=ignore on
@@ -234,27 +248,6 @@ NTP_SERVER_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.:-]{0,252})$")
 # master, inside Salt's Python, which would need one more package there; and
 # its messages name the key as an operator writes it (ha:rabbitmq:ram_nodes),
 # which jsonschema's would need rewriting for.
-STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
-# NONE: the key may be left empty (YAML's null), which means "not set".
-NONE = "none"
-KIND_NAMES = {STR: "a string", INT: "an integer", BOOL: "true or false", SCALAR: "a single value",
-              ANY: "anything", NONE: "nothing", "list": "a list"}
-
-
-class Named:
-    """A mapping whose keys the operator names (nodes, users, listeners, options), each value of one shape."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-class ListOf:
-    """A list whose items all have one shape."""
-
-    def __init__(self, item: Any) -> None:
-        self.item = item
-
-
 # Cluster properties Pacemaker 2.1 knows, by the kind of value it takes
 # (pe_opts and the controller's options); pcs refuses any other name.
 PACEMAKER_PROPERTY_KINDS = {
@@ -311,41 +304,38 @@ SCHEMA = {
     "domain": (STR, NONE),
     "management_network": STR,
     # The formula's map data (package, service and path names), free-form.
-    "lookup": Named(ANY),
+    "lookup": named(ANY),
     "vip": {"address": STR, "cidr_netmask": INT, "hostname": (STR, NONE)},
-    "nodes": Named({"address": STR, "roles": ListOf(STR)}),
+    "nodes": named({"address": STR, "roles": list_of(STR)}),
     "base": {
-        "upgrade": BOOL, "openstack_release": STR, "sysctl": Named(SCALAR), "selinux": STR, "firewall": STR,
-        "ssh_port": INT, "firewall_allow": ListOf({"port": (INT, STR), "proto": STR, "source": (STR, NONE)}),
+        "upgrade": BOOL, "openstack_release": STR, "sysctl": named(SCALAR), "selinux": STR, "firewall": STR,
+        "ssh_port": INT, "firewall_allow": list_of({"port": (INT, STR), "proto": STR, "source": (STR, NONE)}),
     },
-    "chrony": {"servers": ListOf(STR), "upstream": ListOf(STR), "local_stratum": INT},
+    "chrony": {"servers": list_of(STR), "upstream": list_of(STR), "local_stratum": INT},
     "pacemaker": {
         "cluster_name": STR, "hacluster_password": STR, "totem": dict.fromkeys(TOTEM_OPTIONS, INT),
-        "properties": Named(SCALAR), "monitor_interval": (STR, INT), "resource_stickiness": INT,
+        "properties": named(SCALAR), "monitor_interval": (STR, INT), "resource_stickiness": INT,
     },
     "galera": {
         "cluster_name": STR, "root_password": STR, "clustercheck_password": STR, "sst_method": STR,
-        "settings": Named(SCALAR),
+        "settings": named(SCALAR),
         "clustercheck": {"port": INT, "available_when_donor": BOOL, "available_when_readonly": BOOL},
-        "databases": Named({"password": STR, "databases": ListOf(STR)}),
+        "databases": named({"password": STR, "databases": list_of(STR)}),
     },
     "rabbitmq": {
         "erlang_cookie": STR, "openstack_password": STR, "port": INT, "management_port": INT,
-        "ram_nodes": ListOf(STR), "cluster_partition_handling": STR, "queue_type": STR,
+        "ram_nodes": list_of(STR), "cluster_partition_handling": STR, "queue_type": STR,
         "ha_policy": {"name": STR, "pattern": STR, "apply_to": STR, "priority": INT,
-                      "definition": Named((SCALAR, "list"))},
-        "settings": Named(SCALAR),
+                      "definition": named((SCALAR, LIST))},
+        "settings": named(SCALAR),
     },
     "memcached": {"port": INT, "memory_mb": INT, "max_connections": INT},
     "etcd": {"cluster_token": STR, "client_port": INT, "peer_port": INT},
     "haproxy": {
         "stats": {"port": INT, "bind": STR, "user": STR, "password": STR},
-        "listeners": Named(LISTENER_SCHEMA),
+        "listeners": named(LISTENER_SCHEMA),
     },
-    "openstack": {
-        "region": STR, "endpoint_host": (STR, NONE), "admin_password": STR, "workers": INT,
-        "service_passwords": {path[-1]: STR for path in SECRETS if path[:2] == ("openstack", "service_passwords")},
-    },
+    "openstack": ha_topology_openstack.schema(),
 }
 
 
@@ -359,131 +349,15 @@ def _ha_pillar(ha: dict | None) -> Any:
     return __pillar__.get("ha")  # noqa: F821 - Salt loader dunder
 
 
-def _get(data: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def _shown(name: Any) -> str:
-    """A name from the pillar as a message shows it: as it is, or quoted and escaped when
-    it holds a newline or another unprintable character, so that every message stays one
-    line (check() lists them one per line)."""
-    text = str(name)
-    return text if text.isprintable() else repr(text)
-
-
-def _key(*path: Any) -> str:
-    return ":".join(("ha",) + tuple(_shown(p) for p in path))
-
-
 def _node_sort_key(name: str) -> list:
     # Natural order, so openstack-controller10 comes after controller09.
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-def _int_in(value: Any, low: int, high: int) -> bool:
-    """An integer from low to high (YAML's true/false are ints in Python, not here)."""
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    for kind, name in ((dict, "a mapping"), (list, "a list"), (str, "a string"), (int, "an integer"),
-                       (float, "a number")):
-        if isinstance(value, kind):
-            return name
-    return type(value).__name__
-
-
-def _is_kind(value: Any, spec: Any) -> bool:
-    """Whether value has the shape of a SCHEMA entry (before any check of the value itself)."""
-    if isinstance(spec, tuple):
-        return any(_is_kind(value, kind) for kind in spec)
-    if isinstance(spec, (dict, Named)):
-        return isinstance(value, dict)
-    if isinstance(spec, ListOf) or spec == "list":
-        return isinstance(value, list)
-    if spec == INT:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if spec == SCALAR:
-        return isinstance(value, (str, int, float))
-    return {STR: isinstance(value, str), BOOL: isinstance(value, bool), NONE: value is None, ANY: True}[spec]
-
-
-def _expected(spec: Any) -> str:
-    if isinstance(spec, tuple):
-        return " or ".join(_expected(kind) for kind in spec if kind != NONE)
-    if isinstance(spec, (dict, Named)):
-        return "a mapping"
-    if isinstance(spec, ListOf):
-        return "a list"
-    return KIND_NAMES[spec]
-
-
-def _hint(name: Any, known: Any) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else f"known keys here: {', '.join(sorted(known))}"
-
-
-def _check_schema(value: Any, spec: Any, path: tuple, errors: list[str]) -> None:
-    """Report, below path, every value of the wrong kind and every key the formula does not know."""
-    if not _is_kind(value, spec):
-        if value is None:
-            errors.append(f"{_key(*path)}: is empty; give {_expected(spec)}")
-        else:
-            shown = f"{value!r} " if isinstance(value, (str, int, float)) and len(repr(value)) <= 40 else ""
-            errors.append(f"{_key(*path)}: {shown}must be {_expected(spec)}, not {_kind_of(value)}")
-        return
-    if isinstance(spec, ListOf):
-        for index, item in enumerate(value):
-            _check_schema(item, spec.item, (*path, index), errors)
-    elif isinstance(spec, Named):
-        for name, item in value.items():
-            _check_schema(item, spec.value, (*path, name), errors)
-    elif isinstance(spec, dict):
-        for name, item in value.items():
-            if isinstance(name, str) and name in spec:
-                _check_schema(item, spec[name], (*path, name), errors)
-            else:
-                errors.append(f"{_key(*path, name)}: unknown key; {_hint(name, spec)}")
-
-
-def _message_key(message: str) -> str:
-    return message.partition(": ")[0]
-
-
-def _under(key: str, keys: set[str]) -> bool:
-    return any(key == other or key.startswith(other + ":") for other in keys)
-
-
 def _check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> None:
-    key = _key(*path)
-    if value is None:
-        errors.append(f"{key}: is required")
-        return
-    if not isinstance(value, str):
-        errors.append(f"{key}: must be a string")
-        return
-    lowered = value.lower()
-    if lowered in WEAK_SECRETS or lowered.startswith(PLACEHOLDER_PREFIX):
-        errors.append(f"{key}: is a reference or placeholder value; set a random secret")
-        return
-    if len(value) < MIN_SECRET_LENGTH:
-        errors.append(f"{key}: is shorter than {MIN_SECRET_LENGTH} characters")
-    # A secret is written as one value on one line of the services' INI files,
-    # pcs' and MariaDB's input: a newline there would start a line of its own
-    # (an option the pillar never set), and INI readers drop the white space
-    # around a value, so the service would use another secret than its peers.
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        errors.append(f"{key}: holds a control character (a newline, tab, ...); use printable characters only")
-    elif value != value.strip():
-        errors.append(f"{key}: begins or ends with white space, which config readers drop")
-    if path == ("rabbitmq", "erlang_cookie") and not ERLANG_COOKIE_RE.fullmatch(value):
-        errors.append(f"{key}: must be 20 to 255 letters and digits")
+    if ha_pillar.check_secret(path, value, errors) and path == ("rabbitmq", "erlang_cookie") \
+            and not ERLANG_COOKIE_RE.fullmatch(value):
+        errors.append(f"{key(*path)}: must be 20 to 255 letters and digits")
 
 
 def _check_network(ha: dict, errors: list[str]) -> ipaddress.IPv4Network | None:
@@ -491,7 +365,7 @@ def _check_network(ha: dict, errors: list[str]) -> ipaddress.IPv4Network | None:
     try:
         return ipaddress.IPv4Network(str(raw), strict=True)
     except ValueError:
-        errors.append(f"{_key('management_network')}: {raw!r} is not an IPv4 network such as 10.10.10.0/24")
+        errors.append(f"{key('management_network')}: {raw!r} is not an IPv4 network such as 10.10.10.0/24")
         return None
 
 
@@ -499,43 +373,43 @@ def _check_address(path: tuple, raw: Any, network, errors: list[str]) -> ipaddre
     try:
         address = ipaddress.IPv4Address(str(raw))
     except ValueError:
-        errors.append(f"{_key(*path)}: {raw!r} is not an IPv4 address")
+        errors.append(f"{key(*path)}: {raw!r} is not an IPv4 address")
         return None
     if network is not None and (
         address not in network or address in (network.network_address, network.broadcast_address)
     ):
-        errors.append(f"{_key(*path)}: {address} is not a host address of management_network {network}")
+        errors.append(f"{key(*path)}: {address} is not a host address of management_network {network}")
     return address
 
 
 def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
     nodes = ha.get("nodes")
     if not isinstance(nodes, dict) or not nodes:
-        errors.append(f"{_key('nodes')}: must map each node's minion id to its address and roles")
+        errors.append(f"{key('nodes')}: must map each node's minion id to its address and roles")
         return {}
     checked: dict[str, dict] = {}
     seen_addresses: dict[ipaddress.IPv4Address, str] = {}
     for name, spec in nodes.items():
         if not isinstance(name, str) or not HOSTNAME_RE.fullmatch(name):
-            errors.append(f"{_key('nodes', name)}: the node name must be a lower-case host name")
+            errors.append(f"{key('nodes', name)}: the node name must be a lower-case host name")
             continue
         if not isinstance(spec, dict):
-            errors.append(f"{_key('nodes', name)}: must be a mapping with address and roles")
+            errors.append(f"{key('nodes', name)}: must be a mapping with address and roles")
             continue
         address = _check_address(("nodes", name, "address"), spec.get("address"), network, errors)
         if address is not None:
             if address in seen_addresses:
                 errors.append(
-                    f"{_key('nodes', name, 'address')}: {address} is also the address of {seen_addresses[address]}"
+                    f"{key('nodes', name, 'address')}: {address} is also the address of {seen_addresses[address]}"
                 )
             seen_addresses[address] = name
         roles = spec.get("roles")
         if not isinstance(roles, list) or not roles:
-            errors.append(f"{_key('nodes', name, 'roles')}: must be a non-empty list of {', '.join(ROLES)}")
+            errors.append(f"{key('nodes', name, 'roles')}: must be a non-empty list of {', '.join(ROLES)}")
             roles = []
         unknown = [role for role in roles if isinstance(role, str) and role not in ROLES]
         if unknown:
-            errors.append(f"{_key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(_shown, unknown))}")
+            errors.append(f"{key('nodes', name, 'roles')}: unknown role(s) {', '.join(map(shown, unknown))}")
         checked[name] = {"address": address, "roles": [role for role in ROLES if role in roles]}
     # RabbitMQ names a node rabbit@ and its short name, and /etc/hosts lists
     # both names: one host under its short and its full name would be two
@@ -544,12 +418,12 @@ def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
     for name in checked:
         other = short_names.setdefault(name.split(".")[0], name)
         if other != name:
-            errors.append(f"{_key('nodes', name)}: has the short name {name.split('.')[0]} of node {other}; "
+            errors.append(f"{key('nodes', name)}: has the short name {name.split('.')[0]} of node {other}; "
                           "list each node once, under one name")
     controllers = [name for name, spec in checked.items() if "controller" in spec["roles"]]
     if len(controllers) < MIN_CONTROLLERS:
         errors.append(
-            f"{_key('nodes')}: an HA control plane needs at least {MIN_CONTROLLERS} controllers, "
+            f"{key('nodes')}: an HA control plane needs at least {MIN_CONTROLLERS} controllers, "
             f"found {len(controllers)}"
         )
     return checked
@@ -558,24 +432,24 @@ def _check_nodes(ha: dict, network, errors: list[str]) -> dict[str, dict]:
 def _check_vip(ha: dict, network, nodes: dict[str, dict], errors: list[str]) -> None:
     vip = ha.get("vip")
     if not isinstance(vip, dict):
-        errors.append(f"{_key('vip')}: must be a mapping with address and cidr_netmask")
+        errors.append(f"{key('vip')}: must be a mapping with address and cidr_netmask")
         return
     address = _check_address(("vip", "address"), vip.get("address"), network, errors)
     for name, spec in nodes.items():
         if address is not None and spec["address"] == address:
-            errors.append(f"{_key('vip', 'address')}: {address} is also the address of node {name}")
+            errors.append(f"{key('vip', 'address')}: {address} is also the address of node {name}")
     netmask = vip.get("cidr_netmask")
-    if not _int_in(netmask, 1, 32):
-        errors.append(f"{_key('vip', 'cidr_netmask')}: {netmask!r} must be a prefix length from 1 to 32")
+    if not int_in(netmask, 1, 32):
+        errors.append(f"{key('vip', 'cidr_netmask')}: {netmask!r} must be a prefix length from 1 to 32")
     elif network is not None and netmask != network.prefixlen:
         errors.append(
-            f"{_key('vip', 'cidr_netmask')}: {netmask} differs from the prefix of management_network {network}"
+            f"{key('vip', 'cidr_netmask')}: {netmask} differs from the prefix of management_network {network}"
         )
     hostname = vip.get("hostname")
     if hostname is not None and (not isinstance(hostname, str) or not HOSTNAME_RE.fullmatch(hostname)):
-        errors.append(f"{_key('vip', 'hostname')}: {hostname!r} is not a lower-case host name")
+        errors.append(f"{key('vip', 'hostname')}: {hostname!r} is not a lower-case host name")
     elif hostname in nodes:
-        errors.append(f"{_key('vip', 'hostname')}: {hostname} is also the name of a node")
+        errors.append(f"{key('vip', 'hostname')}: {hostname} is also the name of a node")
 
 
 @functools.cache
@@ -587,55 +461,55 @@ def _time_zones() -> frozenset[str]:
 def _check_timezone(ha: dict, errors: list[str]) -> None:
     zone = ha.get("timezone")
     if not isinstance(zone, str) or not zone:
-        errors.append(f"{_key('timezone')}: is required, e.g. Etc/UTC")
+        errors.append(f"{key('timezone')}: is required, e.g. Etc/UTC")
     elif not TIMEZONE_RE.fullmatch(zone):
-        errors.append(f"{_key('timezone')}: {zone!r} is not a time zone name such as Europe/Berlin")
+        errors.append(f"{key('timezone')}: {zone!r} is not a time zone name such as Europe/Berlin")
     elif _time_zones() and zone not in _time_zones():
         close = difflib.get_close_matches(zone, sorted(_time_zones()), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
-        errors.append(f"{_key('timezone')}: {zone!r} is not a zone of the tz database{hint}")
+        suggestion = f"; did you mean {close[0]}?" if close else ""
+        errors.append(f"{key('timezone')}: {zone!r} is not a zone of the tz database{suggestion}")
 
 
 def _check_cluster_names(ha: dict, errors: list[str]) -> None:
     for path in (("pacemaker", "cluster_name"), ("galera", "cluster_name"), ("etcd", "cluster_token")):
-        value = _get(ha, path)
+        value = get(ha, path)
         if not isinstance(value, str) or not CLUSTER_NAME_RE.fullmatch(value):
-            errors.append(f"{_key(*path)}: {value!r} must be 1 to 63 letters, digits, '.', '_' or '-'")
+            errors.append(f"{key(*path)}: {value!r} must be 1 to 63 letters, digits, '.', '_' or '-'")
 
 
 def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
-    stats = _get(ha, ("haproxy", "stats"))
+    stats = get(ha, ("haproxy", "stats"))
     if not isinstance(stats, dict):
-        errors.append(f"{_key('haproxy', 'stats')}: must be a mapping with port, user and password")
+        errors.append(f"{key('haproxy', 'stats')}: must be a mapping with port, user and password")
         stats = {}
     user = stats.get("user")
     if not isinstance(user, str) or not user:
-        errors.append(f"{_key('haproxy', 'stats', 'user')}: is required")
-    elif user.lower() in WEAK_SECRETS:
-        errors.append(f"{_key('haproxy', 'stats', 'user')}: {user!r} is a reference value; pick a site-specific user")
+        errors.append(f"{key('haproxy', 'stats', 'user')}: is required")
+    elif user.lower() in ha_pillar.WEAK_SECRETS:
+        errors.append(f"{key('haproxy', 'stats', 'user')}: {user!r} is a reference value; pick a site-specific user")
     elif not STATS_USER_RE.fullmatch(user):
-        errors.append(f"{_key('haproxy', 'stats', 'user')}: must be letters, digits, '.', '_' or '-'")
+        errors.append(f"{key('haproxy', 'stats', 'user')}: must be letters, digits, '.', '_' or '-'")
     password = stats.get("password")
     if isinstance(password, str) and password and not STATS_PASSWORD_RE.fullmatch(password):
-        errors.append(f"{_key('haproxy', 'stats', 'password')}: must not contain spaces, ':', '#', quotes or "
+        errors.append(f"{key('haproxy', 'stats', 'password')}: must not contain spaces, ':', '#', quotes or "
                       "backslashes (haproxy.cfg takes it as one word)")
-    listeners = _get(ha, ("haproxy", "listeners"))
+    listeners = get(ha, ("haproxy", "listeners"))
     if not isinstance(listeners, dict) or not listeners:
-        errors.append(f"{_key('haproxy', 'listeners')}: must map each service to its listener")
+        errors.append(f"{key('haproxy', 'listeners')}: must map each service to its listener")
         listeners = {}
     binds: dict[tuple[str, int], str] = {}
     for name, spec in [("stats", stats)] + list(listeners.items()):
         path = ("haproxy", "stats") if name == "stats" else ("haproxy", "listeners", name)
         if not isinstance(spec, dict):
-            errors.append(f"{_key(*path)}: must be a mapping with at least a port")
+            errors.append(f"{key(*path)}: must be a mapping with at least a port")
             continue
         port = spec.get("port")
-        if not _int_in(port, 1, 65535):
-            errors.append(f"{_key(*path, 'port')}: {port!r} must be a TCP port from 1 to 65535")
+        if not int_in(port, 1, 65535):
+            errors.append(f"{key(*path, 'port')}: {port!r} must be a TCP port from 1 to 65535")
             continue
         backend_port = spec.get("backend_port", port)
-        if not _int_in(backend_port, 1, 65535):
-            errors.append(f"{_key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
+        if not int_in(backend_port, 1, 65535):
+            errors.append(f"{key(*path, 'backend_port')}: {backend_port!r} must be a TCP port from 1 to 65535")
         if name != "stats":
             _check_listener(path, spec, errors)
         # A bind lands as written in haproxy.cfg and the firewall's rules; it
@@ -645,7 +519,7 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
         bind = (str(spec.get("bind", vip_address)), port)
         if bind in binds:
             errors.append(
-                f"{_key(*path, 'port')}: {bind[0]}:{port} is already bound by {_key(*binds[bind])}"
+                f"{key(*path, 'port')}: {bind[0]}:{port} is already bound by {key(*binds[bind])}"
             )
         else:
             binds[bind] = path
@@ -654,118 +528,118 @@ def _check_haproxy(ha: dict, vip_address: Any, errors: list[str]) -> None:
 def _check_listener(path: tuple, spec: dict, errors: list[str]) -> None:
     mode = spec.get("mode", "http")
     if mode not in LISTENER_MODES:
-        errors.append(f"{_key(*path, 'mode')}: {mode!r} must be one of {', '.join(LISTENER_MODES)}")
+        errors.append(f"{key(*path, 'mode')}: {mode!r} must be one of {', '.join(LISTENER_MODES)}")
         return
     check = spec.get("check", mode)
     if not isinstance(check, str) or check not in LISTENER_CHECKS:
-        errors.append(f"{_key(*path, 'check')}: {check!r} must be one of {', '.join(LISTENER_CHECKS)}")
+        errors.append(f"{key(*path, 'check')}: {check!r} must be one of {', '.join(LISTENER_CHECKS)}")
     elif LISTENER_CHECKS[check] != mode:
-        errors.append(f"{_key(*path, 'check')}: a {check} check needs mode {LISTENER_CHECKS[check]}, not {mode}")
+        errors.append(f"{key(*path, 'check')}: a {check} check needs mode {LISTENER_CHECKS[check]}, not {mode}")
     check_path = spec.get("check_path", "/")
     if not isinstance(check_path, str) or not CHECK_PATH_RE.fullmatch(check_path):
-        errors.append(f"{_key(*path, 'check_path')}: {check_path!r} must be a URL path starting with /")
+        errors.append(f"{key(*path, 'check_path')}: {check_path!r} must be a URL path starting with /")
     timeout = spec.get("timeout")
     if timeout is not None and not INTERVAL_RE.fullmatch(str(timeout)):
-        errors.append(f"{_key(*path, 'timeout')}: {timeout!r} must be a time such as 90m or 3h")
+        errors.append(f"{key(*path, 'timeout')}: {timeout!r} must be a time such as 90m or 3h")
 
 
 def _check_pacemaker(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
-    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    pacemaker = section(ha, "pacemaker", PACEMAKER_DEFAULTS)
     # Unknown options and values that are no integers are the schema's.
-    totem = {k: v for k, v in pacemaker["totem"].items() if k in TOTEM_OPTIONS and _is_kind(v, INT)} \
+    totem = {k: v for k, v in pacemaker["totem"].items() if k in TOTEM_OPTIONS and is_kind(v, INT)} \
         if isinstance(pacemaker["totem"], dict) else {}
     for option, value in totem.items():
-        if not _int_in(value, 0, 3600000):
-            errors.append(f"{_key('pacemaker', 'totem', option)}: {value!r} must be from 0 to 3600000")
-    timing = {**TOTEM_DEFAULTS, **{k: v for k, v in totem.items() if _int_in(v, 0, 3600000)}}
+        if not int_in(value, 0, 3600000):
+            errors.append(f"{key('pacemaker', 'totem', option)}: {value!r} must be from 0 to 3600000")
+    timing = {**TOTEM_DEFAULTS, **{k: v for k, v in totem.items() if int_in(v, 0, 3600000)}}
     # Corosync's token grows by token_coefficient for every node beyond two.
     controllers = sum("controller" in spec["roles"] for spec in nodes.values())
     token = timing["token"] + max(0, controllers - 2) * timing["token_coefficient"]
     if timing["token"] < TOTEM_MIN_TOKEN:
-        errors.append(f"{_key('pacemaker', 'totem', 'token')}: {timing['token']} is below {TOTEM_MIN_TOKEN} ms; "
+        errors.append(f"{key('pacemaker', 'totem', 'token')}: {timing['token']} is below {TOTEM_MIN_TOKEN} ms; "
                       "a busy node would be taken for dead")
     elif "consensus" in timing and timing["consensus"] < token * 1.2:
-        errors.append(f"{_key('pacemaker', 'totem', 'consensus')}: {timing['consensus']} must be at least "
+        errors.append(f"{key('pacemaker', 'totem', 'consensus')}: {timing['consensus']} must be at least "
                       f"1.2 x the token of {controllers} controllers ({int(token * 1.2)} ms)")
     # Values of another kind than a single value are the schema's.
-    properties = {name: value for name, value in pacemaker["properties"].items() if _is_kind(value, SCALAR)} \
+    properties = {name: value for name, value in pacemaker["properties"].items() if is_kind(value, SCALAR)} \
         if isinstance(pacemaker["properties"], dict) else {}
     for name, value in properties.items():
         if name != "no-quorum-policy":  # the formula's own rule, below
             _check_property(name, value, errors)
     policy = _pcs_value(properties.get("no-quorum-policy", PACEMAKER_PROPERTIES["no-quorum-policy"]))
     if policy not in NO_QUORUM_POLICIES:
-        hint = (f"; on {controllers} controllers a partitioned minority would keep running its resources"
+        why = (f"; on {controllers} controllers a partitioned minority would keep running its resources"
                 if policy == "ignore" else "")
-        errors.append(f"{_key('pacemaker', 'properties', 'no-quorum-policy')}: {policy!r} must be one of "
-                      f"{', '.join(NO_QUORUM_POLICIES)}{hint}")
+        errors.append(f"{key('pacemaker', 'properties', 'no-quorum-policy')}: {policy!r} must be one of "
+                      f"{', '.join(NO_QUORUM_POLICIES)}{why}")
     interval = pacemaker["monitor_interval"]
     if not INTERVAL_RE.fullmatch(str(interval)):
-        errors.append(f"{_key('pacemaker', 'monitor_interval')}: {interval!r} must be a time such as 10s")
-    if not _int_in(pacemaker["resource_stickiness"], 0, 1000000):
-        errors.append(f"{_key('pacemaker', 'resource_stickiness')}: {pacemaker['resource_stickiness']!r} must be "
+        errors.append(f"{key('pacemaker', 'monitor_interval')}: {interval!r} must be a time such as 10s")
+    if not int_in(pacemaker["resource_stickiness"], 0, 1000000):
+        errors.append(f"{key('pacemaker', 'resource_stickiness')}: {pacemaker['resource_stickiness']!r} must be "
                       "an integer from 0 to 1000000")
 
 
 def _check_property(name: Any, value: Any, errors: list[str]) -> None:
     """A cluster property's value, by the kind Pacemaker takes: a bad value would be taken as its default, silently."""
-    key = _key("pacemaker", "properties", name)
+    where = key("pacemaker", "properties", name)
     if name in PACEMAKER_OWN_PROPERTIES:
-        errors.append(f"{key}: is kept by Pacemaker and pcs themselves; remove it")
+        errors.append(f"{where}: is kept by Pacemaker and pcs themselves; remove it")
         return
     kind = PACEMAKER_PROPERTY_KINDS.get(name)
     if kind is None:
-        errors.append(f"{key}: not a cluster property of Pacemaker; {_hint(name, PACEMAKER_PROPERTY_KINDS)}")
+        errors.append(f"{where}: not a cluster property of Pacemaker; {hint(name, PACEMAKER_PROPERTY_KINDS)}")
         return
-    shown = _pcs_value(value)
+    text = _pcs_value(value)
     if isinstance(kind, tuple):
-        if shown not in kind:
-            errors.append(f"{key}: {value!r} must be one of {', '.join(kind)}")
+        if text not in kind:
+            errors.append(f"{where}: {value!r} must be one of {', '.join(kind)}")
     elif not {
-        "boolean": shown in PACEMAKER_BOOLEANS,
-        "time": bool(INTERVAL_RE.fullmatch(shown)),
-        "integer": bool(INTEGER_RE.fullmatch(shown)) or shown.upper() in ("INFINITY", "+INFINITY", "-INFINITY"),
-        "percentage": bool(PERCENTAGE_RE.fullmatch(shown)),
+        "boolean": text in PACEMAKER_BOOLEANS,
+        "time": bool(INTERVAL_RE.fullmatch(text)),
+        "integer": bool(INTEGER_RE.fullmatch(text)) or text.upper() in ("INFINITY", "+INFINITY", "-INFINITY"),
+        "percentage": bool(PERCENTAGE_RE.fullmatch(text)),
     }[kind]:
         example = {"boolean": "true or false", "time": "a time such as 30s or 5min",
                    "integer": "an integer", "percentage": "a percentage such as 80%"}[kind]
-        errors.append(f"{key}: {value!r} must be {example}")
+        errors.append(f"{where}: {value!r} must be {example}")
 
 
 def _check_galera(ha: dict, errors: list[str]) -> None:
     galera = ha.get("galera") if isinstance(ha.get("galera"), dict) else {}
     sst = galera.get("sst_method", "rsync")
     if sst not in SST_METHODS:
-        errors.append(f"{_key('galera', 'sst_method')}: {sst!r} is not supported; use {', '.join(SST_METHODS)}")
+        errors.append(f"{key('galera', 'sst_method')}: {sst!r} is not supported; use {', '.join(SST_METHODS)}")
     settings = galera.get("settings", {})
     if isinstance(settings, dict):  # its kinds are the schema's
         for option in settings:
             if option in GALERA_NODE_OPTIONS:
-                errors.append(f"{_key('galera', 'settings', option)}: is derived from the topology; remove it")
+                errors.append(f"{key('galera', 'settings', option)}: is derived from the topology; remove it")
             elif option in GALERA_NO_HOST_BLOCKING:
-                errors.append(f"{_key('galera', 'settings', option)}: is fixed so that MariaDB never blocks "
+                errors.append(f"{key('galera', 'settings', option)}: is fixed so that MariaDB never blocks "
                               "HAProxy's address after aborted connections; remove it")
     check = galera.get("clustercheck", {})
     port = check.get("port", 9200) if isinstance(check, dict) else None
-    if not _int_in(port, 1, 65535):
-        errors.append(f"{_key('galera', 'clustercheck', 'port')}: {port!r} must be a TCP port from 1 to 65535")
+    if not int_in(port, 1, 65535):
+        errors.append(f"{key('galera', 'clustercheck', 'port')}: {port!r} must be a TCP port from 1 to 65535")
     databases = galera.get("databases", {})
     if not isinstance(databases, dict):
-        errors.append(f"{_key('galera', 'databases')}: must map each service user to its password and databases")
+        errors.append(f"{key('galera', 'databases')}: must map each service user to its password and databases")
         return
     for user, spec in databases.items():
         if not isinstance(user, str) or not SQL_NAME_RE.fullmatch(user):
-            errors.append(f"{_key('galera', 'databases', user)}: the user name must be letters, digits and _")
+            errors.append(f"{key('galera', 'databases', user)}: the user name must be letters, digits and _")
             continue
         if not isinstance(spec, dict):
-            errors.append(f"{_key('galera', 'databases', user)}: must be a mapping with a password")
+            errors.append(f"{key('galera', 'databases', user)}: must be a mapping with a password")
             continue
         _check_secret(("galera", "databases", user, "password"), spec.get("password"), errors)
         names = spec.get("databases", [user])
         if not isinstance(names, list) or not names or not all(
             SQL_NAME_RE.fullmatch(n) for n in names if isinstance(n, str)
         ):
-            errors.append(f"{_key('galera', 'databases', user, 'databases')}: must list database names "
+            errors.append(f"{key('galera', 'databases', user, 'databases')}: must list database names "
                           "(letters, digits and _)")
 
 
@@ -774,144 +648,127 @@ def _pcs_value(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _section(ha: dict, name: str, defaults: dict) -> dict:
-    """``ha:NAME`` over its defaults (one level deep; a missing section is all defaults)."""
-    section = ha.get(name)
-    return {**defaults, **section} if isinstance(section, dict) else dict(defaults)
-
-
-def _check_ports(name: str, section: dict, keys: tuple[str, ...], errors: list[str]) -> None:
-    seen: dict[Any, str] = {}
-    for key in keys:
-        port = section.get(key)
-        if not _int_in(port, 1, 65535):
-            errors.append(f"{_key(name, key)}: {port!r} must be a TCP port from 1 to 65535")
-        elif port in seen:
-            errors.append(f"{_key(name, key)}: {port} is also {_key(name, seen[port])}")
-        else:
-            seen[port] = key
-
-
 def _check_rabbitmq(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
-    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
-    _check_ports("rabbitmq", rabbitmq, ("port", "management_port"), errors)
+    rabbitmq = section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    check_ports("rabbitmq", rabbitmq, ("port", "management_port"), errors)
     handling = rabbitmq["cluster_partition_handling"]
     if handling not in PARTITION_HANDLING:
-        errors.append(f"{_key('rabbitmq', 'cluster_partition_handling')}: {handling!r} must be one of "
+        errors.append(f"{key('rabbitmq', 'cluster_partition_handling')}: {handling!r} must be one of "
                       f"{', '.join(PARTITION_HANDLING)}")
     if rabbitmq["queue_type"] not in QUEUE_TYPES:
-        errors.append(f"{_key('rabbitmq', 'queue_type')}: {rabbitmq['queue_type']!r} must be one of "
+        errors.append(f"{key('rabbitmq', 'queue_type')}: {rabbitmq['queue_type']!r} must be one of "
                       f"{', '.join(QUEUE_TYPES)}")
     controllers = sorted((n for n, spec in nodes.items() if "controller" in spec["roles"]), key=_node_sort_key)
+    first = controllers[0] if controllers else None
     ram_nodes = rabbitmq["ram_nodes"]
     if not isinstance(ram_nodes, list):
-        errors.append(f"{_key('rabbitmq', 'ram_nodes')}: must be a list of controller names")
+        errors.append(f"{key('rabbitmq', 'ram_nodes')}: must be a list of controller names")
         ram_nodes = []
     for name in ram_nodes:
         if not isinstance(name, str):
             continue  # the schema's
         if name not in controllers:
-            errors.append(f"{_key('rabbitmq', 'ram_nodes')}: {name!r} is not a controller")
-        elif name == controllers[0]:
-            errors.append(f"{_key('rabbitmq', 'ram_nodes')}: {name} is the first controller, which the "
+            errors.append(f"{key('rabbitmq', 'ram_nodes')}: {name!r} is not a controller")
+        elif name == first:
+            errors.append(f"{key('rabbitmq', 'ram_nodes')}: {name} is the first controller, which the "
                           "others join; it must stay a disc node")
     policy = rabbitmq["ha_policy"]
     if not isinstance(policy, dict) or not all(isinstance(policy.get(k), str) and policy.get(k)
                                                for k in ("name", "pattern")) \
             or not isinstance(policy.get("definition"), dict) or not policy["definition"]:
-        errors.append(f"{_key('rabbitmq', 'ha_policy')}: must have a name, a pattern and a definition mapping")
+        errors.append(f"{key('rabbitmq', 'ha_policy')}: must have a name, a pattern and a definition mapping")
     else:
         if policy.get("apply_to", "all") not in POLICY_APPLY_TO:
-            errors.append(f"{_key('rabbitmq', 'ha_policy', 'apply_to')}: {policy['apply_to']!r} must be one of "
+            errors.append(f"{key('rabbitmq', 'ha_policy', 'apply_to')}: {policy['apply_to']!r} must be one of "
                           f"{', '.join(POLICY_APPLY_TO)}")
-        if not _int_in(policy.get("priority", 0), 0, 999):
-            errors.append(f"{_key('rabbitmq', 'ha_policy', 'priority')}: {policy['priority']!r} must be an "
+        if not int_in(policy.get("priority", 0), 0, 999):
+            errors.append(f"{key('rabbitmq', 'ha_policy', 'priority')}: {policy['priority']!r} must be an "
                           "integer from 0 to 999")
         _check_policy_definition(policy["definition"], rabbitmq["queue_type"] == "mirrored", errors)
     settings = rabbitmq["settings"]
     if isinstance(settings, dict):  # its kinds are the schema's
         for option in settings:
             if str(option).startswith(RABBITMQ_DERIVED):
-                errors.append(f"{_key('rabbitmq', 'settings', option)}: is derived from the topology and "
+                errors.append(f"{key('rabbitmq', 'settings', option)}: is derived from the topology and "
                               "ha:rabbitmq; remove it")
 
 
 def _check_policy_definition(definition: dict, mirrored: bool, errors: list[str]) -> None:
     path = ("rabbitmq", "ha_policy", "definition")
     for name, value in definition.items():
-        key = _key(*path, name)
+        where = key(*path, name)
         allowed = RABBITMQ_POLICY_KEYS.get(name, ...)
         if allowed is ...:
-            errors.append(f"{key}: not a key of a RabbitMQ policy; {_hint(name, RABBITMQ_POLICY_KEYS)}")
+            errors.append(f"{where}: not a key of a RabbitMQ policy; {hint(name, RABBITMQ_POLICY_KEYS)}")
         elif isinstance(allowed, tuple):
             if isinstance(value, bool) or value not in allowed:
-                errors.append(f"{key}: {value!r} must be one of {', '.join(map(str, allowed))}")
+                errors.append(f"{where}: {value!r} must be one of {', '.join(map(str, allowed))}")
         elif allowed is str:
             if not isinstance(value, str) or not value:
-                errors.append(f"{key}: {value!r} must be a name")
-        elif isinstance(allowed, int) and not _int_in(value, allowed, 2**63 - 1):
-            errors.append(f"{key}: {value!r} must be an integer of at least {allowed}")
+                errors.append(f"{where}: {value!r} must be a name")
+        elif isinstance(allowed, int) and not int_in(value, allowed, 2**63 - 1):
+            errors.append(f"{where}: {value!r} must be an integer of at least {allowed}")
     mode, params = definition.get("ha-mode"), definition.get("ha-params")
-    if mode == "exactly" and not _int_in(params, 1, 1000):
-        errors.append(f"{_key(*path, 'ha-params')}: {params!r}: ha-mode exactly takes the number of replicas, "
+    if mode == "exactly" and not int_in(params, 1, 1000):
+        errors.append(f"{key(*path, 'ha-params')}: {params!r}: ha-mode exactly takes the number of replicas, "
                       "an integer of at least 1")
     elif mode == "nodes" and (not isinstance(params, list) or not params
                               or not all(isinstance(node, str) and node for node in params)):
-        errors.append(f"{_key(*path, 'ha-params')}: {params!r}: ha-mode nodes takes a list of node names such "
+        errors.append(f"{key(*path, 'ha-params')}: {params!r}: ha-mode nodes takes a list of node names such "
                       "as rabbit@openstack-controller01")
     elif mode is not None and mode not in ("exactly", "nodes") and "ha-params" in definition:
-        errors.append(f"{_key(*path, 'ha-params')}: only ha-mode exactly or nodes takes ha-params")
+        errors.append(f"{key(*path, 'ha-params')}: only ha-mode exactly or nodes takes ha-params")
     if "ha-mode" not in definition:
         for name in definition:
             if isinstance(name, str) and name.startswith("ha-") and name in RABBITMQ_POLICY_KEYS:
-                errors.append(f"{_key(*path, name)}: needs ha-mode in the same definition")
+                errors.append(f"{key(*path, name)}: needs ha-mode in the same definition")
         if mirrored:
-            errors.append(f"{_key(*path)}: mirrored queues (queue_type mirrored) need ha-mode here, such as "
+            errors.append(f"{key(*path)}: mirrored queues (queue_type mirrored) need ha-mode here, such as "
                           "ha-mode: all")
 
 
 def _check_memcached(ha: dict, errors: list[str]) -> None:
-    memcached = _section(ha, "memcached", MEMCACHED_DEFAULTS)
-    _check_ports("memcached", memcached, ("port",), errors)
-    if not _int_in(memcached["memory_mb"], 16, 1048576):
-        errors.append(f"{_key('memcached', 'memory_mb')}: {memcached['memory_mb']!r} must be a size in MiB "
+    memcached = section(ha, "memcached", MEMCACHED_DEFAULTS)
+    check_ports("memcached", memcached, ("port",), errors)
+    if not int_in(memcached["memory_mb"], 16, 1048576):
+        errors.append(f"{key('memcached', 'memory_mb')}: {memcached['memory_mb']!r} must be a size in MiB "
                       "from 16 to 1048576")
-    if not _int_in(memcached["max_connections"], 16, 1048576):
-        errors.append(f"{_key('memcached', 'max_connections')}: {memcached['max_connections']!r} must be a "
+    if not int_in(memcached["max_connections"], 16, 1048576):
+        errors.append(f"{key('memcached', 'max_connections')}: {memcached['max_connections']!r} must be a "
                       "number from 16 to 1048576")
 
 
 def _check_etcd(ha: dict, errors: list[str]) -> None:
-    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
-    _check_ports("etcd", etcd, ("client_port", "peer_port"), errors)
+    etcd = section(ha, "etcd", ETCD_DEFAULTS)
+    check_ports("etcd", etcd, ("client_port", "peer_port"), errors)
 
 
 def _check_base(ha: dict, errors: list[str]) -> None:
-    base = _section(ha, "base", BASE_DEFAULTS)
+    base = section(ha, "base", BASE_DEFAULTS)
     if not isinstance(base["upgrade"], bool):
-        errors.append(f"{_key('base', 'upgrade')}: {base['upgrade']!r} must be true or false")
+        errors.append(f"{key('base', 'upgrade')}: {base['upgrade']!r} must be true or false")
     if base["selinux"] not in SELINUX_MODES:
-        errors.append(f"{_key('base', 'selinux')}: {base['selinux']!r} must be one of {', '.join(SELINUX_MODES)}")
+        errors.append(f"{key('base', 'selinux')}: {base['selinux']!r} must be one of {', '.join(SELINUX_MODES)}")
     if base["firewall"] not in FIREWALL_MODES:
-        errors.append(f"{_key('base', 'firewall')}: {base['firewall']!r} must be one of {', '.join(FIREWALL_MODES)}")
-    if not _int_in(base["ssh_port"], 1, 65535):
-        errors.append(f"{_key('base', 'ssh_port')}: {base['ssh_port']!r} must be a TCP port from 1 to 65535")
+        errors.append(f"{key('base', 'firewall')}: {base['firewall']!r} must be one of {', '.join(FIREWALL_MODES)}")
+    if not int_in(base["ssh_port"], 1, 65535):
+        errors.append(f"{key('base', 'ssh_port')}: {base['ssh_port']!r} must be a TCP port from 1 to 65535")
     _check_firewall_allow(base["firewall_allow"], errors)
     release = base["openstack_release"]
     if not isinstance(release, str) or not RELEASE_RE.fullmatch(release):
-        errors.append(f"{_key('base', 'openstack_release')}: {release!r} must be a release name such as caracal")
+        errors.append(f"{key('base', 'openstack_release')}: {release!r} must be a release name such as caracal")
     sysctl = base["sysctl"]
     if not isinstance(sysctl, dict):
-        errors.append(f"{_key('base', 'sysctl')}: must map kernel parameter names to values")
+        errors.append(f"{key('base', 'sysctl')}: must map kernel parameter names to values")
         return
     for name, value in sysctl.items():
         if not isinstance(name, str) or not SYSCTL_NAME_RE.fullmatch(name):
-            errors.append(f"{_key('base', 'sysctl', name)}: is not a kernel parameter name such as vm.swappiness")
+            errors.append(f"{key('base', 'sysctl', name)}: is not a kernel parameter name such as vm.swappiness")
         elif isinstance(value, bool) or not SYSCTL_VALUE_RE.fullmatch(str(value)):
-            errors.append(f"{_key('base', 'sysctl', name)}: {value!r} is not a plain number or word")
+            errors.append(f"{key('base', 'sysctl', name)}: {value!r} is not a plain number or word")
         elif name in BASE_SYSCTL and str(value) != BASE_SYSCTL[name]:
             errors.append(
-                f"{_key('base', 'sysctl', name)}: the formula needs {BASE_SYSCTL[name]}; {value!r} would break it"
+                f"{key('base', 'sysctl', name)}: the formula needs {BASE_SYSCTL[name]}; {value!r} would break it"
             )
 
 
@@ -920,91 +777,61 @@ def _port_spec(value: Any) -> bool:
     if isinstance(value, str):
         match = PORT_RANGE_RE.fullmatch(value)
         return bool(match) and 1 <= int(match.group(1)) < int(match.group(2)) <= 65535
-    return _int_in(value, 1, 65535)
+    return int_in(value, 1, 65535)
 
 
 def _check_firewall_allow(allow: Any, errors: list[str]) -> None:
     if not isinstance(allow, list):
-        errors.append(f"{_key('base', 'firewall_allow')}: must be a list of {{port, proto, source}} entries")
+        errors.append(f"{key('base', 'firewall_allow')}: must be a list of {{port, proto, source}} entries")
         return
     for index, rule in enumerate(allow):
         path = ("base", "firewall_allow", index)
         if not isinstance(rule, dict) or "port" not in rule:
-            errors.append(f"{_key(*path)}: must be a mapping with port, and optionally proto and source")
+            errors.append(f"{key(*path)}: must be a mapping with port, and optionally proto and source")
             continue
         if not _port_spec(rule["port"]):
-            errors.append(f"{_key(*path, 'port')}: {rule['port']!r} must be a port from 1 to 65535 or a range "
+            errors.append(f"{key(*path, 'port')}: {rule['port']!r} must be a port from 1 to 65535 or a range "
                           "such as 8000-8010")
         if rule.get("proto", "tcp") not in FIREWALL_PROTOCOLS:
-            errors.append(f"{_key(*path, 'proto')}: {rule.get('proto')!r} must be tcp or udp")
+            errors.append(f"{key(*path, 'proto')}: {rule.get('proto')!r} must be tcp or udp")
         source = rule.get("source")
         if source is not None:
             try:
                 ipaddress.IPv4Network(str(source), strict=False)
             except ValueError:
-                errors.append(f"{_key(*path, 'source')}: {source!r} is not an IPv4 address or network")
+                errors.append(f"{key(*path, 'source')}: {source!r} is not an IPv4 address or network")
 
 
 def _check_chrony(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
-    chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
+    chrony = section(ha, "chrony", CHRONY_DEFAULTS)
     servers = chrony["servers"]
     if not isinstance(servers, list):
-        errors.append(f"{_key('chrony', 'servers')}: must be a list of node names")
+        errors.append(f"{key('chrony', 'servers')}: must be a list of node names")
     else:
         for name in servers:
             # Items of another kind are the schema's.
             if isinstance(name, str) and name not in nodes:
-                errors.append(f"{_key('chrony', 'servers')}: {name!r} is not a node of ha:nodes")
+                errors.append(f"{key('chrony', 'servers')}: {name!r} is not a node of ha:nodes")
     upstream = chrony["upstream"]
     if not isinstance(upstream, list):
-        errors.append(f"{_key('chrony', 'upstream')}: must be a list of NTP server names or addresses")
+        errors.append(f"{key('chrony', 'upstream')}: must be a list of NTP server names or addresses")
     else:
         for server in upstream:
             if isinstance(server, str) and not NTP_SERVER_RE.fullmatch(server):
-                errors.append(f"{_key('chrony', 'upstream')}: {server!r} is not a host name or address")
-    if not _int_in(chrony["local_stratum"], 1, 15):
-        errors.append(f"{_key('chrony', 'local_stratum')}: {chrony['local_stratum']!r} must be from 1 to 15")
-
-
-def _check_openstack(ha: dict, errors: list[str]) -> None:
-    openstack = ha.get("openstack", {})
-    region = openstack.get("region", "RegionOne")
-    if not isinstance(region, str) or not REGION_RE.fullmatch(region):
-        errors.append(f"{_key('openstack', 'region')}: {region!r} must be letters, digits, '_', '.' or '-'")
-    workers = openstack.get("workers", 2)
-    if not _int_in(workers, 1, 64):
-        errors.append(f"{_key('openstack', 'workers')}: {workers!r} must be a number of processes from 1 to 64")
-    host = openstack.get("endpoint_host")
-    if host and (not isinstance(host, str) or not HOSTNAME_RE.fullmatch(host)):
-        errors.append(f"{_key('openstack', 'endpoint_host')}: {host!r} is not a host name or address")
-    listeners = _get(ha, ("haproxy", "listeners"))
-    if isinstance(listeners, dict):
-        for name in OPENSTACK_LISTENERS:
-            if not isinstance(listeners.get(name), dict):
-                errors.append(f"{_key('haproxy', 'listeners', name)}: is required: the OpenStack services sit "
-                              "behind it")
-    databases = _get(ha, ("galera", "databases"))
-    if isinstance(databases, dict):
-        for user, names in OPENSTACK_DATABASES.items():
-            spec = databases.get(user)
-            have = spec.get("databases", [user]) if isinstance(spec, dict) else []
-            if not isinstance(have, list):
-                continue  # reported by _check_galera as not a list of database names
-            missing = [n for n in names if n not in have]
-            if missing:
-                errors.append(f"{_key('galera', 'databases', user)}: the OpenStack services need the account "
-                              f"{user} with the databases {', '.join(names)}")
+                errors.append(f"{key('chrony', 'upstream')}: {server!r} is not a host name or address")
+    if not int_in(chrony["local_stratum"], 1, 15):
+        errors.append(f"{key('chrony', 'local_stratum')}: {chrony['local_stratum']!r} must be from 1 to 15")
 
 
 def _node_ports(ha: dict) -> list[tuple[tuple[str, ...], Any]]:
     """The ports that the pillar sets for every controller's services at its own address, by pillar path."""
     return [
-        (("galera", "clustercheck", "port"), _get(ha, ("galera", "clustercheck", "port")) or 9200),
-        (("rabbitmq", "port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["port"]),
-        (("rabbitmq", "management_port"), _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["management_port"]),
-        (("memcached", "port"), _section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]),
-        (("etcd", "client_port"), _section(ha, "etcd", ETCD_DEFAULTS)["client_port"]),
-        (("etcd", "peer_port"), _section(ha, "etcd", ETCD_DEFAULTS)["peer_port"]),
+        (("galera", "clustercheck", "port"), get(ha, ("galera", "clustercheck", "port")) or 9200),
+        (("rabbitmq", "port"), section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["port"]),
+        (("rabbitmq", "management_port"), section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["management_port"]),
+        (("memcached", "port"), section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]),
+        (("etcd", "client_port"), section(ha, "etcd", ETCD_DEFAULTS)["client_port"]),
+        (("etcd", "peer_port"), section(ha, "etcd", ETCD_DEFAULTS)["peer_port"]),
     ]
 
 
@@ -1013,30 +840,30 @@ def _check_node_ports(ha: dict, errors: list[str]) -> None:
     low, high = RABBITMQ_CLI_PORTS
     seen: dict[int, str] = {**{port: "the RabbitMQ CLI tools" for port in range(low, high + 1)}, **NODE_FIXED_PORTS}
     for path, port in _node_ports(ha):
-        if not _int_in(port, 1, 65535):
+        if not int_in(port, 1, 65535):
             continue  # reported by the section's own check
-        other = seen.setdefault(port, _key(*path))
+        other = seen.setdefault(port, key(*path))
         # Two ports of one section are reported by _check_ports already.
-        if other != _key(*path) and not other.startswith(_key(path[0]) + ":"):
-            errors.append(f"{_key(*path)}: {port} is also used on every controller by {other}")
-    listeners = _get(ha, ("haproxy", "listeners"))
+        if other != key(*path) and not other.startswith(key(path[0]) + ":"):
+            errors.append(f"{key(*path)}: {port} is also used on every controller by {other}")
+    listeners = get(ha, ("haproxy", "listeners"))
     for name, spec in sorted(listeners.items(), key=lambda item: str(item[0])) if isinstance(listeners, dict) else ():
         if not isinstance(spec, dict):
             continue
         field = "backend_port" if "backend_port" in spec else "port"
         port, path = spec.get(field), ("haproxy", "listeners", name, field)
-        if not _int_in(port, 1, 65535):
+        if not int_in(port, 1, 65535):
             continue  # reported by _check_haproxy
         if name in LISTENER_BACKENDS:
             # The backend of this listener is a service of the node itself.
             wanted, service = LISTENER_BACKENDS[name]
             wanted = dict(_node_ports(ha)).get(wanted) if isinstance(wanted, tuple) else wanted
-            if _int_in(wanted, 1, 65535) and port != wanted:
-                errors.append(f"{_key(*path)}: {port} differs from the port of {service}, {wanted}")
+            if int_in(wanted, 1, 65535) and port != wanted:
+                errors.append(f"{key(*path)}: {port} differs from the port of {service}, {wanted}")
             continue
-        other = seen.setdefault(port, _key(*path))
-        if other != _key(*path):
-            errors.append(f"{_key(*path)}: {port} is also used on every controller by {other}")
+        other = seen.setdefault(port, key(*path))
+        if other != key(*path):
+            errors.append(f"{key(*path)}: {port} is also used on every controller by {other}")
 
 
 def validate(ha: dict | None = None) -> list[str]:
@@ -1055,21 +882,21 @@ def validate(ha: dict | None = None) -> list[str]:
     if not isinstance(ha, dict):
         return [f"ha: the pillar has no 'ha' mapping (see pillar.example); got {type(ha).__name__}"]
     schema_errors: list[str] = []
-    _check_schema(ha, SCHEMA, (), schema_errors)
+    check_schema(ha, SCHEMA, (), schema_errors)
     errors: list[str] = []
     network = _check_network(ha, errors)
     nodes = _check_nodes(ha, network, errors)
     _check_vip(ha, network, nodes, errors)
     domain = ha.get("domain")
     if domain and (not isinstance(domain, str) or not HOSTNAME_RE.fullmatch(domain)):
-        errors.append(f"{_key('domain')}: {domain!r} is not a lower-case DNS domain")
+        errors.append(f"{key('domain')}: {domain!r} is not a lower-case DNS domain")
     _check_timezone(ha, errors)
     _check_cluster_names(ha, errors)
-    _check_haproxy(ha, _get(ha, ("vip", "address")), errors)
+    _check_haproxy(ha, get(ha, ("vip", "address")), errors)
     _check_galera(ha, errors)
     bad_sections = [name for name in OPTIONAL_SECTIONS if name in ha and not isinstance(ha[name], dict)]
     for name in bad_sections:
-        errors.append(f"{_key(name)}: must be a mapping")
+        errors.append(f"{key(name)}: must be a mapping")
     if not bad_sections:
         _check_rabbitmq(ha, nodes, errors)
         _check_memcached(ha, errors)
@@ -1077,17 +904,17 @@ def validate(ha: dict | None = None) -> list[str]:
         _check_node_ports(ha, errors)
         _check_base(ha, errors)
         _check_chrony(ha, nodes, errors)
-        _check_openstack(ha, errors)
+        ha_topology_openstack.check(ha, errors)
     if isinstance(ha.get("pacemaker"), dict):
         _check_pacemaker(ha, nodes, errors)
     else:
-        errors.append(f"{_key('pacemaker')}: must be a mapping with cluster_name and hacluster_password")
+        errors.append(f"{key('pacemaker')}: must be a mapping with cluster_name and hacluster_password")
     for path in SECRETS:
-        _check_secret(path, _get(ha, path), errors)
+        _check_secret(path, get(ha, path), errors)
     # A key of the wrong kind gets the schema's message only: its value
     # checks would repeat it in other words.
-    wrong = {_message_key(message) for message in schema_errors}
-    return schema_errors + [message for message in errors if not _under(_message_key(message), wrong)]
+    wrong = {message_key(message) for message in schema_errors}
+    return schema_errors + [message for message in errors if not under(message_key(message), wrong)]
 
 
 def secret_keys(ha: dict | None = None) -> list[str]:
@@ -1102,9 +929,9 @@ def secret_keys(ha: dict | None = None) -> list[str]:
         salt-call ha_topology.secret_keys
     """
     ha = _ha_pillar(ha)
-    databases = _get(ha, ("galera", "databases"))
+    databases = get(ha, ("galera", "databases"))
     users = sorted(databases, key=str) if isinstance(databases, dict) else []
-    return [_key(*path) for path in (*SECRETS, *(("galera", "databases", user, "password") for user in users))]
+    return [key(*path) for path in (*SECRETS, *(("galera", "databases", user, "password") for user in users))]
 
 
 def check(ha: dict | None = None) -> bool:
@@ -1134,10 +961,10 @@ def _validated(ha: Any) -> list[str]:
         context = __context__  # noqa: F821 - Salt loader dunder
     except NameError:  # loaded outside Salt's loader
         return validate(ha)
-    key = "ha_topology.errors." + hashlib.sha256(repr(ha).encode()).hexdigest()
-    if key not in context:
-        context[key] = validate(ha)
-    return list(context[key])
+    cache_key = "ha_topology.errors." + hashlib.sha256(repr(ha).encode()).hexdigest()
+    if cache_key not in context:
+        context[cache_key] = validate(ha)
+    return list(context[cache_key])
 
 
 def nodes(ha: dict | None = None) -> list[dict]:
@@ -1159,6 +986,22 @@ def nodes(ha: dict | None = None) -> list[dict]:
         for name, spec in ha["nodes"].items()
     ]
     return sorted(result, key=lambda n: ("controller" not in n["roles"], _node_sort_key(n["id"])))
+
+
+def first_controller(ha: dict | None = None) -> str:
+    """
+    The minion id of the first controller, the first of :py:func:`nodes`: the
+    one that bootstraps Galera on a first deploy, that the other RabbitMQ
+    nodes join, that serves time, sets up keystone and runs the one-off steps
+    of the orchestration. Decided here only.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.first_controller
+    """
+    return _controllers(_ha_pillar(ha))[0]["id"]
 
 
 def _controllers(ha: dict) -> list[dict]:
@@ -1228,7 +1071,8 @@ def plan(ha: dict | None = None) -> dict:
     """
     Return what an orchestration needs in one call, without raising on a bad
     pillar: ``errors`` (the validation result) and, when it is empty, the
-    ``controllers``, ``computes`` and ``all`` lists of minion ids.
+    ``controllers``, ``computes`` and ``all`` lists of minion ids and the
+    ``first`` controller (:py:func:`first_controller`).
 
     CLI Example:
 
@@ -1239,9 +1083,10 @@ def plan(ha: dict | None = None) -> dict:
     ha = _ha_pillar(ha)
     errors = validate(ha)
     if errors:
-        return {"errors": errors, "controllers": [], "computes": [], "all": []}
+        return {"errors": errors, "controllers": [], "computes": [], "all": [], "first": None}
     return {
         "errors": [],
+        "first": first_controller(ha),
         "controllers": ids("controller", ha),
         "computes": ids("compute", ha),
         "all": ids(None, ha),
@@ -1283,7 +1128,7 @@ def galera_node(defaults: dict, provider: str, minion_id: str | None = None, ha:
         "address": me["address"],
         "settings": settings,
         "peers": [n["address"] for n in controllers if n["id"] != me["id"]],
-        "bootstrap": controllers[0]["id"] == me["id"],
+        "bootstrap": first_controller(ha) == me["id"],
         "check_port": galera.get("clustercheck", {}).get("port", 9200),
     }
 
@@ -1372,7 +1217,7 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
     ha = _ha_pillar(ha)
     me, controllers = _controller(ha, minion_id)
-    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    rabbitmq = section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
     settings = {"net_ticktime": RABBITMQ_NET_TICKTIME, **rabbitmq["settings"]}
     settings.update({
         "listeners.tcp.1": f"{me['address']}:{rabbitmq['port']}",
@@ -1384,7 +1229,7 @@ def rabbitmq_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     })
     return {
         "node": _rabbit_name(me["id"]),
-        "first": _rabbit_name(controllers[0]["id"]),
+        "first": _rabbit_name(first_controller(ha)),
         "node_type": "ram" if me["id"] in rabbitmq["ram_nodes"] else "disc",
         "cluster": [_rabbit_name(n["id"]) for n in controllers],
         "peers": {_rabbit_name(n["id"]): n["address"] for n in controllers if n["id"] != me["id"]},
@@ -1411,7 +1256,7 @@ def rabbitmq_access(ha: dict | None = None) -> dict:
     """
     ha = _ha_pillar(ha)
     check(ha)
-    rabbitmq = _section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
+    rabbitmq = section(ha, "rabbitmq", RABBITMQ_DEFAULTS)
     policy = rabbitmq["ha_policy"]
     mirrored = rabbitmq["queue_type"] == "mirrored"
     return {
@@ -1446,7 +1291,7 @@ def memcached_node(minion_id: str | None = None, ha: dict | None = None) -> dict
     """
     ha = _ha_pillar(ha)
     me, _ = _controller(ha, minion_id)
-    return {"address": me["address"], **_section(ha, "memcached", MEMCACHED_DEFAULTS)}
+    return {"address": me["address"], **section(ha, "memcached", MEMCACHED_DEFAULTS)}
 
 
 def memcached_servers(ha: dict | None = None) -> list[str]:
@@ -1461,7 +1306,23 @@ def memcached_servers(ha: dict | None = None) -> list[str]:
         salt-call ha_topology.memcached_servers
     """
     ha = _ha_pillar(ha)
-    port = _section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]
+    port = section(ha, "memcached", MEMCACHED_DEFAULTS)["port"]
+    return [f"{n['address']}:{port}" for n in _controllers(ha)]
+
+
+def rabbitmq_servers(ha: dict | None = None) -> list[str]:
+    """
+    Every controller's RabbitMQ as ``ADDRESS:PORT``, for the OpenStack
+    services' ``transport_url``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.rabbitmq_servers
+    """
+    ha = _ha_pillar(ha)
+    port = section(ha, "rabbitmq", RABBITMQ_DEFAULTS)["port"]
     return [f"{n['address']}:{port}" for n in _controllers(ha)]
 
 
@@ -1477,7 +1338,7 @@ def etcd_members(ha: dict | None = None) -> dict[str, dict]:
         salt-call ha_topology.etcd_members
     """
     ha = _ha_pillar(ha)
-    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+    etcd = section(ha, "etcd", ETCD_DEFAULTS)
     return {
         n["id"]: {
             "peer_url": f"http://{n['address']}:{etcd['peer_port']}",
@@ -1505,7 +1366,7 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
     """
     ha = _ha_pillar(ha)
     me, _ = _controller(ha, minion_id)
-    etcd = _section(ha, "etcd", ETCD_DEFAULTS)
+    etcd = section(ha, "etcd", ETCD_DEFAULTS)
     members = etcd_members(ha)
     mine = members[me["id"]]
     return {
@@ -1540,7 +1401,7 @@ def pacemaker_cluster(ha: dict | None = None) -> dict:
     """
     ha = _ha_pillar(ha)
     controllers = _controllers(ha)
-    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    pacemaker = section(ha, "pacemaker", PACEMAKER_DEFAULTS)
     return {
         "name": pacemaker["cluster_name"],
         "nodes": {n["id"]: n["address"] for n in controllers},
@@ -1569,7 +1430,7 @@ def pacemaker_resources(haproxy_service: str, ha: dict | None = None) -> dict:
     """
     ha = _ha_pillar(ha)
     check(ha)
-    pacemaker = _section(ha, "pacemaker", PACEMAKER_DEFAULTS)
+    pacemaker = section(ha, "pacemaker", PACEMAKER_DEFAULTS)
     properties = {**PACEMAKER_PROPERTIES, **{k: _pcs_value(v) for k, v in pacemaker["properties"].items()}}
     monitor = str(pacemaker["monitor_interval"])
     clone = f"{HAPROXY_RESOURCE}-clone"
@@ -1679,7 +1540,7 @@ def haproxy_config(ha: dict | None = None) -> dict:
     check(ha)
     vip = str(ha["vip"]["address"])
     controllers = _controllers(ha)
-    check_port = _get(ha, ("galera", "clustercheck", "port")) or 9200
+    check_port = get(ha, ("galera", "clustercheck", "port")) or 9200
     stats = ha["haproxy"]["stats"]
     return {
         "stats": {"bind": f"{stats.get('bind', vip)}:{stats['port']}", "user": stats["user"]},
@@ -1704,7 +1565,7 @@ def base_settings(ha: dict | None = None) -> dict:
     """
     ha = _ha_pillar(ha)
     check(ha)
-    base = _section(ha, "base", BASE_DEFAULTS)
+    base = section(ha, "base", BASE_DEFAULTS)
     sysctl = {**BASE_SYSCTL, **{name: str(value) for name, value in base["sysctl"].items()}}
     return {
         "sysctl": dict(sorted(sysctl.items())),
@@ -1736,9 +1597,8 @@ def chrony_node(minion_id: str | None = None, ha: dict | None = None) -> dict:
     all_nodes = nodes(ha)
     if minion_id not in {n["id"] for n in all_nodes}:
         raise CommandExecutionError(f"{minion_id} is not a node in ha:nodes")
-    chrony = _section(ha, "chrony", CHRONY_DEFAULTS)
-    # nodes() lists the controllers first: the first node is the first controller.
-    servers = chrony["servers"] or [all_nodes[0]["id"]]
+    chrony = section(ha, "chrony", CHRONY_DEFAULTS)
+    servers = chrony["servers"] or [first_controller(ha)]
     address = {n["id"]: n["address"] for n in all_nodes}
     # The site's own servers are polled often (every 16 to 64 s): a node
     # that booted, or a time server that came back, is followed within a
@@ -1818,7 +1678,7 @@ def firewall_rules(minion_id: str | None = None, ha: dict | None = None) -> dict
     me = next((n for n in all_nodes if n["id"] == minion_id), None)
     if me is None:
         raise CommandExecutionError(f"{minion_id} is not a node in ha:nodes")
-    base = _section(ha, "base", BASE_DEFAULTS)
+    base = section(ha, "base", BASE_DEFAULTS)
     rules = [{"comment": "SSH", "proto": "tcp", "ports": [base["ssh_port"]], "sources": [], "destination": None}]
     chrony = chrony_node(minion_id, ha)
     if chrony["serve"]:

@@ -419,7 +419,7 @@ def catalog(name: str, auth_url: str) -> dict:
             _ensure_user(api, user, domain, project["id"], role["id"], auth, wanted["service_project"],
                          test, changes)
         for service in wanted["services"]:
-            _ensure_service(api, service, wanted["region"], test, changes)
+            _ensure_service(api, service, wanted["region"], wanted["interfaces"], test, changes)
     except CommandExecutionError as error:
         # What was done before the failure stays in the changes.
         return _kit("fail")(ret, f"keystone's catalog: {error}", changes)
@@ -464,18 +464,18 @@ def _ensure_user(api, user: dict, domain: str, project: str | None, role: str, a
             api("PATCH", f"/users/{found['id']}", {"user": {"password": password}})
 
 
-def _ensure_service(api, service: dict, region: str, test: bool, changes: dict) -> None:
+def _ensure_service(api, service: dict, region: str, interfaces: list[str], test: bool, changes: dict) -> None:
     found = _find(api, "/services", "services", name=service["name"], type=service["type"])
     if found is None:
         changes.setdefault("services", []).append(service["name"])
         if test:
-            for interface in ("public", "internal", "admin"):
+            for interface in interfaces:
                 changes.setdefault("endpoints", []).append(f"{service['name']}/{interface}")
             return
         found = api("POST", "/services", {"service": {"name": service["name"], "type": service["type"],
                                                         "description": service["description"],
                                                         "enabled": True}})["service"]
-    for interface in ("public", "internal", "admin"):
+    for interface in interfaces:
         endpoint = _find(api, "/endpoints", "endpoints", service_id=found["id"], interface=interface)
         if endpoint is not None and endpoint["url"] == service["url"] and endpoint.get("region_id") == region:
             continue

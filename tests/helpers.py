@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -11,6 +12,11 @@ import yaml
 from lab.master import fill_placeholders
 
 REPO = Path(__file__).resolve().parent.parent
+# What Salt does while it loads a custom module: the synced _utils folder is
+# on the import path, so that the modules can import the formula's pure
+# Python helpers (ha_pillar, ha_topology_openstack).
+if str(REPO / "_utils") not in sys.path:
+    sys.path.insert(0, str(REPO / "_utils"))
 
 
 def load_module(relative: str, name: str) -> ModuleType:

@@ -219,4 +219,23 @@ def test_plan_never_raises(ha):
     assert ha_topology.plan()["all"] == ha_topology.ids()
     ha["nodes"] = "broken"
     plan = ha_topology.plan(ha)
-    assert plan["all"] == [] and plan["errors"]
+    assert plan["all"] == [] and plan["first"] is None and plan["errors"]
+
+
+def test_the_first_controller_is_decided_once_in_natural_order(ha):
+    """One rule for every component: the first controller of nodes(), in natural name order."""
+    address = {name: spec["address"] for name, spec in ha["nodes"].items()}
+    ha["nodes"] = {"ctl10": {"address": address["openstack-controller01"], "roles": ["controller"]},
+                   "ctl9": {"address": address["openstack-controller02"], "roles": ["controller"]},
+                   "ctl11": {"address": address["openstack-controller03"], "roles": ["controller"]},
+                   "cmp1": {"address": address["openstack-compute01"], "roles": ["compute"]}}
+    ha["rabbitmq"]["ram_nodes"] = []
+    assert ha_topology.first_controller(ha) == "ctl9"
+    assert ha_topology.plan(ha)["first"] == "ctl9"
+    galera = {name: ha_topology.galera_node({}, "/lib/galera.so", minion_id=name, ha=ha)["bootstrap"]
+              for name in ("ctl9", "ctl10", "ctl11")}
+    assert galera == {"ctl9": True, "ctl10": False, "ctl11": False}
+    assert ha_topology.rabbitmq_node("ctl11", ha=ha)["first"] == "rabbit@ctl9"
+    ha["rabbitmq"]["ram_nodes"] = ["ctl9"]
+    assert "ha:rabbitmq:ram_nodes: ctl9 is the first controller, which the others join; it must stay a disc " \
+           "node" in ha_topology.validate(ha)

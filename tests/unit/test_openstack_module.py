@@ -31,7 +31,7 @@ def configure_loader_modules(ha, pillar_get, run_all, utils):
     topology = {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"}, "__salt__": {},
                 "__context__": {}}
     wired = {f"ha_topology.{name}": getattr(ha_topology, name)
-             for name in ("check", "nodes", "memcached_servers", "rabbitmq_access")}
+             for name in ("check", "nodes", "memcached_servers", "rabbitmq_servers", "rabbitmq_access")}
     return {
         ha_topology: topology,
         ha_openstack: {"__pillar__": {"ha": ha}, "__grains__": {"id": "openstack-controller02"},
@@ -160,7 +160,7 @@ def test_no_returned_value_holds_a_secret(ha):
     assert len(secrets) == len(ha_topology.SECRETS) + 4 and all(len(s) >= 16 for s in secrets)
     returned = [ha_openstack.service_settings(service, minion)
                 for service in ("keystone", "glance", "placement", "nova") for minion in CONTROLLERS]
-    returned += [ha_openstack.catalog(), *(ha_openstack.node_url(api) for api in ha_openstack.LISTENERS)]
+    returned += [ha_openstack.catalog(), *(ha_openstack.node_url(api) for api in ha_openstack.apis())]
     strings = _strings(returned)
     assert any("{{pillar" in s for s in strings)
     leaks = [s for s in strings for secret in secrets if secret in s]
@@ -227,6 +227,55 @@ def test_catalog_on_the_vip_hostname():
         "placement": ("placement", "http://openstack-vip:8778"),
         "nova": ("compute", "http://openstack-vip:8774/v2.1"),
     }
+
+
+def test_the_services_table_gives_each_view_of_the_services():
+    assert ha_openstack.services() == ["keystone", "glance", "placement", "nova"]
+    assert ha_openstack.services("identity") == ["keystone"]
+    assert ha_openstack.services("services") == ["glance", "placement", "nova"]
+    assert ha_openstack.apis() == ["keystone", "glance", "placement", "nova", "nova_metadata", "nova_vncproxy"]
+    # The deploy's health gates: the console proxy is HAProxy's to check.
+    assert ha_openstack.apis("services", gate=True) == ["glance", "placement", "nova", "nova_metadata"]
+    table = ha_openstack.topology
+    assert table.listeners() == ["galera", "keystone_public", "glance_api", "placement_api", "nova_api",
+                                 "nova_metadata", "nova_vncproxy"]
+    assert table.accounts() == {"keystone": ["keystone"], "glance": ["glance"], "placement": ["placement"],
+                                "nova": ["nova", "nova_api", "nova_cell0"]}
+    assert table.service_users() == ["glance", "placement", "nova"]
+    assert ha_openstack.catalog()["interfaces"] == ["public", "internal", "admin"]
+
+
+@pytest.mark.parametrize("call", [lambda: ha_openstack.services("compute"), lambda: ha_openstack.apis("nova"),
+                                  lambda: ha_openstack.service_settings("neutron"),
+                                  lambda: ha_openstack.node_url("cinder")])
+def test_an_unknown_stage_service_or_api_is_named(call):
+    with pytest.raises(CommandExecutionError, match="unknown stage|unknown OpenStack service|no 'cinder' API"):
+        call()
+
+
+def test_a_new_service_is_one_entry_of_the_table(ha, monkeypatch):
+    """A service added to the table is validated, has secrets, settings, a catalog entry and a health gate."""
+    table = ha_openstack.topology
+    entry = {"stage": "services", "apis": {"cinder": {"listener": "cinder_api", "path": "/", "gate": True}},
+             "databases": ["cinder"], "service_user": True,
+             "catalog": {"type": "volumev3", "description": "OpenStack Block Storage", "api": "cinder",
+                         "path": "/v3"},
+             "settings": lambda ha, node: {"config": {"DEFAULT": {"my_ip": node["address"]}}, "uwsgi": {}}}
+    monkeypatch.setitem(table.SERVICES, "cinder", entry)
+    assert ("openstack", "service_passwords", "cinder") in table.secret_paths()
+    errors = []
+    table.check(ha, errors)
+    assert errors == ["ha:galera:databases:cinder: the OpenStack services need the account cinder with the "
+                      "databases cinder"]
+    ha["galera"]["databases"]["cinder"] = {"password": "x" * 20}
+    errors.clear()
+    table.check(ha, errors)
+    assert errors == []
+    assert ha_openstack.service_settings("cinder")["config"] == {"DEFAULT": {"my_ip": "10.10.10.52"}}
+    assert ha_openstack.apis("services", gate=True)[-1] == "cinder"
+    assert ha_openstack.node_url("cinder") == "http://10.10.10.52:8776/"
+    assert {s["name"]: s["url"] for s in ha_openstack.catalog()["services"]}["cinder"] == \
+        "http://openstack-vip:8776/v3"
 
 
 def test_catalog_endpoint_host_and_region(ha):

@@ -49,8 +49,9 @@ CATALOG = {
               for u in ("glance", "placement", "nova")],
     "services": [{"name": n, "type": t, "description": f"OpenStack {n}", "url": f"http://openstack-vip:{u}"}
                  for n, t, u in SERVICES],
+    "interfaces": ["public", "internal", "admin"],
 }
-INTERFACES = ("public", "internal", "admin")
+INTERFACES = tuple(CATALOG["interfaces"])
 ME = pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
 
 

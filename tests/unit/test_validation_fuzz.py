@@ -18,6 +18,7 @@ import pytest
 from tests.helpers import load_module, valid_pillar
 
 ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_fuzz")
+ha_pillar = ha_topology.ha_pillar
 
 SEED = int(os.environ.get("HA_FUZZ_SEED", "14"))
 CASES = int(os.environ.get("HA_FUZZ_CASES", "3000"))
@@ -173,13 +174,11 @@ def _fixed_keys(path: Path) -> bool:
     """Whether the mapping at path (below ha) has keys the formula names (not the operator's names)."""
     spec: Any = ha_topology.SCHEMA
     for key in path:
-        if isinstance(spec, dict):
-            spec = spec.get(key)
-        elif isinstance(spec, ha_topology.Named):
-            spec = spec.value
-        elif isinstance(spec, ha_topology.ListOf):
-            spec = spec.item
-    return isinstance(spec, dict)
+        if isinstance(spec, list):
+            spec = spec[0]
+        elif isinstance(spec, dict):
+            spec = spec.get(ha_pillar.ANY_NAME, spec.get(key))
+    return isinstance(spec, dict) and ha_pillar.ANY_NAME not in spec
 
 
 def _typo(name: str, rng: random.Random) -> str:
