@@ -1,4 +1,4 @@
 # Everything a compute node runs (highstate of a node with the compute role).
 include:
-  - ha.base
-  - ha.chrony
+  - .base
+  - .chrony

@@ -4,6 +4,7 @@
     ha_topology module (salt-run saltutil.sync_all brings it to the master);
     this file only places its values. Each step requires the one before, so
     the first failure stops the deploy. #}
+{%- set tplroot = tpldir.split('/')[0] %}
 {%- if 'ha_topology.plan' not in salt %}
 ha-formula-synced-to-master:
   test.fail_without_changes:
@@ -24,7 +25,7 @@ ha-sync:
   salt.state:
     - tgt: {{ plan.all | json }}
     - tgt_type: list
-    - sls: ha.sync
+    - sls: {{ tplroot }}.sync
     - require:
       - ha_topology: ha-pillar-valid
 
@@ -33,7 +34,7 @@ ha-pillar-valid-on-nodes:
   salt.state:
     - tgt: {{ plan.all | json }}
     - tgt_type: list
-    - sls: ha.valid
+    - sls: {{ tplroot }}.valid
     - require:
       - salt: ha-sync
 
@@ -44,7 +45,7 @@ ha-base:
   salt.state:
     - tgt: {{ plan.all | json }}
     - tgt_type: list
-    - sls: ha.base
+    - sls: {{ tplroot }}.base
     - require:
       - salt: ha-pillar-valid-on-nodes
 
@@ -54,7 +55,7 @@ ha-chrony:
   salt.state:
     - tgt: {{ plan.all | json }}
     - tgt_type: list
-    - sls: ha.chrony
+    - sls: {{ tplroot }}.chrony
     - require:
       - salt: ha-base
 
@@ -65,7 +66,10 @@ ha-galera-prepare:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: [ha.galera.install, ha.galera.config, ha.galera.clustercheck]
+    - sls:
+      - {{ tplroot }}.galera.install
+      - {{ tplroot }}.galera.config
+      - {{ tplroot }}.galera.clustercheck
     - require:
       - salt: ha-chrony
 
@@ -75,7 +79,7 @@ ha-galera-prepare:
 ha-galera-cluster-{{ controller }}:
   salt.state:
     - tgt: {{ controller }}
-    - sls: ha.galera.cluster
+    - sls: {{ tplroot }}.galera.cluster
     - require:
       - salt: {{ chain.previous }}
 {%- set chain.previous = 'ha-galera-cluster-' ~ controller %}
@@ -83,8 +87,8 @@ ha-galera-cluster-{{ controller }}:
 
 ha-galera-sql:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.galera.sql
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.galera.sql
     - require:
       - salt: {{ chain.previous }}
 
@@ -97,25 +101,27 @@ ha-rabbitmq-install:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.rabbitmq.install
+    - sls: {{ tplroot }}.rabbitmq.install
     - require:
       - salt: ha-galera-sql
 {%- set chain.previous = 'ha-rabbitmq-install' %}
 {%- for controller in plan.controllers %}
 
-ha-rabbitmq-{{ controller }}:
+ha-rabbitmq-cluster-{{ controller }}:
   salt.state:
     - tgt: {{ controller }}
-    - sls: [ha.rabbitmq.cluster, ha.rabbitmq.watchdog]
+    - sls:
+      - {{ tplroot }}.rabbitmq.cluster
+      - {{ tplroot }}.rabbitmq.watchdog
     - require:
       - salt: {{ chain.previous }}
-{%- set chain.previous = 'ha-rabbitmq-' ~ controller %}
+{%- set chain.previous = 'ha-rabbitmq-cluster-' ~ controller %}
 {%- endfor %}
 
 ha-rabbitmq-access:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.rabbitmq.access
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.rabbitmq.access
     - require:
       - salt: {{ chain.previous }}
 
@@ -124,7 +130,7 @@ ha-memcached:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.memcached
+    - sls: {{ tplroot }}.memcached
     - require:
       - salt: ha-rabbitmq-access
 
@@ -134,7 +140,7 @@ ha-etcd:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.etcd
+    - sls: {{ tplroot }}.etcd
     - require:
       - salt: ha-memcached
 
@@ -144,7 +150,7 @@ ha-haproxy:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.haproxy
+    - sls: {{ tplroot }}.haproxy
     - require:
       - salt: ha-etcd
 
@@ -157,14 +163,14 @@ ha-pacemaker-prepare:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.pacemaker.node
+    - sls: {{ tplroot }}.pacemaker.node
     - require:
       - salt: ha-haproxy
 
 ha-pacemaker-cluster:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.pacemaker.cluster
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.pacemaker.cluster
     - require:
       - salt: ha-pacemaker-prepare
 
@@ -172,14 +178,16 @@ ha-pacemaker-services:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: [ha.pacemaker.service, ha.pacemaker.guard]
+    - sls:
+      - {{ tplroot }}.pacemaker.service
+      - {{ tplroot }}.pacemaker.guard
     - require:
       - salt: ha-pacemaker-cluster
 
 ha-pacemaker-resources:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.pacemaker.resources
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.pacemaker.resources
     - require:
       - salt: ha-pacemaker-services
 
@@ -192,14 +200,16 @@ ha-openstack-prepare:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: [ha.openstack.install, ha.openstack.config]
+    - sls:
+      - {{ tplroot }}.openstack.install
+      - {{ tplroot }}.openstack.config
     - require:
       - salt: ha-pacemaker-resources
 
 ha-keystone-first:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.openstack.keystone
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.openstack.keystone
     - require:
       - salt: ha-openstack-prepare
 
@@ -207,14 +217,14 @@ ha-keystone-others:
   salt.state:
     - tgt: {{ plan.controllers[1:] | json }}
     - tgt_type: list
-    - sls: ha.openstack.keystone
+    - sls: {{ tplroot }}.openstack.keystone
     - require:
       - salt: ha-keystone-first
 
 ha-openstack-databases:
   salt.state:
-    - tgt: {{ plan.controllers[0] }}
-    - sls: ha.openstack.databases
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.openstack.databases
     - require:
       - salt: ha-keystone-others
 
@@ -222,7 +232,7 @@ ha-openstack-services:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
-    - sls: ha.openstack.services
+    - sls: {{ tplroot }}.openstack.services
     - require:
       - salt: ha-openstack-databases
 {%- endif %}

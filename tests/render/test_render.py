@@ -26,11 +26,13 @@ RENDERED = [("openstack-controller02", s) for s in STATES if s not in ORCHESTRAT
 
 @pytest.mark.parametrize(("minion", "sls"), RENDERED)
 def test_state_renders(salt_cli, minion, sls):
-    ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+    # The low state: rendered and compiled, so that every requisite (an sls:
+    # one too) names a state of the run and none of them forms a cycle.
+    ret = salt_cli.run("state.show_low_sls", sls, minion_tgt=minion)
     assert ret.returncode == 0, ret
-    assert isinstance(ret.data, dict) and ret.data, ret.data
-    for state_id, body in ret.data.items():
-        assert body["__sls__"].startswith("ha"), state_id
+    assert isinstance(ret.data, list) and ret.data and all(isinstance(chunk, dict) for chunk in ret.data), ret.data
+    for chunk in ret.data:
+        assert chunk["__sls__"].startswith("ha"), chunk["__id__"]
 
 
 @pytest.mark.parametrize("minion", sorted(MINIONS))
@@ -85,8 +87,8 @@ def test_deploy_orchestration_renders(salt_run_cli):
         "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-chrony", "ha-galera-prepare",
         "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
         "ha-galera-cluster-openstack-controller03", "ha-galera-sql", "ha-rabbitmq-install",
-        "ha-rabbitmq-openstack-controller01", "ha-rabbitmq-openstack-controller02",
-        "ha-rabbitmq-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd", "ha-haproxy",
+        "ha-rabbitmq-cluster-openstack-controller01", "ha-rabbitmq-cluster-openstack-controller02",
+        "ha-rabbitmq-cluster-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd", "ha-haproxy",
         "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
         "ha-openstack-prepare", "ha-keystone-first", "ha-keystone-others", "ha-openstack-databases",
         "ha-openstack-services",
@@ -105,8 +107,9 @@ def test_deploy_orchestration_renders(salt_run_cli):
         {"salt": "ha-galera-cluster-openstack-controller02"}]
     assert arg("ha-galera-sql", "tgt") == "openstack-controller01"
     # RabbitMQ: one controller at a time after the packages; access on the first.
-    assert arg("ha-rabbitmq-openstack-controller01", "require") == [{"salt": "ha-rabbitmq-install"}]
-    assert arg("ha-rabbitmq-openstack-controller02", "require") == [{"salt": "ha-rabbitmq-openstack-controller01"}]
+    assert arg("ha-rabbitmq-cluster-openstack-controller01", "require") == [{"salt": "ha-rabbitmq-install"}]
+    assert arg("ha-rabbitmq-cluster-openstack-controller02", "require") == [
+        {"salt": "ha-rabbitmq-cluster-openstack-controller01"}]
     # Pacemaker: the cluster-wide steps on the first controller only.
     assert arg("ha-pacemaker-prepare", "tgt") == arg("ha-haproxy", "tgt") == arg("ha-galera-prepare", "tgt")
     assert arg("ha-pacemaker-cluster", "tgt") == arg("ha-pacemaker-resources", "tgt") == "openstack-controller01"
@@ -210,8 +213,8 @@ def test_base_per_os_family(salt_cli):
             in zone["rich_rules"])
     assert ('rule family="ipv4" source address="10.10.10.54" port port="4567" protocol="udp" accept'
             in zone["rich_rules"])
-    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-iptables-off"} <= set(redhat)
-    assert "ha-base-firewall-firewalld-off" not in redhat
+    assert {"ha-base-nftables-stopped", "ha-base-iptables-stopped"} <= set(redhat)
+    assert "ha-base-firewalld-stopped" not in redhat
     debian = states("ha.base", "openstack-controller01")
     assert not any(state_id.startswith(("ha-base-repo-", "ha-base-openstack-repo", "ha-base-selinux"))
                    for state_id in debian)
@@ -219,10 +222,10 @@ def test_base_per_os_family(salt_cli):
     assert nftables["name"] == "/etc/nftables.conf" and nftables["check_cmd"] == "nft -c -f"
     assert any(rule.endswith('accept comment "cluster services"') for rule in nftables["context"]["rules"])
     assert args(debian["ha-base-firewall"], "service")["name"] == "nftables"
-    assert "ha-base-firewall-ufw-off" in debian
+    assert "ha-base-ufw-stopped" in debian
     # The reference's choice: the distribution's firewall services off, no rules.
     disabled = states("ha.base", "openstack-controller01", pillar={"ha": {"base": {"firewall": "disabled"}}})
-    assert {"ha-base-firewall-nftables-off", "ha-base-firewall-ufw-off"} <= set(disabled)
+    assert {"ha-base-nftables-stopped", "ha-base-ufw-stopped"} <= set(disabled)
     assert "ha-base-firewall-config" not in disabled
     sysctl = {args(body, "sysctl")["name"]: args(body, "sysctl") for body in debian.values() if "sysctl" in body}
     assert sysctl["net.ipv4.ip_nonlocal_bind"]["config"] == "/etc/sysctl.d/60-ha.conf"
@@ -249,7 +252,7 @@ def test_openstack_per_os_family(salt_cli):
         "/etc/systemd/system/keystone.service.d/ha-bind.conf")
     assert args(debian["ha-nova-uwsgi-nova-api-metadata"], "ha_openstack")["name"] == (
         "/etc/nova/nova-api-metadata-uwsgi.ini")
-    assert args(debian["ha-openstack-disabled-nova-serialproxy"], "service")["enable"] is False
+    assert args(debian["ha-openstack-nova-serialproxy-stopped"], "service")["enable"] is False
     assert args(debian["ha-nova-defaults"], "file")["key_values"]["NOVA_CONSOLE_PROXY_TYPE"] == "novnc"
     assert args(debian["ha-openstack-no-start-at-install"], "file")["name"] == "/usr/sbin/policy-rc.d"
     # The first controller publishes keystone's keys; the others take them.

@@ -1,9 +1,11 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
 # The host name is the node's minion id, the name the clusters know it by:
 # persistent in /etc/hostname and in effect now. (Plain files and the kernel's
 # name rather than hostnamectl, whose D-Bus round trip can time out on a busy
 # node and make the check flap.)
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 ha-base-hostname-file:
   file.managed:
@@ -11,7 +13,7 @@ ha-base-hostname-file:
     - contents: {{ grains.id }}
     - mode: '0644'
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 
 ha-base-hostname:
   cmd.run:

@@ -1,6 +1,8 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
 # Every node and the VIP resolve through /etc/hosts (ha_topology.hosts).
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 # Debian maps the host name to 127.0.1.1; the clusters must see the
 # management address instead.
@@ -9,7 +11,7 @@ ha-base-hosts-no-loopback-name:
     - name: {{ grains.id }}
     - ip: 127.0.1.1
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 
 {%- for entry in salt['ha_topology.hosts']() %}
 
@@ -18,5 +20,5 @@ ha-base-hosts-{{ entry.ip }}:
     - name: {{ entry.ip }}
     - hostnames: {{ entry.names | json }}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- endfor %}

@@ -2,10 +2,10 @@
 # zone, repositories, common packages, kernel modules and parameters, SELinux
 # and firewall policy.
 include:
-  - ha.base.hostname
-  - ha.base.hosts
-  - ha.base.timezone
-  - ha.base.repo
-  - ha.base.packages
-  - ha.base.kernel
-  - ha.base.security
+  - .hostname
+  - .hosts
+  - .timezone
+  - .repo
+  - .packages
+  - .kernel
+  - .security

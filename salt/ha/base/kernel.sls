@@ -1,11 +1,14 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- set sls_packages = tplroot ~ '.base.packages' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set base = ha_map.base %}
 # Kernel modules at boot and now, then the kernel parameters of
 # ha_topology.base_settings: persisted once each in the formula's own
 # sysctl.d file and in effect at once.
 include:
-  - ha.valid
-  - ha.base.packages
+  - {{ sls_valid }}
+  - {{ sls_packages }}
 
 ha-base-kernel-modules-at-boot:
   file.managed:
@@ -13,7 +16,7 @@ ha-base-kernel-modules-at-boot:
     - contents: {{ (["# Loaded at boot; managed by the ha formula (ha.base.kernel)."] + base.kernel_modules) | join("\n") | json }}
     - mode: '0644'
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- for module in base.kernel_modules %}
 
 ha-base-kernel-module-{{ module }}:
@@ -22,7 +25,7 @@ ha-base-kernel-module-{{ module }}:
     - require:
       - file: ha-base-kernel-modules-at-boot
       # kmod: modprobe and lsmod
-      - pkg: ha-base-packages
+      - sls: {{ sls_packages }}
 {%- endfor %}
 {%- for name, value in salt['ha_topology.base_settings']().sysctl.items() %}
 

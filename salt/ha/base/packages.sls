@@ -1,10 +1,12 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_repo = tplroot ~ '.base.repo' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 # The tools every node has (the map's base:pkgs).
 include:
-  - ha.base.repo
+  - {{ sls_repo }}
 
 ha-base-packages:
   pkg.installed:
     - pkgs: {{ ha_map.base.pkgs | json }}
     - require:
-      - test: ha-base-repos
+      - sls: {{ sls_repo }}

@@ -1,11 +1,13 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set base = ha_map.base %}
 {%- set settings = salt['ha_topology.base_settings']() %}
 # Where the family needs them: the OpenStack release's repository and the
 # distribution's repositories of the formula's packages; then, only with
 # ha:base:upgrade, every package upgraded (the reference's full upgrade).
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 {%- for repo in base.enable_repos %}
 
@@ -14,7 +16,7 @@ ha-base-repo-{{ repo }}:
     - name: {{ repo }}
     - enabled: True
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- endfor %}
 {%- if base.openstack_repo_pkg %}
 
@@ -22,13 +24,13 @@ ha-base-openstack-repo:
   pkg.installed:
     - name: {{ base.openstack_repo_pkg.format(release=settings.openstack_release) }}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- endif %}
 
 ha-base-repos:
   test.nop:
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- for repo in base.enable_repos %}
       - pkgrepo: ha-base-repo-{{ repo }}
 {%- endfor %}

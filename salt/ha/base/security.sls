@@ -1,11 +1,13 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_repo = tplroot ~ '.base.repo' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set base = ha_map.base %}
 {%- set settings = salt['ha_topology.base_settings']() %}
 # SELinux (where the family has it) and the firewall, as ha:base:selinux and
 # ha:base:firewall say. Enforcing SELinux gets the OpenStack policy package;
 # a managed firewall lets in only what ha_topology.firewall_rules lists.
 include:
-  - ha.base.repo
+  - {{ sls_repo }}
 {%- if base.selinux %}
 {%- if settings.selinux == 'enforcing' and base.selinux_policy_pkg %}
 
@@ -13,7 +15,7 @@ ha-base-selinux-policy:
   pkg.installed:
     - name: {{ base.selinux_policy_pkg }}
     - require:
-      - test: ha-base-repos
+      - sls: {{ sls_repo }}
     - require_in:
       - selinux: ha-base-selinux
 {%- endif %}
@@ -22,17 +24,17 @@ ha-base-selinux:
   selinux.mode:
     - name: {{ settings.selinux }}
     - require:
-      - test: ha-base-repos
+      - sls: {{ sls_repo }}
 {%- endif %}
 {%- if settings.firewall == 'disabled' %}
 {%- for service in base.firewall_services %}
 
-ha-base-firewall-{{ service }}-off:
+ha-base-{{ service }}-stopped:
   service.dead:
     - name: {{ service }}
     - enable: False
     - require:
-      - test: ha-base-repos
+      - sls: {{ sls_repo }}
 {%- endfor %}
 {%- else %}
 {#- managed: only the ports the formula's services use (ha_topology.firewall_rules). #}
@@ -43,10 +45,10 @@ ha-base-firewall-packages:
   pkg.installed:
     - pkgs: {{ firewall.pkgs | json }}
     - require:
-      - test: ha-base-repos
+      - sls: {{ sls_repo }}
 {%- for service in firewall.conflicts %}
 
-ha-base-firewall-{{ service }}-off:
+ha-base-{{ service }}-stopped:
   service.dead:
     - name: {{ service }}
     - enable: False
@@ -61,7 +63,7 @@ ha-base-firewall-{{ service }}-off:
 ha-base-firewall-config:
   file.managed:
     - name: {{ firewall.config_file }}
-    - source: salt://ha/base/files/nftables.conf.jinja
+    - source: salt://{{ tplroot }}/base/files/nftables.conf.jinja
     - template: jinja
     - context:
         rules: {{ rules.nftables | json }}

@@ -1,9 +1,11 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
 # The time zone of every node (ha:timezone).
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 ha-base-timezone:
   timezone.system:
     - name: {{ pillar.ha.timezone }}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}

@@ -1,4 +1,6 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.chrony.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set chrony = ha_map.chrony %}
 {%- set can_set_clock = salt['ha_host.can_set_clock']() %}
 {%- set unit_dropin = '/etc/systemd/system/' ~ chrony.service ~ '.service.d/ha-no-clock.conf' %}
@@ -6,12 +8,12 @@
 # chronyd runs with -x: it serves and tracks time without touching the clock,
 # and its unit's ConditionCapability=CAP_SYS_TIME is lifted.
 include:
-  - ha.chrony.install
+  - {{ sls_install }}
 
 ha-chrony-config:
   file.managed:
     - name: {{ chrony.config_file }}
-    - source: salt://ha/chrony/files/chrony.conf.jinja
+    - source: salt://{{ tplroot }}/chrony/files/chrony.conf.jinja
     - template: jinja
     - mode: '0644'
     - context:
@@ -19,7 +21,7 @@ ha-chrony-config:
         node: {{ salt['ha_topology.chrony_node']() | json }}
         can_set_clock: {{ can_set_clock | json }}
     - require:
-      - pkg: ha-chrony-packages
+      - sls: {{ sls_install }}
 
 ha-chrony-options:
   file.keyvalue:
@@ -29,7 +31,7 @@ ha-chrony-options:
     - separator: '='
     - append_if_not_found: True
     - require:
-      - pkg: ha-chrony-packages
+      - sls: {{ sls_install }}
 
 ha-chrony-unit-without-clock:
 {%- if can_set_clock %}
@@ -47,7 +49,7 @@ ha-chrony-unit-without-clock:
         ConditionCapability=
 {%- endif %}
     - require:
-      - pkg: ha-chrony-packages
+      - sls: {{ sls_install }}
 
 # systemd reads a new or removed drop-in only after a reload; without it the
 # unit's ConditionCapability still applies and the start is skipped.

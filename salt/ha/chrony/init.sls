@@ -2,6 +2,6 @@
 # ha:chrony:servers) follow upstream and serve the management network; every
 # other node follows them.
 include:
-  - ha.chrony.install
-  - ha.chrony.config
-  - ha.chrony.service
+  - .install
+  - .config
+  - .service

@@ -1,17 +1,17 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.chrony.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.chrony.config
+  - {{ sls_config }}
 
 ha-chrony-service:
   service.running:
     - name: {{ ha_map.chrony.service }}
     - enable: True
-    - require:
-      - module: ha-chrony-unit-reload
+    # Every state of the config changes what chronyd runs with: its config,
+    # its options, its unit's drop-in and the systemd reload that reads it.
     - watch:
-      - file: ha-chrony-config
-      - file: ha-chrony-options
-      - file: ha-chrony-unit-without-clock
+      - sls: {{ sls_config }}
 
 # systemd may skip a start (an unmet condition) that Salt's service state
 # still reports as done: chronyc must reach the daemon.

@@ -1,7 +1,9 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.etcd.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set node = salt['ha_topology.etcd_node'](ha_map.etcd.data_dir) %}
 include:
-  - ha.etcd.install
+  - {{ sls_install }}
 
 # ETCD_* variables read by the unit of both families. The initial-cluster
 # settings only matter for an empty data directory: a member with data keeps
@@ -9,7 +11,7 @@ include:
 ha-etcd-config:
   file.managed:
     - name: {{ ha_map.etcd.config_file }}
-    - source: salt://ha/etcd/files/etcd.env.jinja
+    - source: salt://{{ tplroot }}/etcd/files/etcd.env.jinja
     - template: jinja
     - user: root
     - group: root
@@ -17,4 +19,4 @@ ha-etcd-config:
     - context:
         environment: {{ node.environment | json }}
     - require:
-      - pkg: ha-etcd-packages
+      - sls: {{ sls_install }}

@@ -1,7 +1,9 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_service = tplroot ~ '.etcd.service' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set etcd = ha_map.etcd %}
 include:
-  - ha.etcd.service
+  - {{ sls_service }}
 
 # The health gate: every member healthy, one leader, the expected members.
 ha-etcd-healthy:
@@ -10,7 +12,7 @@ ha-etcd-healthy:
     - all_members: True
     - timeout: 120
     - require:
-      - service: ha-etcd-service
+      - sls: {{ sls_service }}
 {%- if etcd.package_data_dir != etcd.data_dir %}
 
 # The one-node cluster that the package may have started at install, in its

@@ -2,7 +2,7 @@
 # once: the members of a new cluster wait for each other at their first
 # start.
 include:
-  - ha.etcd.install
-  - ha.etcd.config
-  - ha.etcd.service
-  - ha.etcd.healthy
+  - .install
+  - .config
+  - .service
+  - .healthy

@@ -1,6 +1,8 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.etcd.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.etcd.config
+  - {{ sls_config }}
 
 # A member of a new cluster returns from its start once a quorum is up.
 ha-etcd-service:
@@ -8,4 +10,4 @@ ha-etcd-service:
     - name: {{ ha_map.etcd.service }}
     - enable: True
     - watch:
-      - file: ha-etcd-config
+      - sls: {{ sls_config }}

@@ -1,8 +1,11 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.galera.config' %}
+{%- set sls_clustercheck = tplroot ~ '.galera.clustercheck' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set node = salt['ha_topology.galera_node'](ha_map.galera.settings, ha_map.galera.provider) %}
 include:
-  - ha.galera.config
-  - ha.galera.clustercheck
+  - {{ sls_config }}
+  - {{ sls_clustercheck }}
 
 # Bootstrap on the first controller if no cluster ever existed, otherwise join
 # through a Synced peer; never a second cluster, never a blind bootstrap of a
@@ -12,10 +15,10 @@ ha-galera-cluster:
     - peers: {{ node.peers | json }}
     - check_port: {{ node.check_port }}
     - require:
-      - file: ha-galera-config
-      - service: ha-galera-clustercheck
+      - sls: {{ sls_config }}
+      - sls: {{ sls_clustercheck }}
 
-ha-galera-enabled-at-boot:
+ha-galera-service-enabled:
   service.enabled:
     - name: {{ ha_map.galera.service }}
     - require:

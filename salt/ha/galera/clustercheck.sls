@@ -1,9 +1,11 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.galera.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set check = ha_map.galera.clustercheck %}
 {%- set node = salt['ha_topology.galera_node'](ha_map.galera.settings, ha_map.galera.provider) %}
 {%- set options = salt['pillar.get']('ha:galera:clustercheck', {}) %}
 include:
-  - ha.galera.install
+  - {{ sls_install }}
 
 # HTTP health endpoint on the node's address: 200 only when the local node is
 # Synced (and, as configured, not a donor and not read-only), 503 otherwise,
@@ -12,15 +14,15 @@ include:
 ha-galera-clustercheck-script:
   file.managed:
     - name: {{ check.script }}
-    - source: salt://ha/galera/files/clustercheck.py
+    - source: salt://{{ tplroot }}/galera/files/clustercheck.py
     - mode: '0755'
     - require:
-      - pkg: ha-galera-packages
+      - sls: {{ sls_install }}
 
 ha-galera-clustercheck-config:
   file.managed:
     - name: {{ check.config }}
-    - source: salt://ha/galera/files/clustercheck.cnf.jinja
+    - source: salt://{{ tplroot }}/galera/files/clustercheck.cnf.jinja
     - template: jinja
     - mode: '0600'
     - show_changes: False

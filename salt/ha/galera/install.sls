@@ -1,17 +1,19 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 ha-galera-packages:
   pkg.installed:
     - pkgs: {{ ha_map.galera.pkgs | json }}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 
 {%- for unit in ha_map.galera.disabled_units %}
 
 # Socket activation would hold port 3306 and break galera_new_cluster.
-ha-galera-no-{{ unit }}:
+ha-galera-{{ unit }}-stopped:
   service.dead:
     - name: {{ unit }}
     - enable: False

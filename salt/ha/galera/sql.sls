@@ -1,15 +1,17 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_cluster = tplroot ~ '.galera.cluster' %}
 # The SQL side, run on one Synced node (Galera replicates it): what
 # mysql_secure_installation does and one account and database set per
 # OpenStack service. Secrets are read from the pillar by
 # the states, never placed in rendered data.
 include:
-  - ha.galera.cluster
+  - {{ sls_cluster }}
 
 ha-galera-secured:
   ha_galera.secured:
     - password_pillar: ha:galera:root_password
     - require:
-      - ha_galera: ha-galera-cluster
+      - sls: {{ sls_cluster }}
 
 {%- for account in salt['ha_topology.galera_accounts']() %}
 {%- for database in account.databases %}

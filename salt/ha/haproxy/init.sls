@@ -1,6 +1,6 @@
 # HAProxy on a controller: every listener on the VIP, which any controller
 # may bind (ip_nonlocal_bind). Pacemaker runs it (the lb-haproxy clone).
 include:
-  - ha.haproxy.install
-  - ha.haproxy.config
-  - ha.haproxy.service
+  - .install
+  - .config
+  - .service

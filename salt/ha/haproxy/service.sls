@@ -1,8 +1,13 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.haproxy.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set haproxy = ha_map.haproxy %}
 include:
-  - ha.haproxy.config
+  - {{ sls_config }}
 
+# The watch and onchanges below name single states of haproxy.config, not
+# the SLS: rsyslog restarts for its own file only, HAProxy reloads for its
+# config only (not for rsyslog's file or the base's kernel parameters).
 ha-haproxy-rsyslog-service:
   service.running:
     - name: {{ haproxy.rsyslog_service }}
@@ -12,11 +17,11 @@ ha-haproxy-rsyslog-service:
 
 # Pacemaker starts and stops HAProxy (the lb-haproxy clone): not at boot by
 # systemd, so that a node without quorum does not serve.
-ha-haproxy-not-at-boot:
+ha-haproxy-service-disabled:
   service.disabled:
     - name: {{ haproxy.service }}
     - require:
-      - file: ha-haproxy-config
+      - sls: {{ sls_config }}
 
 # A running HAProxy takes a new config without dropping connections.
 ha-haproxy-reload:

@@ -1,12 +1,14 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.memcached.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set memcached = ha_map.memcached %}
 include:
-  - ha.memcached.install
+  - {{ sls_install }}
 
 ha-memcached-config:
   file.managed:
     - name: {{ memcached.config_file }}
-    - source: salt://ha/memcached/files/{{ memcached.config_format }}.jinja
+    - source: salt://{{ tplroot }}/memcached/files/{{ memcached.config_format }}.jinja
     - template: jinja
     - user: root
     - group: root
@@ -15,4 +17,4 @@ ha-memcached-config:
         node: {{ salt['ha_topology.memcached_node']() | json }}
         user: {{ memcached.user }}
     - require:
-      - pkg: ha-memcached-packages
+      - sls: {{ sls_install }}

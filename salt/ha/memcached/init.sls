@@ -1,5 +1,5 @@
 # memcached on a controller, on the node's own management address.
 include:
-  - ha.memcached.install
-  - ha.memcached.config
-  - ha.memcached.service
+  - .install
+  - .config
+  - .service

@@ -1,9 +1,11 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 ha-memcached-packages:
   pkg.installed:
     - pkgs: {{ ha_map.memcached.pkgs | json }}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}

@@ -1,10 +1,12 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.memcached.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.memcached.config
+  - {{ sls_config }}
 
 ha-memcached-service:
   service.running:
     - name: {{ ha_map.memcached.service }}
     - enable: True
     - watch:
-      - file: ha-memcached-config
+      - sls: {{ sls_config }}

@@ -1,12 +1,14 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.openstack.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
 # The HA settings of every controller service, set in the packaged config
 # files (a copy of each packaged file is kept as FILE.dist): database through
 # the VIP, every memcached and RabbitMQ node, APIs bound to the node's own
 # address (ha_openstack.service_settings).
 include:
-  - ha.openstack.install
-{%- for service in ('keystone', 'glance', 'placement', 'nova') %}
+  - {{ sls_install }}
+{%- for service in salt['ha_openstack.services']() %}
 {%- set svc = openstack[service] %}
 
 ha-{{ service }}-config-dist:
@@ -15,7 +17,7 @@ ha-{{ service }}-config-dist:
     - source: {{ svc.config_file }}
     - preserve: True
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 
 ha-{{ service }}-config:
   ha_openstack.options:
@@ -33,7 +35,7 @@ ha-{{ service }}-defaults:
     - separator: '='
     - append_if_not_found: True
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 {%- endif %}
 {%- for unit, ini in svc.uwsgi | dictsort %}
 
@@ -43,7 +45,7 @@ ha-{{ service }}-uwsgi-{{ unit }}:
     - service: {{ service }}
     - unit: {{ unit }}
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 
 ha-{{ service }}-uwsgi-bind-{{ unit }}:
   file.managed:
@@ -58,7 +60,7 @@ ha-{{ service }}-uwsgi-bind-{{ unit }}:
         Environment=UWSGI_BIND_CONFIG_IP_DIRECTIVE=ha_bind_ip UWSGI_BIND_CONFIG_PORT_DIRECTIVE=ha_bind_port
         Environment=UWSGI_BIND_CONFIG_WORKERS_DIRECTIVE=processes
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 
 ha-{{ service }}-uwsgi-bind-{{ unit }}-reload:
   module.run:
@@ -75,7 +77,7 @@ ha-{{ service }}-httpd-{{ site.api }}-site:
     - name: {{ conf }}
     - source: {{ site.source }}
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 {%- endif %}
 
 ha-{{ service }}-httpd-{{ site.api }}:
@@ -83,7 +85,7 @@ ha-{{ service }}-httpd-{{ site.api }}:
     - name: {{ conf }}
     - api: {{ site.api }}
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 {%- if site.source %}
       - file: ha-{{ service }}-httpd-{{ site.api }}-site
 {%- endif %}
@@ -95,5 +97,5 @@ ha-openstack-httpd-listen:
   ha_openstack.httpd_listen:
     - name: {{ openstack.httpd_conf }}
     - require:
-      - pkg: ha-openstack-packages
+      - sls: {{ sls_install }}
 {%- endif %}

@@ -1,48 +1,48 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.openstack.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
-# On the first controller (Galera replicates it): the schemas of glance,
-# placement and nova, nova's cells, and keystone's catalog of the services.
+# On the first controller (Galera replicates it): the schemas of the services
+# registered with keystone (nova's with its cells) and keystone's catalog of them.
 include:
-  - ha.openstack.config
+  - {{ sls_config }}
 
-{%- for service in ('glance', 'placement') %}
+{%- for service in salt['ha_openstack.services']('services') %}
+{%- set svc = openstack[service] %}
+{%- if svc.api_db_sync is defined %}
+
+# nova: its API database and its cells before the cell database.
+ha-{{ service }}-api-db-sync:
+  ha_openstack.db_synced:
+    - name: {{ service }}_api
+    - sync: {{ svc.api_db_sync | json }}
+    - version: {{ svc.api_db_version | json }}
+    - user: {{ svc.user }}
+    - require:
+      - sls: {{ sls_config }}
+
+ha-{{ service }}-cells:
+  ha_openstack.nova_cells:
+    - name: {{ svc.cell }}
+    - user: {{ svc.user }}
+    - require:
+      - ha_openstack: ha-{{ service }}-api-db-sync
+{%- endif %}
 
 ha-{{ service }}-db-sync:
   ha_openstack.db_synced:
     - name: {{ service }}
-    - sync: {{ openstack[service].db_sync | json }}
-    - check: {{ openstack[service].db_check | json }}
-    - version: {{ openstack[service].db_version | json }}
-    - user: {{ openstack[service].user }}
+    - sync: {{ svc.db_sync | json }}
+    - check: {{ svc.db_check | json }}
+    - version: {{ svc.db_version | json }}
+    - user: {{ svc.user }}
     - require:
-      - ha_openstack: ha-{{ service }}-config
+{%- if svc.api_db_sync is defined %}
+      - ha_openstack: ha-{{ service }}-cells
+{%- else %}
+      - sls: {{ sls_config }}
+{%- endif %}
 {%- endfor %}
-
-ha-nova-api-db-sync:
-  ha_openstack.db_synced:
-    - name: nova_api
-    - sync: {{ openstack.nova.api_db_sync | json }}
-    - version: {{ openstack.nova.api_db_version | json }}
-    - user: {{ openstack.nova.user }}
-    - require:
-      - ha_openstack: ha-nova-config
-
-ha-nova-cells:
-  ha_openstack.nova_cells:
-    - name: {{ openstack.nova.cell }}
-    - user: {{ openstack.nova.user }}
-    - require:
-      - ha_openstack: ha-nova-api-db-sync
-
-ha-nova-db-sync:
-  ha_openstack.db_synced:
-    - name: nova
-    - sync: {{ openstack.nova.db_sync | json }}
-    - check: {{ openstack.nova.db_check | json }}
-    - version: {{ openstack.nova.db_version | json }}
-    - user: {{ openstack.nova.user }}
-    - require:
-      - ha_openstack: ha-nova-cells
 
 # Through this node's keystone (the VIP's may still be checking the others).
 ha-openstack-catalog:

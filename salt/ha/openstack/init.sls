@@ -2,7 +2,7 @@
 # site run ha.deploy: keystone must be up on the first controller before the
 # others take its keys, and the databases are synced once.
 include:
-  - ha.openstack.install
-  - ha.openstack.config
-  - ha.openstack.keystone
-  - ha.openstack.services
+  - .install
+  - .config
+  - .keystone
+  - .services

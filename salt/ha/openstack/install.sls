@@ -1,11 +1,18 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
+{%- set services = salt['ha_openstack.services']() %}
+{%- set pkgs = [] %}
+{%- for service in services %}
+{%- do pkgs.extend(openstack[service].pkgs) %}
+{%- endfor %}
 # The controller services' packages and the OpenStack client. Where the
 # packages start their services at install, a policy-rc.d forbids it while
 # they are installed (only when something is to be installed: prereq); the
 # services start once their HA settings are in place.
 include:
-  - ha.valid
+  - {{ sls_valid }}
 {%- if openstack.policy_rc_d %}
 
 ha-openstack-no-start-at-install:
@@ -22,11 +29,10 @@ ha-openstack-no-start-at-install:
 
 ha-openstack-packages:
   pkg.installed:
-    - pkgs: {{ (openstack.keystone.pkgs + openstack.glance.pkgs + openstack.placement.pkgs
-               + openstack.nova.pkgs + openstack.client_pkgs) | unique | list | json }}
+    - pkgs: {{ (pkgs + openstack.client_pkgs) | unique | list | json }}
     - install_recommends: False
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}
 {%- if openstack.policy_rc_d %}
 
 # Removed after the install, also when it failed.
@@ -42,10 +48,10 @@ ha-openstack-start-at-install-again-after-a-failure:
     - onfail:
       - pkg: ha-openstack-packages
 {%- endif %}
-{%- for service in ('keystone', 'glance', 'placement', 'nova') %}
+{%- for service in services %}
 {%- for unit in openstack[service].disabled_services %}
 
-ha-openstack-disabled-{{ unit }}:
+ha-openstack-{{ unit }}-stopped:
   service.dead:
     - name: {{ unit }}
     - enable: False

@@ -1,13 +1,16 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.openstack.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set keystone = ha_map.openstack.keystone %}
 {%- set controllers = salt['ha_topology.ids']('controller') %}
+{%- set first = salt['ha_topology.first_controller']() %}
 # keystone on a controller. The first controller sets up the fernet and
 # credential keys once and publishes them to the other controllers (Salt
 # mine, readable by the controllers only), syncs the database and
 # bootstraps the admin and keystone's endpoints; the others take its keys.
 include:
-  - ha.openstack.config
-{%- if grains.id == controllers[0] %}
+  - {{ sls_config }}
+{%- if grains.id == first %}
 
 ha-keystone-keys:
   ha_openstack.keys_published:
@@ -18,7 +21,7 @@ ha-keystone-keys:
     - group: {{ keystone.group }}
     - controllers: {{ controllers | json }}
     - require:
-      - ha_openstack: ha-keystone-config
+      - sls: {{ sls_config }}
 
 ha-keystone-db-sync:
   ha_openstack.db_synced:
@@ -28,19 +31,19 @@ ha-keystone-db-sync:
     - version: {{ keystone.db_version | json }}
     - user: {{ keystone.user }}
     - require:
-      - ha_openstack: ha-keystone-config
+      - sls: {{ sls_config }}
 {%- else %}
 
 ha-keystone-keys:
   ha_openstack.keys_synced:
     - name: keystone
-    - source: {{ controllers[0] }}
+    - source: {{ first }}
     - fernet_dir: {{ keystone.fernet_dir }}
     - credential_dir: {{ keystone.credential_dir }}
     - user: {{ keystone.user }}
     - group: {{ keystone.group }}
     - require:
-      - ha_openstack: ha-keystone-config
+      - sls: {{ sls_config }}
 {%- endif %}
 {%- for unit in keystone.services %}
 
@@ -50,9 +53,11 @@ ha-keystone-service-{{ unit }}:
     - enable: True
     - require:
       - ha_openstack: ha-keystone-keys
-{%- if grains.id == controllers[0] %}
+{%- if grains.id == first %}
       - ha_openstack: ha-keystone-db-sync
 {%- endif %}
+    # keystone's own settings by ID, not the whole SLS: another service's
+    # config change must not restart keystone.
     - watch:
       - ha_openstack: ha-keystone-config
 {%- for uwsgi_unit in keystone.uwsgi %}
@@ -75,7 +80,7 @@ ha-keystone-answering:
 {%- for unit in keystone.services %}
       - service: ha-keystone-service-{{ unit }}
 {%- endfor %}
-{%- if grains.id == controllers[0] %}
+{%- if grains.id == first %}
 
 ha-keystone-bootstrap:
   ha_openstack.bootstrapped:

@@ -1,10 +1,15 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.openstack.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
+{%- set services = salt['ha_openstack.services']('services') %}
 # glance, placement and nova on a controller, each restarted when its
 # settings change; health gate: each API answers on the node's own address.
+# Each service watches its own states of openstack.config by ID, not the SLS:
+# another service's config change must not restart it.
 include:
-  - ha.openstack.config
-{%- for service in ('glance', 'placement', 'nova') %}
+  - {{ sls_config }}
+{%- for service in services %}
 {%- set svc = openstack[service] %}
 {%- for unit in svc.services %}
 
@@ -29,13 +34,13 @@ ha-{{ service }}-service-{{ unit }}:
 {%- endif %}
 {%- endfor %}
 {%- endfor %}
-{%- for api in ('glance', 'placement', 'nova', 'nova_metadata') %}
+{%- for api in salt['ha_openstack.apis']('services', gate=True) %}
 
 ha-{{ api }}-answering:
   ha_openstack.answering:
     - name: {{ salt['ha_openstack.node_url'](api) }}
     - require:
-{%- for service in ('glance', 'placement', 'nova') %}
+{%- for service in services %}
 {%- for unit in openstack[service].services %}
       - service: ha-{{ service }}-service-{{ unit }}
 {%- endfor %}

@@ -1,6 +1,8 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_node = tplroot ~ '.pacemaker.node' %}
 {%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
 include:
-  - ha.pacemaker.node
+  - {{ sls_node }}
 
 # Cluster-wide, run on one controller: pcs authenticated, the cluster set
 # up with every controller's management address (started and enabled), the
@@ -13,4 +15,4 @@ ha-pacemaker-cluster:
     - password_pillar: {{ cluster.password_pillar }}
     - timeout: 180
     - require:
-      - ha_pacemaker: ha-pacemaker-no-package-cluster
+      - sls: {{ sls_node }}

@@ -1,10 +1,12 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_service = tplroot ~ '.pacemaker.service' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set pacemaker = ha_map.pacemaker %}
 {%- set guard = pacemaker.vip_guard %}
 {%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
 {%- set memcached = salt['ha_topology.memcached_node']() %}
 include:
-  - ha.pacemaker.service
+  - {{ sls_service }}
 
 # Drops the VIP from this node the moment corosync leaves it without quorum
 # (or stops), before the majority starts it elsewhere, takes a node that
@@ -14,7 +16,7 @@ include:
 ha-pacemaker-vip-guard-script:
   file.managed:
     - name: {{ guard.script }}
-    - source: salt://ha/pacemaker/files/vip_guard.py
+    - source: salt://{{ tplroot }}/pacemaker/files/vip_guard.py
     - mode: '0755'
 
 ha-pacemaker-vip-guard-unit:
@@ -47,6 +49,4 @@ ha-pacemaker-vip-guard:
       - file: ha-pacemaker-vip-guard-script
       - file: ha-pacemaker-vip-guard-unit
     - require:
-{%- for service in pacemaker.services %}
-      - service: ha-pacemaker-service-{{ service }}
-{%- endfor %}
+      - sls: {{ sls_service }}

@@ -3,9 +3,9 @@
 # and ha.pacemaker.service and ha.pacemaker.guard on every controller in
 # between.
 include:
-  - ha.pacemaker.install
-  - ha.pacemaker.node
-  - ha.pacemaker.cluster
-  - ha.pacemaker.service
-  - ha.pacemaker.guard
-  - ha.pacemaker.resources
+  - .install
+  - .node
+  - .cluster
+  - .service
+  - .guard
+  - .resources

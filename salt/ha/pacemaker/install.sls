@@ -1,6 +1,8 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_valid = tplroot ~ '.valid' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.valid
+  - {{ sls_valid }}
 
 ha-pacemaker-packages:
   pkg.installed:
@@ -9,4 +11,4 @@ ha-pacemaker-packages:
     - install_recommends: {{ ha_map.pacemaker.install_recommends | json }}
 {%- endif %}
     - require:
-      - ha_topology: ha-pillar-valid
+      - sls: {{ sls_valid }}

@@ -1,8 +1,10 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.pacemaker.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set pacemaker = ha_map.pacemaker %}
 {%- set cluster = salt['ha_topology.pacemaker_cluster']() %}
 include:
-  - ha.pacemaker.install
+  - {{ sls_install }}
 
 # pcs authenticates the nodes against each other's pcsd as this user.
 ha-pacemaker-user-password:
@@ -10,7 +12,7 @@ ha-pacemaker-user-password:
     - name: {{ pacemaker.user }}
     - password_pillar: {{ cluster.password_pillar }}
     - require:
-      - pkg: ha-pacemaker-packages
+      - sls: {{ sls_install }}
 
 ha-pacemaker-pcsd:
   service.running:
@@ -30,7 +32,7 @@ ha-pacemaker-priority:
         [Service]
         Nice={{ pacemaker.nice }}
     - require:
-      - pkg: ha-pacemaker-packages
+      - sls: {{ sls_install }}
 
 # A running Pacemaker keeps its nice value until its next start: the
 # formula never restarts it (that would move the VIP).

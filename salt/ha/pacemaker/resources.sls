@@ -1,7 +1,9 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_cluster = tplroot ~ '.pacemaker.cluster' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set wanted = salt['ha_topology.pacemaker_resources'](ha_map.haproxy.service) %}
 include:
-  - ha.pacemaker.cluster
+  - {{ sls_cluster }}
 
 # Cluster-wide, run on one controller: properties, the VIP, the HAProxy
 # clone and their constraints, compared with the live CIB and changed in one
@@ -12,7 +14,7 @@ ha-pacemaker-configured:
     - resources: {{ wanted.resources | json }}
     - constraints: {{ wanted.constraints | json }}
     - require:
-      - ha_pacemaker: ha-pacemaker-cluster
+      - sls: {{ sls_cluster }}
 
 # The health gate: the VIP on one node, HAProxy on every online node.
 ha-pacemaker-started:

@@ -1,6 +1,8 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_node = tplroot ~ '.pacemaker.node' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.pacemaker.node
+  - {{ sls_node }}
 
 # Once the cluster exists: its services run on this node and start at boot,
 # so that a node that lost power rejoins by itself.
@@ -11,5 +13,5 @@ ha-pacemaker-service-{{ service }}:
     - name: {{ service }}
     - enable: True
     - require:
-      - ha_pacemaker: ha-pacemaker-no-package-cluster
+      - sls: {{ sls_node }}
 {%- endfor %}

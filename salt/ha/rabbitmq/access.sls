@@ -1,7 +1,9 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_cluster = tplroot ~ '.rabbitmq.cluster' %}
 {%- set access = salt['ha_topology.rabbitmq_access']() %}
 # Users and policies are cluster-wide: run on one member (the first).
 include:
-  - ha.rabbitmq.cluster
+  - {{ sls_cluster }}
 
 ha-rabbitmq-user-{{ access.user.name }}:
   ha_rabbitmq.user:
@@ -10,7 +12,7 @@ ha-rabbitmq-user-{{ access.user.name }}:
     - tags: {{ access.user.tags | json }}
     - permissions: {{ access.user.permissions | json }}
     - require:
-      - ha_rabbitmq: ha-rabbitmq-clustered
+      - sls: {{ sls_cluster }}
 
 # The default guest/guest account has no place on a cluster.
 ha-rabbitmq-no-guest:
@@ -28,7 +30,7 @@ ha-rabbitmq-policy-{{ access.ha_policy.name }}:
     - apply_to: {{ access.ha_policy.apply_to }}
     - priority: {{ access.ha_policy.priority }}
     - require:
-      - ha_rabbitmq: ha-rabbitmq-clustered
+      - sls: {{ sls_cluster }}
 {%- endif %}
 {%- for policy in access.absent_policies %}
 
@@ -37,5 +39,5 @@ ha-rabbitmq-no-policy-{{ policy }}:
   ha_rabbitmq.policy_absent:
     - name: {{ policy }}
     - require:
-      - ha_rabbitmq: ha-rabbitmq-clustered
+      - sls: {{ sls_cluster }}
 {%- endfor %}

@@ -1,6 +1,8 @@
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_service = tplroot ~ '.rabbitmq.service' %}
 {%- set node = salt['ha_topology.rabbitmq_node']() %}
 include:
-  - ha.rabbitmq.service
+  - {{ sls_service }}
 
 # The first controller is the cluster; every other one joins it once and is
 # never reset again (see _states/ha_rabbitmq.py). Returns when this node is
@@ -11,4 +13,4 @@ ha-rabbitmq-clustered:
     - first: {{ node.first }}
     - node_type: {{ node.node_type }}
     - require:
-      - service: ha-rabbitmq-service
+      - sls: {{ sls_service }}

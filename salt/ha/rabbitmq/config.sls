@@ -1,8 +1,10 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_install = tplroot ~ '.rabbitmq.install' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set rabbitmq = ha_map.rabbitmq %}
 {%- set node = salt['ha_topology.rabbitmq_node']() %}
 include:
-  - ha.rabbitmq.install
+  - {{ sls_install }}
 
 # The same cookie on every controller, so that the nodes and rabbitmqctl
 # can talk to each other. Its content never appears in a diff.
@@ -16,12 +18,12 @@ ha-rabbitmq-cookie:
     - mode: '0400'
     - show_changes: False
     - require:
-      - pkg: ha-rabbitmq-packages
+      - sls: {{ sls_install }}
 
 ha-rabbitmq-config:
   file.managed:
     - name: {{ rabbitmq.config_file }}
-    - source: salt://ha/rabbitmq/files/rabbitmq.conf.jinja
+    - source: salt://{{ tplroot }}/rabbitmq/files/rabbitmq.conf.jinja
     - template: jinja
     - user: root
     - group: {{ rabbitmq.group }}
@@ -29,7 +31,7 @@ ha-rabbitmq-config:
     - context:
         settings: {{ node.settings | json }}
     - require:
-      - pkg: ha-rabbitmq-packages
+      - sls: {{ sls_install }}
 
 ha-rabbitmq-plugins:
   file.managed:
@@ -39,4 +41,4 @@ ha-rabbitmq-plugins:
     - group: {{ rabbitmq.group }}
     - mode: '0644'
     - require:
-      - pkg: ha-rabbitmq-packages
+      - sls: {{ sls_install }}

@@ -2,9 +2,9 @@
 # controller at a time (the first, then each joiner), then the access
 # objects on the first.
 include:
-  - ha.rabbitmq.install
-  - ha.rabbitmq.config
-  - ha.rabbitmq.service
-  - ha.rabbitmq.cluster
-  - ha.rabbitmq.watchdog
-  - ha.rabbitmq.access
+  - .install
+  - .config
+  - .service
+  - .cluster
+  - .watchdog
+  - .access

@@ -1,6 +1,8 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_config = tplroot ~ '.rabbitmq.config' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 include:
-  - ha.rabbitmq.config
+  - {{ sls_config }}
 
 # Restarted only when the cookie, the config or the plugins changed; the
 # orchestration does this one controller at a time.
@@ -9,6 +11,4 @@ ha-rabbitmq-service:
     - name: {{ ha_map.rabbitmq.service }}
     - enable: True
     - watch:
-      - file: ha-rabbitmq-cookie
-      - file: ha-rabbitmq-config
-      - file: ha-rabbitmq-plugins
+      - sls: {{ sls_config }}

@@ -1,10 +1,12 @@
-{%- from "ha/map.jinja" import ha_map with context %}
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- set sls_cluster = tplroot ~ '.rabbitmq.cluster' %}
+{%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set rabbitmq = ha_map.rabbitmq %}
 {%- set watchdog = rabbitmq.watchdog %}
 {%- set node = salt['ha_topology.rabbitmq_node']() %}
 {%- set access = salt['ha_topology.rabbitmq_access']() %}
 include:
-  - ha.rabbitmq.cluster
+  - {{ sls_cluster }}
 {%- if node.watchdog.enabled %}
 
 # Restarts the local RabbitMQ when it runs split from the larger side of the
@@ -13,13 +15,13 @@ include:
 ha-rabbitmq-watchdog-script:
   file.managed:
     - name: {{ watchdog.script }}
-    - source: salt://ha/rabbitmq/files/watchdog.py
+    - source: salt://{{ tplroot }}/rabbitmq/files/watchdog.py
     - mode: '0755'
 
 ha-rabbitmq-watchdog-config:
   file.managed:
     - name: {{ watchdog.config }}
-    - source: salt://ha/rabbitmq/files/watchdog.ini.jinja
+    - source: salt://{{ tplroot }}/rabbitmq/files/watchdog.ini.jinja
     - template: jinja
     - mode: '0600'
     - show_changes: False
@@ -55,11 +57,11 @@ ha-rabbitmq-watchdog:
       - file: ha-rabbitmq-watchdog-config
       - file: ha-rabbitmq-watchdog-unit
     - require:
-      - ha_rabbitmq: ha-rabbitmq-clustered
+      - sls: {{ sls_cluster }}
 {%- else %}
 
 # cluster_partition_handling: ignore leaves splits to the operator.
-ha-rabbitmq-watchdog:
+ha-rabbitmq-watchdog-stopped:
   service.dead:
     - name: {{ watchdog.unit }}
     - enable: False
