@@ -7,8 +7,8 @@ Secrets never appear in what the public functions return: a setting that
 holds one carries a reference, ``{{pillar:KEY}}`` (the value as is) or
 ``{{pillar-url:KEY}}`` (URL-quoted, inside a connection URL), which
 :py:func:`set_options` resolves when it writes the file; keystone's tokens
-stay inside the module (:py:func:`authenticates`, :py:func:`api`). The one
-exception is :py:func:`key_repositories`, the Salt mine's function.
+stay inside the module (:py:func:`authenticates`, :py:func:`api`), and
+keystone's keys leave it sealed (:py:func:`key_repositories`).
 """
 
 from __future__ import annotations
@@ -277,11 +277,17 @@ def set_options(path: str, service: str, unit: str | None = None, extra: dict | 
 
 def key_repositories(fernet_dir: str, credential_dir: str) -> dict:
     """
-    The fernet and credential keys of this controller, as ``{"fernet":
-    {name: key}, "credential": {name: key}}``, for the other controllers.
-    Published through the Salt mine to the controllers only; never call it
-    from the command line, it returns the keys. Public only because
-    ``mine.send`` runs it by name (``__salt__``); see the module's docstring.
+    The fernet and credential keys of this controller, sealed for the other
+    controllers: ``{"sealed": TOKEN}``, where TOKEN opens (``ha_kit.unseal``)
+    to ``{"fernet": {name: key}, "credential": {name: key}}`` with the
+    pillar secret of ``KEYS_SEAL`` only. The Salt mine's function (see the
+    state ``ha_openstack.keys_published``); it returns no key in clear.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.key_repositories /etc/keystone/fernet-keys /etc/keystone/credential-keys
     """
     found = {}
     for kind, directory in (("fernet", fernet_dir), ("credential", credential_dir)):
@@ -291,7 +297,8 @@ def key_repositories(fernet_dir: str, credential_dir: str) -> dict:
         found[kind] = {p.name: p.read_text() for p in sorted(path.iterdir()) if p.is_file()}
         if not found[kind]:
             raise CommandExecutionError(f"{directory} holds no keys")
-    return found
+    seal = topology.KEYS_SEAL
+    return {"sealed": __utils__["ha_kit.seal"](found, _secret(seal["secret"]), seal["purpose"])}  # noqa: F821
 
 
 # --- keystone's API ----------------------------------------------------------
@@ -414,9 +421,10 @@ def answers(url: str) -> bool:
 
 def run_manage(command: list[str], user: str, env_pillar: dict | None = None) -> dict:
     """
-    Run a service's management command (``keystone-manage db_sync``, ...)
-    as the service's ``user``; secrets go in through the environment
-    (``env_pillar``: {VARIABLE: pillar key}), never on the command line.
+    Run a service's management command (``keystone-manage db_sync``, ...;
+    the services' ``*-manage`` tools only) as the service's ``user``;
+    secrets go in through the environment (``env_pillar``: {VARIABLE:
+    pillar key}), never on the command line.
     Returns ``{"retcode", "output", "stdout"}``: the last 2000 characters of
     standard output and error together, and of standard output alone (the
     tools print warnings to standard error).
@@ -427,6 +435,11 @@ def run_manage(command: list[str], user: str, env_pillar: dict | None = None) ->
 
         salt-call ha_openstack.run_manage '[keystone-manage, db_version]' keystone
     """
+    # Only the services' own tools: with pillar secrets in its environment,
+    # any other command (env, sh -c) would hand them back in its output.
+    if not command or command[0] not in topology.manage_programs():
+        raise CommandExecutionError(f"{command[:1]} is not a management tool of the OpenStack services "
+                                    f"({', '.join(topology.manage_programs())})")
     # The command's whole environment: nothing of the minion's.
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
     for variable, key in (env_pillar or {}).items():

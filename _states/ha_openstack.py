@@ -10,11 +10,16 @@ No secret is ever returned: changes name options, files and objects only.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 from pathlib import Path
 
+import ha_topology_openstack
 from salt.exceptions import CommandExecutionError
+
+# Reloaded for the reason given in _modules/ha_topology.py.
+topology = importlib.reload(ha_topology_openstack)
 
 __virtualname__ = "ha_openstack"
 MINE_FUNCTION = "ha_keystone_keys"
@@ -192,9 +197,15 @@ def keys_synced(name: str, source: str, fernet_dir: str, credential_dir: str, us
     """
     ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     published = __salt__["mine.get"](source, MINE_FUNCTION).get(source)  # noqa: F821
-    if not isinstance(published, dict) or set(published) != {"fernet", "credential"}:
+    if not isinstance(published, dict) or not isinstance(published.get("sealed"), str):
         return _kit("fail")(ret, f"{source} has not published keystone's keys to the Salt mine (or this node may "
                                  "not read them): apply ha.keystone on it first")
+    seal = topology.KEYS_SEAL
+    try:
+        published = _kit("unseal")(published["sealed"], _kit("secret")(__salt__, seal["secret"]),  # noqa: F821
+                                   seal["purpose"])
+    except CommandExecutionError as error:
+        return _kit("fail")(ret, f"keystone's keys from {source}: {error}; is its pillar this one?")
     import grp  # noqa: PLC0415 - POSIX only, like the nodes
     import pwd  # noqa: PLC0415
     try:

@@ -8,7 +8,9 @@ once ``saltutil.sync_all`` (or ``sync_utils``) brought it to the minion:
 - :py:func:`run`, the one way to run a command (Salt's ``cmd.run_all``, an
   argument list, secrets on standard input or in the environment), and
   :py:func:`tail`, what to quote of a failed command;
-- :py:func:`wait`, the one poll loop with a deadline.
+- :py:func:`wait`, the one poll loop with a deadline;
+- :py:func:`seal` and :py:func:`unseal`, for data that must pass through
+  Salt (the mine) without being readable there.
 
 Salt's utils loader gives these functions ``__opts__`` and ``__context__``
 but not ``__salt__``: the caller passes its own ``__salt__`` (``salt``) and
@@ -17,11 +19,16 @@ but not ``__salt__``: the caller passes its own ``__salt__`` (``salt``) and
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from salt.exceptions import CommandExecutionError
 
 # What cmd.run_all answers for a command it killed at its timeout: retcode 1,
@@ -170,3 +177,37 @@ def wait(what: str, probe: Callable[[], Any], timeout: float, interval: float = 
         if left <= 0:
             raise CommandExecutionError(f"did not see {what} within {timeout:g} s: {reason}")
         time.sleep(min(interval, left))
+
+
+# --- sealing -------------------------------------------------------------------------
+
+
+def _sealer(secret_value: str, purpose: str) -> Fernet:
+    # One key per purpose, derived from a pillar secret that every node
+    # concerned holds: no key of its own to distribute.
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                   info=f"ha formula: {purpose}".encode()).derive(secret_value.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def seal(data: Any, secret_value: str, purpose: str) -> str:
+    """
+    ``data`` (JSON-serialisable) encrypted and authenticated (Fernet) with a
+    key derived from ``secret_value`` (a pillar secret) for ``purpose``: what
+    may pass through Salt's mine, job returns and caches, which only the
+    holders of the secret can read back with :py:func:`unseal`.
+    """
+    return _sealer(secret_value, purpose).encrypt(json.dumps(data).encode()).decode()
+
+
+def unseal(token: str, secret_value: str, purpose: str) -> Any:
+    """
+    What :py:func:`seal` sealed for ``purpose``. Raises CommandExecutionError
+    when the token was not sealed with this secret (another pillar, the
+    secret changed since) or was altered.
+    """
+    try:
+        return json.loads(_sealer(secret_value, purpose).decrypt(token.encode()))
+    except (InvalidToken, TypeError, ValueError) as error:
+        raise CommandExecutionError(f"the sealed {purpose} do not open with this node's pillar secret: "
+                                    "sealed with another secret, or altered") from error

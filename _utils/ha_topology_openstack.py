@@ -38,6 +38,11 @@ REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # server out for five minutes.
 MEMCACHE_SOCKET_TIMEOUT = 0.5
 MEMCACHE_DEAD_RETRY = 30
+# keystone's fernet and credential keys pass from the first controller to
+# the others through the Salt mine, sealed (ha_kit.seal) with a key derived
+# from keystone's own database password, which every controller holds: the
+# mine, the master's cache and any job return hold them encrypted only.
+KEYS_SEAL = {"secret": "ha:galera:databases:keystone:password", "purpose": "keystone key repositories"}
 # A service's call to keystone through the VIP waits this long for a
 # connection (no limit by default).
 AUTHTOKEN_CONNECT_TIMEOUT = 3
@@ -291,6 +296,11 @@ def accounts() -> dict[str, list[str]]:
 def service_users() -> list[str]:
     """The services with a keystone user of their own."""
     return [name for name, spec in SERVICES.items() if spec["service_user"]]
+
+
+def manage_programs() -> list[str]:
+    """The services' management tools (keystone-manage, ...), the only commands run with secrets."""
+    return [f"{name}-manage" for name in SERVICES]
 
 
 def secret_paths() -> list[tuple[str, ...]]:

@@ -257,3 +257,18 @@ def test_wait_lets_other_errors_through(kit, clock):
 def test_wait_with_a_real_clock_and_a_tiny_timeout(kit):
     with pytest.raises(CommandExecutionError, match="^did not see x within 0.02 s: "):
         kit.wait("x", lambda: None, 0.02, interval=0.005)
+
+
+def test_seal_opens_only_with_its_secret_and_purpose(kit):
+    keys = {"fernet": {"0": "Zm9v-key-zero"}, "credential": {"0": "cred"}}
+    sealed = kit.seal(keys, "pillar-secret-0123456789", "keystone key repositories")
+    assert "Zm9v-key-zero" not in sealed and "cred" not in sealed
+    assert kit.unseal(sealed, "pillar-secret-0123456789", "keystone key repositories") == keys
+    # A new token each time (Fernet's random IV), all of which open.
+    assert kit.seal(keys, "pillar-secret-0123456789", "keystone key repositories") != sealed
+    for secret, purpose, token in (("pillar-secret-0123456789x", "keystone key repositories", sealed),
+                                   ("pillar-secret-0123456789", "another purpose", sealed),
+                                   ("pillar-secret-0123456789", "keystone key repositories", sealed[:-4] + "AAAA"),
+                                   ("pillar-secret-0123456789", "keystone key repositories", "not a token")):
+        with pytest.raises(CommandExecutionError, match="do not open with this node's pillar secret"):
+            kit.unseal(token, secret, purpose)

@@ -340,7 +340,7 @@ def test_is_secret():
     assert not ha_openstack.is_secret(None) and not ha_openstack.is_secret(5000)
 
 
-def test_key_repositories(tmp_path):
+def test_key_repositories_are_sealed_with_the_pillar_secret(tmp_path, ha, kit):
     fernet, credential = tmp_path / "fernet-keys", tmp_path / "credential-keys"
     fernet.mkdir()
     credential.mkdir()
@@ -348,8 +348,14 @@ def test_key_repositories(tmp_path):
     (fernet / "1").write_text("key-one")
     (fernet / "subdir").mkdir()
     (credential / "0").write_text("cred-zero")
-    assert ha_openstack.key_repositories(str(fernet), str(credential)) == {
+    published = ha_openstack.key_repositories(str(fernet), str(credential))
+    assert list(published) == ["sealed"]
+    assert not any(k in published["sealed"] for k in ("key-zero", "key-one", "cred-zero"))
+    secret = ha["galera"]["databases"]["keystone"]["password"]
+    assert kit.unseal(published["sealed"], secret, "keystone key repositories") == {
         "fernet": {"0": "key-zero", "1": "key-one"}, "credential": {"0": "cred-zero"}}
+    with pytest.raises(CommandExecutionError, match="do not open with this node's pillar secret"):
+        kit.unseal(published["sealed"], secret + "x", "keystone key repositories")
     (credential / "0").unlink()
     with pytest.raises(CommandExecutionError, match="credential-keys holds no keys$"):
         ha_openstack.key_repositories(str(fernet), str(credential))
@@ -388,11 +394,22 @@ def test_run_manage_keeps_the_last_2000_characters(run_all):
     assert done["output"] == "x" * 999 + "\n" + "w" * 1000 and done["stdout"] == "x" * 1500 + "\n"
 
 
+@pytest.mark.parametrize("command", [["env"], ["sh", "-c", "echo $OS_BOOTSTRAP_PASSWORD"], []])
+def test_run_manage_runs_the_services_tools_only(run_all, pillar_get, command):
+    """With secrets in its environment, another command would hand them back in its output."""
+    pillar_get.flat["ha:some:secret"] = "expected-secret-value"
+    with pytest.raises(CommandExecutionError, match="is not a management tool of the OpenStack services "
+                                                    r"\(keystone-manage, glance-manage, placement-manage, "
+                                                    r"nova-manage\)$"):
+        ha_openstack.run_manage(command, "root", {"OS_BOOTSTRAP_PASSWORD": "ha:some:secret"})
+    assert run_all.calls == []
+
+
 def test_run_manage_of_a_missing_or_hanging_command_raises(run_all):
     run_all.handler = lambda argv, **kwargs: run_all.missing(argv)
-    with pytest.raises(CommandExecutionError, match="^no-such-ha-command not found: is the service's package "
+    with pytest.raises(CommandExecutionError, match="^glance-manage not found: is the service's package "
                                                     r"installed\?$"):
-        ha_openstack.run_manage(["no-such-ha-command", "--flag"], "root")
+        ha_openstack.run_manage(["glance-manage", "--flag"], "root")
     run_all.handler = lambda argv, timeout, **kwargs: run_all.timed_out(argv, timeout)
     with pytest.raises(CommandExecutionError, match="^nova-manage db sync did not finish within 900 s$"):
         ha_openstack.run_manage(["nova-manage", "db", "sync"], "nova")

@@ -244,8 +244,13 @@ def test_options_with_the_maps_extra_settings(tmp_path):
 PUBLISHED = {"fernet": {"0": "fernet-zero", "1": "fernet-one"}, "credential": {"0": "credential-zero"}}
 
 
-def test_keys_synced(tmp_path, fake, opts):
-    fake.mine["c1"] = copy.deepcopy(PUBLISHED)
+def _sealed(kit, keys: dict, secret: str = PILLAR["ha:galera:databases:keystone:password"]) -> dict:
+    """What ha_openstack.key_repositories publishes: the keys sealed with keystone's database password."""
+    return {"sealed": kit.seal(keys, secret, "keystone key repositories")}
+
+
+def test_keys_synced(tmp_path, fake, opts, kit):
+    fake.mine["c1"] = _sealed(kit, PUBLISHED)
     fernet, credential = tmp_path / "fernet-keys", tmp_path / "credential-keys"
     fernet.mkdir()
     (fernet / "1").write_text("stale")
@@ -275,6 +280,14 @@ def test_keys_synced_without_published_keys_fails(tmp_path, fake, published):
     ret = state.keys_synced("keystone", "c1", str(tmp_path / "f"), str(tmp_path / "c"), *ME)
     assert (ret["result"], ret["changes"]) == (False, {}) and not (tmp_path / "f").exists()
     assert ret["comment"].startswith("c1 has not published keystone's keys to the Salt mine")
+
+
+def test_keys_synced_of_keys_sealed_with_another_secret_fails(tmp_path, fake, kit):
+    fake.mine["c1"] = _sealed(kit, PUBLISHED, secret="another-pillar-secret-0123456789")
+    ret = state.keys_synced("keystone", "c1", str(tmp_path / "f"), str(tmp_path / "c"), *ME)
+    assert (ret["result"], ret["changes"]) == (False, {}) and not (tmp_path / "f").exists()
+    assert ret["comment"] == ("keystone's keys from c1: the sealed keystone key repositories do not open with this "
+                              "node's pillar secret: sealed with another secret, or altered; is its pillar this one?")
 
 
 def test_keys_published(tmp_path, fake, opts):
