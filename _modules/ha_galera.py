@@ -226,7 +226,7 @@ def is_synced(wsrep: dict | None) -> bool:
     return bool(wsrep) and wsrep["cluster_status"] == "Primary" and wsrep["local_state"] == SYNCED
 
 
-def peer_synced(peers: list[str], port: int = 9200, timeout: float = 2) -> str | None:
+def peer_synced(peers: list[str], port: int, timeout: float = 2) -> str | None:
     """
     The first peer whose health endpoint answers 200 (Synced), or None.
 
@@ -234,7 +234,7 @@ def peer_synced(peers: list[str], port: int = 9200, timeout: float = 2) -> str |
 
     .. code-block:: bash
 
-        salt openstack-controller02 ha_galera.peer_synced '[10.10.10.51, 10.10.10.53]'
+        salt openstack-controller02 ha_galera.peer_synced '[10.10.10.51, 10.10.10.53]' 9200
     """
     for peer in peers:
         try:

@@ -80,7 +80,7 @@ def _converge(name: str, bootstrap_node: bool, peers: list[str], check_port: int
     return ret
 
 
-def bootstrapped(name: str, peers: list[str], check_port: int = 9200, timeout: float = 600) -> dict:
+def bootstrapped(name: str, peers: list[str], check_port: int, timeout: float = 600) -> dict:
     """
     On the bootstrap node: the cluster runs and this node is Synced in it.
     A new cluster is started here only if no peer is Synced and this node
@@ -91,11 +91,12 @@ def bootstrapped(name: str, peers: list[str], check_port: int = 9200, timeout: f
         ha-galera-cluster:
           ha_galera.bootstrapped:
             - peers: [10.10.10.52, 10.10.10.53]
+            - check_port: 9200
     """
     return _converge(name, True, peers, check_port, timeout)
 
 
-def joined(name: str, peers: list[str], check_port: int = 9200, timeout: float = 600) -> dict:
+def joined(name: str, peers: list[str], check_port: int, timeout: float = 600) -> dict:
     """
     On every other node: this node is a Synced member of the running cluster,
     joined through a Synced peer.
@@ -105,6 +106,7 @@ def joined(name: str, peers: list[str], check_port: int = 9200, timeout: float =
         ha-galera-cluster:
           ha_galera.joined:
             - peers: [10.10.10.51, 10.10.10.53]
+            - check_port: 9200
     """
     return _converge(name, False, peers, check_port, timeout)
 

@@ -62,59 +62,60 @@ def configure_loader_modules(node, opts, utils):
 
 def test_synced_node_changes_nothing(node):
     node.local = {"running": True, "wsrep": SYNCED, "grastate": {"uuid": UUID}}
-    ret = state.bootstrapped("c", peers=["10.10.10.52"])
+    ret = state.bootstrapped("c", peers=["10.10.10.52"], check_port=9200)
     assert ret["result"] is True and ret["changes"] == {} and node.calls == []
-    assert state.joined("c", peers=["10.10.10.51"])["changes"] == {}
+    assert state.joined("c", peers=["10.10.10.51"], check_port=9200)["changes"] == {}
 
 
 def test_fresh_first_node_bootstraps(node):
-    ret = state.bootstrapped("c", peers=["10.10.10.52"])
+    ret = state.bootstrapped("c", peers=["10.10.10.52"], check_port=9200)
     assert ret["result"] is True and node.calls == ["bootstrap"]
     assert ret["changes"] == {"bootstrap": {"cluster_size": 1, "state": "Synced"}}
 
 
 def test_first_node_joins_when_a_peer_is_synced(node):
     node.peer = "10.10.10.52"
-    ret = state.bootstrapped("c", peers=["10.10.10.52"])
+    ret = state.bootstrapped("c", peers=["10.10.10.52"], check_port=9200)
     assert node.calls == ["join"] and "Joined via 10.10.10.52" in ret["comment"]
 
 
 def test_other_node_joins(node):
     node.peer = "10.10.10.51"
-    assert state.joined("c", peers=["10.10.10.51"])["changes"] == {"join": {"cluster_size": 3, "state": "Synced"}}
+    assert state.joined("c", peers=["10.10.10.51"], check_port=9200)["changes"] == {
+        "join": {"cluster_size": 3, "state": "Synced"}}
 
 
 def test_fully_down_cluster_is_not_bootstrapped(node):
     node.local = {"running": False, "grastate": {"uuid": UUID, "seqno": -1}}
-    ret = state.bootstrapped("c", peers=["10.10.10.52"])
+    ret = state.bootstrapped("c", peers=["10.10.10.52"], check_port=9200)
     assert ret["result"] is False and node.calls == []
     assert "salt-run state.orchestrate ha.galera_recover" in ret["comment"]
 
 
 def test_other_node_without_a_synced_peer_is_blocked(node):
-    ret = state.joined("c", peers=["10.10.10.51"])
+    ret = state.joined("c", peers=["10.10.10.51"], check_port=9200)
     assert ret["result"] is False and node.calls == [] and "no cluster to join" in ret["comment"]
 
 
 def test_unqueryable_server_is_left_alone(node):
     node.local = {"running": True, "error": "access denied", "grastate": {"uuid": UUID}}
-    ret = state.joined("c", peers=["10.10.10.51"])
+    ret = state.joined("c", peers=["10.10.10.51"], check_port=9200)
     assert ret["result"] is False and node.calls == [] and "access denied" in ret["comment"]
 
 
 def test_standalone_server_is_stopped_then_bootstraps(node):
     node.local = {"running": True, "wsrep": {**SYNCED, "wsrep_on": False}, "grastate": {}}
-    ret = state.bootstrapped("c", peers=[])
+    ret = state.bootstrapped("c", peers=[], check_port=9200)
     assert node.calls == ["stop", "bootstrap"]
     assert set(ret["changes"]) == {"stopped", "bootstrap"}
 
 
 def test_test_mode_changes_nothing(node, opts):
     opts["test"] = True
-    ret = state.bootstrapped("c", peers=[])
+    ret = state.bootstrapped("c", peers=[], check_port=9200)
     assert ret["result"] is None and ret["changes"] == {"bootstrap": True} and node.calls == []
     node.local = {"running": True, "wsrep": {**SYNCED, "wsrep_on": False}, "grastate": {}}
-    ret = state.bootstrapped("c", peers=[])
+    ret = state.bootstrapped("c", peers=[], check_port=9200)
     assert ret["result"] is None and node.calls == []
 
 
@@ -163,6 +164,6 @@ def test_server_still_standalone_after_stop_fails_cleanly(node):
     node_funcs = state.__salt__
     node_funcs["ha_galera.stop"] = lambda: node.calls.append("stop")  # the server keeps running
     node.local = standalone
-    ret = state.bootstrapped("c", peers=[])
+    ret = state.bootstrapped("c", peers=[], check_port=9200)
     assert ret["result"] is False and "unexpected state (restart)" in ret["comment"]
     assert node.calls == ["stop"]
