@@ -17,7 +17,9 @@ checked by another, also after either was reloaded.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
+from collections.abc import Iterator
 from typing import Any
 
 STR, INT, BOOL, SCALAR, ANY = "string", "integer", "boolean", "scalar", "any"
@@ -30,6 +32,8 @@ KIND_NAMES = {STR: "a string", INT: "an integer", BOOL: "true or false", SCALAR:
               ANY: "anything", NONE: "nothing", LIST: "a list"}
 
 HOSTNAME_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+# Pacemaker/HAProxy time values: a number with an optional unit.
+INTERVAL_RE = re.compile(r"^[0-9]{1,6}(ms|s|m|min|h)?$")
 MIN_SECRET_LENGTH = 16
 # Values seen in how-tos (the reference used admin/admin and 123456) and the
 # placeholder of pillar.example; compared case-insensitively.
@@ -186,6 +190,37 @@ def check_secret(path: tuple[str, ...], value: Any, errors: list[str]) -> bool:
     elif value != value.strip():
         errors.append(f"{name}: begins or ends with white space, which config readers drop")
     return True
+
+
+def entries(mapping: dict, path: tuple, name_re: re.Pattern, bad_name: str, bad_value: str,
+            errors: list[str]) -> Iterator[tuple[str, dict]]:
+    """
+    The entries of ``mapping`` (at ``path``, its keys named by the operator)
+    whose name has ``name_re``'s form and whose value is a mapping; each other
+    one is reported, in the mapping's order, as ``bad_name`` or ``bad_value``.
+    """
+    for name, spec in mapping.items():
+        if not isinstance(name, str) or not name_re.fullmatch(name):
+            errors.append(f"{key(*path, name)}: {bad_name}")
+        elif not isinstance(spec, dict):
+            errors.append(f"{key(*path, name)}: {bad_value}")
+        else:
+            yield name, spec
+
+
+def check_address(path: tuple, raw: Any, network: ipaddress.IPv4Network | None,
+                  errors: list[str]) -> ipaddress.IPv4Address | None:
+    """The IPv4 address at ``path``, a host address of ``network`` when one is given; None when it is none."""
+    try:
+        address = ipaddress.IPv4Address(str(raw))
+    except ValueError:
+        errors.append(f"{key(*path)}: {raw!r} is not an IPv4 address")
+        return None
+    if network is not None and (
+        address not in network or address in (network.network_address, network.broadcast_address)
+    ):
+        errors.append(f"{key(*path)}: {address} is not a host address of management_network {network}")
+    return address
 
 
 def check_ports(name: str, values: dict, keys: tuple[str, ...], errors: list[str]) -> None:

@@ -1,4 +1,5 @@
-"""Unit tests of the base and chrony parts of _modules/ha_topology.py."""
+"""Unit tests of the base and chrony parts of the topology (_utils/ha_topology_base.py, ha_topology_chrony.py),
+through _modules/ha_topology.py."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_base_settings_merge_the_formula_sysctl_with_the_pillar(ha):
 def test_base_section_is_optional(ha):
     del ha["base"]
     settings = ha_topology.base_settings(ha)
-    assert list(settings["sysctl"]) == sorted(ha_topology.BASE_SYSCTL)
+    assert list(settings["sysctl"]) == sorted(ha_topology.ha_topology_base.BASE_SYSCTL)
     assert settings["upgrade"] is False
     assert settings["firewall"] == "disabled"  # the reference's choice is the default
 

@@ -1,4 +1,5 @@
-"""Unit tests of the managed firewall parts of _modules/ha_topology.py: firewall_rules and its validation."""
+"""Unit tests of the managed firewall (_utils/ha_topology_firewall.py, through _modules/ha_topology.py):
+firewall_rules and its validation."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from tests.helpers import load_module, valid_pillar
 from tests.unit.test_topology_pacemaker import ADDRESSES, C01, C02, C03, add_controllers, listener
 
 ha_topology = load_module("_modules/ha_topology.py", "ha_topology_for_firewall")
+# The firewall's pure module (_utils/ha_topology_firewall.py), as the core imported it.
+ha_topology_firewall = ha_topology.ha_topology_firewall
 COMPUTE = "openstack-compute01"
 VIP = "10.10.10.69"
 # Every node of the example and the VIP, in address order.
@@ -224,7 +227,7 @@ def test_nftables_lines_of_a_controller(ha):
 def test_nft_rule_with_sources_and_a_destination():
     rule = {"comment": "web", "proto": "tcp", "ports": [80, "8000-8010"], "sources": ["192.0.2.1", "192.0.2.0/28"],
             "destination": "10.10.10.70"}
-    assert ha_topology._nft_rule(rule) == (
+    assert ha_topology_firewall.nft_rule(rule) == (
         'ip saddr { 192.0.2.1, 192.0.2.0/28 } ip daddr 10.10.10.70 tcp dport { 80, 8000-8010 } accept comment "web"')
 
 
@@ -261,7 +264,7 @@ def test_rich_rules_with_sources_and_a_destination_source_first():
             "destination": "10.10.10.70"}
     prefix = 'rule family="ipv4" source address='
     destination = 'destination address="10.10.10.70"'
-    assert ha_topology._rich_rules(rule) == [
+    assert ha_topology_firewall.rich_rules(rule) == [
         f'{prefix}"192.0.2.1" {destination} port port="80" protocol="udp" accept',
         f'{prefix}"192.0.2.1" {destination} port port="8000-8010" protocol="udp" accept',
         f'{prefix}"192.0.2.2" {destination} port port="80" protocol="udp" accept',
@@ -274,7 +277,7 @@ def test_rich_rules_with_sources_and_a_destination_source_first():
 
 @pytest.mark.parametrize("value", [1, 22, 65535, "1-65535", "8000-8010", "1-2"])
 def test_port_spec_accepts(value):
-    assert ha_topology._port_spec(value) is True
+    assert ha_topology_firewall.port_spec(value) is True
 
 
 @pytest.mark.parametrize(
@@ -283,7 +286,7 @@ def test_port_spec_accepts(value):
      "8000 - 8010", "8000-8010\n", "a-b", "100000-100001"],
 )
 def test_port_spec_rejects(value):
-    assert ha_topology._port_spec(value) is False
+    assert ha_topology_firewall.port_spec(value) is False
 
 
 ENTRY = "ha:base:firewall_allow:0"
@@ -353,7 +356,7 @@ def test_firewall_settings_are_optional(ha):
 
 def test_a_port_and_a_range_with_the_same_low_end_keep_one_order(ha):
     """The rendered rule set must be the same at every run: the sort is total, not left to set order."""
-    ports = sorted(["35672-35682", 35673, 35672, "9000-9010", 9000], key=ha_topology._port_key)
+    ports = sorted(["35672-35682", 35673, 35672, "9000-9010", 9000], key=ha_topology_firewall.port_key)
     assert ports == [9000, "9000-9010", 35672, "35672-35682", 35673]
 
 

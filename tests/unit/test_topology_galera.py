@@ -1,4 +1,4 @@
-"""Unit tests of the Galera part of _modules/ha_topology.py."""
+"""Unit tests of the Galera part of the topology (_utils/ha_topology_galera.py), through _modules/ha_topology.py."""
 
 from __future__ import annotations
 

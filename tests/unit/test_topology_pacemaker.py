@@ -1,4 +1,5 @@
-"""Unit tests of the Pacemaker and HAProxy parts of _modules/ha_topology.py: validation and derived data."""
+"""Unit tests of the Pacemaker and HAProxy parts of the topology (_utils/ha_topology_pacemaker.py,
+ha_topology_haproxy.py), through _modules/ha_topology.py: validation and derived data."""
 
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ def test_pacemaker_options_have_defaults(ha):
     assert ha_topology.validate() == []
     assert ha_topology.pacemaker_cluster()["totem"] == {"token": 500, "token_coefficient": 0}
     wanted = ha_topology.pacemaker_resources("haproxy")
-    assert wanted["properties"] == ha_topology.PACEMAKER_PROPERTIES
+    assert wanted["properties"] == ha_topology.ha_topology_pacemaker.PROPERTIES
     assert [r["monitor_interval"] for r in wanted["resources"]] == ["10s", "10s"]
     assert wanted["resources"][0]["meta"] == {"resource-stickiness": "100"}
 

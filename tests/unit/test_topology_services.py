@@ -1,4 +1,5 @@
-"""Unit tests of the RabbitMQ, memcached, etcd and map parts of _modules/ha_topology.py."""
+"""Unit tests of the RabbitMQ, memcached, etcd and map parts of the topology (_utils/ha_topology_rabbitmq.py,
+ha_topology_memcached.py, ha_topology_etcd.py), through _modules/ha_topology.py."""
 
 from __future__ import annotations
 

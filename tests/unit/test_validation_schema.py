@@ -93,7 +93,7 @@ def test_time_zones_of_the_tz_database_pass(ha, zone):
 
 
 def test_without_a_tz_database_only_the_form_is_checked(ha, monkeypatch):
-    monkeypatch.setattr(ha_topology, "_time_zones", frozenset)
+    monkeypatch.setattr(ha_topology.ha_topology_base, "_time_zones", frozenset)
     assert ha_topology.validate(set_at(ha, "timezone", "Mars/Olympus")) == []
     assert ha_topology.validate(set_at(ha, "timezone", "a b")) == [
         "ha:timezone: 'a b' is not a time zone name such as Europe/Berlin"]
