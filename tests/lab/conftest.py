@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -356,6 +357,33 @@ def deployed(lab):
     return lab
 
 
+@pytest.fixture(scope="module")
+def sql_client(deployed):
+    """The deployed lab with PyMySQL on the client node (the compute node), for the tests' SQL clients."""
+    vip_holder(deployed)
+    deployed.exec(CLIENT_NODE, "apt-get", "install", "-y", "-q", "python3-pymysql")
+    try:
+        yield deployed
+    finally:
+        deployed.exec(CLIENT_NODE, "apt-get", "purge", "-y", "-q", "python3-pymysql", check=False)
+
+
+@pytest.fixture(scope="module")
+def writer_account(sql_client):
+    """A table and an account for a test's writer, reached through HAProxy from any controller."""
+    password = secrets.token_hex(16)
+    sql_client.exec(CONTROLLERS[0], "mysql", input=(
+        "CREATE DATABASE hatest; CREATE TABLE hatest.acked (id BIGINT PRIMARY KEY AUTO_INCREMENT, note TEXT); "
+        + "".join(f"CREATE USER 'hatest'@'{a}' IDENTIFIED BY '{password}'; GRANT ALL ON hatest.* TO 'hatest'@'{a}'; "
+                  for a in ADDRESSES.values())))
+    try:
+        yield password
+    finally:
+        sql_client.exec(CONTROLLERS[0], "mysql", check=False, input=(
+            "DROP DATABASE IF EXISTS hatest; "
+            + "".join(f"DROP USER IF EXISTS 'hatest'@'{a}'; " for a in ADDRESSES.values())))
+
+
 # Corosync's line for every new membership, and Pacemaker's for every start
 # of the VIP, in the journal (short-unix: seconds since the epoch first).
 MEMBERSHIP_RE = re.compile(r"^(\d+\.\d+) \S+ corosync\[\d+\]: +\[TOTEM \] A new membership \(([0-9a-f.]+)\) "
@@ -366,7 +394,9 @@ VIP_START_RE = re.compile(r"^(\d+\.\d+) \S+ pacemaker-controld\[\d+\]: +notice: 
 # is seen within seconds; a node that boots or comes back rejoins once its
 # services have started.
 # A test that moves the VIP on purpose records a "move".
-FAULT_WINDOWS = {"crash": 15, "isolate": 15, "boot": 180, "heal": 180, "move": 15}
+# A rolling restart (test_operations) restarts corosync on every controller
+# and moves the VIP: its window is the bound on the whole restart.
+FAULT_WINDOWS = {"crash": 15, "isolate": 15, "boot": 180, "heal": 180, "move": 15, "rolling_restart": 600}
 
 
 def cluster_events(lab: Lab) -> dict[str, list[tuple[float, str]]]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import time
 import xml.etree.ElementTree as ET
@@ -305,15 +304,6 @@ def backends_not_up(lab) -> list[str]:
 def cluster(deployed):
     vip_holder(deployed)
     return deployed
-
-
-@pytest.fixture(scope="module")
-def sql_client(cluster):
-    cluster.exec(CLIENT_NODE, "apt-get", "install", "-y", "-q", "python3-pymysql")
-    try:
-        yield cluster
-    finally:
-        cluster.exec(CLIENT_NODE, "apt-get", "purge", "-y", "-q", "python3-pymysql", check=False)
 
 
 def test_three_nodes_online_vip_where_haproxy_runs(cluster):
@@ -654,22 +644,6 @@ print(json.dumps({"acked": acked, "longest_stall": round(longest, 2)}), flush=Tr
 # whole again after the heal (issue 13).
 ISOLATION_SECONDS = 60
 HEALED_MAX = 120
-
-
-@pytest.fixture(scope="module")
-def writer_account(sql_client):
-    """A table and an account for the test's writer, reached through HAProxy from any controller."""
-    password = secrets.token_hex(16)
-    sql_client.exec("openstack-controller01", "mysql", input=(
-        "CREATE DATABASE hatest; CREATE TABLE hatest.acked (id BIGINT PRIMARY KEY AUTO_INCREMENT, note TEXT); "
-        + "".join(f"CREATE USER 'hatest'@'{a}' IDENTIFIED BY '{password}'; GRANT ALL ON hatest.* TO 'hatest'@'{a}'; "
-                  for a in ADDRESSES.values())))
-    try:
-        yield password
-    finally:
-        sql_client.exec("openstack-controller01", "mysql", check=False, input=(
-            "DROP DATABASE IF EXISTS hatest; "
-            + "".join(f"DROP USER IF EXISTS 'hatest'@'{a}'; " for a in ADDRESSES.values())))
 
 
 @pytest.mark.parametrize("which", ["vip_holder", "first_controller"])
