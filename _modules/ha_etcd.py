@@ -75,7 +75,7 @@ def members(endpoints: list[str]) -> list[dict]:
 def endpoint_status(endpoint: str) -> dict:
     """
     One endpoint's ``member_id``, ``leader`` (ids in hex), ``raft_term``,
-    ``version`` and ``db_size``; raises when it does not answer.
+    ``raft_index``, ``version`` and ``db_size``; raises when it does not answer.
 
     CLI Example:
 
@@ -89,6 +89,7 @@ def endpoint_status(endpoint: str) -> dict:
         "member_id": format(status["header"]["member_id"], "x"),
         "leader": format(status["leader"], "x"),
         "raft_term": status["raftTerm"],
+        "raft_index": status.get("raftIndex", 0),
         "version": status["version"],
         "db_size": status["dbSize"],
     }

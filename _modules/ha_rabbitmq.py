@@ -84,6 +84,75 @@ def cluster_status(node: str | None = None, timeout: float = 60) -> dict:
     }
 
 
+# The states of a classic queue whose leader (its master process) runs:
+# under flow control or while its mirrors synchronise it still serves.
+LEADER_STATES = ("running", "flow", "idle", "syncing")
+
+
+def mirrors_wanted(definition: dict, cluster: list[str]) -> int:
+    """How many copies a classic queue under a policy of ``definition`` should have in ``cluster``."""
+    mode, params = definition.get("ha-mode"), definition.get("ha-params")
+    if mode == "all":
+        return len(cluster)
+    if mode == "exactly" and isinstance(params, int):
+        return min(params, len(cluster))
+    if mode == "nodes" and isinstance(params, list):
+        return max(1, len(set(params) & set(cluster)))
+    return 1
+
+
+def queue_problems(rows: list[dict], cluster: list[str], running: list[str],
+                   policies: dict[str, dict] | None = None) -> list[str]:
+    """
+    The queues of ``rows`` (``list_queues`` as :py:func:`queues` asks for
+    it) that have no leader on a running node (a classic queue whose
+    master does not run), or fewer replicas than they should: a classic
+    queue under a mirroring policy of ``policies`` (:py:func:`policies`) its
+    ``ha-mode``'s count of synchronised copies in ``cluster``, a quorum queue
+    every member online.
+    """
+    problems = []
+    for row in rows:
+        name = row.get("name", "?")
+        if row.get("type") == "quorum":
+            members, online = row.get("members") or [], row.get("online") or []
+            leader = row.get("leader") in running
+            have, want = len(online), len(members)
+        else:
+            # rabbitmqctl's JSON names a classic queue's pids by number, not
+            # by node: its leader runs while the queue does.
+            leader = row.get("state") in LEADER_STATES
+            synchronised = row.get("synchronised_slave_pids") or []
+            have = 1 + len(synchronised if isinstance(synchronised, list) else [])
+            definition = (policies or {}).get(row.get("policy") or "", {}).get("definition", {})
+            want = 1 if row.get("exclusive") else mirrors_wanted(definition, cluster)
+        if not leader:
+            problems.append(f"{name}: no leader on a running node ({row.get('state') or 'no state'})")
+        elif have < want:
+            problems.append(f"{name}: {have} of {want} replicas")
+    return problems
+
+
+def queues(status: dict | None = None, timeout: float = 30) -> dict:
+    """
+    The cluster's queues on ``/``: ``total`` and ``unhealthy``, one line per
+    queue without a leader or below its replica count (see
+    :py:func:`queue_problems`); ``status``: a :py:func:`cluster_status`
+    result (default: asked for).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.queues
+    """
+    status = status or cluster_status(timeout=timeout)
+    rows = _json("list_queues", "--quiet", "name", "type", "state", "policy", "exclusive",
+                 "synchronised_slave_pids", "leader", "members", "online", timeout=timeout)
+    problems = queue_problems(rows, members(status), status["running_nodes"], policies() if rows else {})
+    return {"total": len(rows), "unhealthy": problems}
+
+
 def members(status: dict) -> list[str]:
     """Every node the cluster knows (running or not), from a :py:func:`cluster_status` result."""
     return sorted(set(status["disc_nodes"]) | set(status["ram_nodes"]))

@@ -750,6 +750,25 @@ def haproxy_config(ha: dict | None = None) -> dict:
     return ha_topology_haproxy.config(ha, _controllers(ha), ha_topology_galera.check_port(ha))
 
 
+def served_listeners(ha: dict | None = None) -> list[str]:
+    """
+    The HAProxy listeners of the pillar whose servers run a service that
+    the formula deploys on the controllers (Galera, RabbitMQ, the OpenStack
+    APIs); the others (horizon, neutron or cinder in pillar.example) wait
+    for services deployed some other way.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.served_listeners
+    """
+    ha = _ha_pillar(ha)
+    served = set(LISTENER_BACKENDS) | set(ha_topology_openstack.listeners())
+    listeners = get(ha, ("haproxy", "listeners"))
+    return sorted(name for name in (listeners if isinstance(listeners, dict) else {}) if name in served)
+
+
 def base_settings(ha: dict | None = None) -> dict:
     """
     What every node's base states apply: ``sysctl`` (the formula's kernel

@@ -90,6 +90,7 @@ VIP_RESOURCE = "vip"
 # resource stickiness.
 VIP_DC_AVOIDANCE = 50
 HAPROXY_RESOURCE = "lb-haproxy"
+HAPROXY_CLONE = f"{HAPROXY_RESOURCE}-clone"
 
 
 def schema() -> dict:
@@ -191,7 +192,7 @@ def resources(ha: dict, haproxy_service: str) -> dict:
     pacemaker = section(ha, "pacemaker", DEFAULTS)
     properties = {**PROPERTIES, **{k: _pcs_value(v) for k, v in pacemaker["properties"].items()}}
     monitor = str(pacemaker["monitor_interval"])
-    clone = f"{HAPROXY_RESOURCE}-clone"
+    clone = HAPROXY_CLONE
     # The VIP is placed away from the DC (Pacemaker's Designated
     # Controller), so that losing the VIP holder does not also lose the node
     # that decides where the VIP goes: the survivors need no election first

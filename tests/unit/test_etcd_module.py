@@ -115,8 +115,8 @@ def test_endpoint_status_and_health_of_the_measured_output(etcd):
     etcd.outputs[("endpoint", "status")] = (0, ENDPOINT_STATUS, "")
     etcd.outputs[("endpoint", "health")] = (0, ENDPOINT_HEALTH, "")
     assert ha_etcd.endpoint_status("http://127.0.0.1:2379") == {
-        "member_id": "8e9e05c52164694d", "leader": "8e9e05c52164694d", "raft_term": 2, "version": "3.4.23",
-        "db_size": 20480}
+        "member_id": "8e9e05c52164694d", "leader": "8e9e05c52164694d", "raft_term": 2, "raft_index": 4,
+        "version": "3.4.23", "db_size": 20480}
     assert ha_etcd.endpoint_health("http://127.0.0.1:2379") == {"healthy": True, "error": ""}
     assert all(call["env"]["ETCDCTL_API"] == "3" for call in etcd.calls)
 
@@ -279,3 +279,17 @@ def test_wait_healthy_for_all_members(monkeypatch, clock):
     assert clock.sleeps == [1] * 10
     scripted_health(monkeypatch, [ONE_DOWN, HEALTHY])
     assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is HEALTHY
+
+
+def test_endpoint_status_has_the_raft_index(etcd):
+    etcd.outputs[("endpoint", "status")] = (0, ENDPOINT_STATUS, "")
+    assert ha_etcd.endpoint_status("http://127.0.0.1:2379") == {
+        "member_id": "8e9e05c52164694d", "leader": "8e9e05c52164694d", "raft_term": 2, "raft_index": 4,
+        "version": "3.4.23", "db_size": 20480}
+
+
+def test_endpoint_status_without_a_raft_index(etcd):
+    output = json.loads(ENDPOINT_STATUS)
+    del output[0]["Status"]["raftIndex"]
+    etcd.outputs[("endpoint", "status")] = (0, json.dumps(output), "")
+    assert ha_etcd.endpoint_status("http://127.0.0.1:2379")["raft_index"] == 0

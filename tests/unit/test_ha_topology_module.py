@@ -239,3 +239,29 @@ def test_the_first_controller_is_decided_once_in_natural_order(ha):
     ha["rabbitmq"]["ram_nodes"] = ["ctl9"]
     assert "ha:rabbitmq:ram_nodes: ctl9 is the first controller, which the others join; it must stay a disc " \
            "node" in ha_topology.validate(ha)
+
+
+SERVED = ["galera", "glance_api", "keystone_public", "nova_api", "nova_metadata", "nova_vncproxy", "placement_api",
+          "rabbitmq"]
+
+
+def test_served_listeners_of_the_example(ha):
+    # horizon, neutron_api and cinder_api wait for services the formula does not deploy.
+    assert sorted(ha["haproxy"]["listeners"]) == sorted([*SERVED, "horizon", "neutron_api", "cinder_api"])
+    assert ha_topology.served_listeners(ha) == SERVED
+    # The pillar by default.
+    assert ha_topology.served_listeners() == SERVED
+
+
+def test_served_listeners_are_those_of_the_pillar(ha):
+    for name in ("nova_vncproxy", "horizon", "galera"):
+        del ha["haproxy"]["listeners"][name]
+    assert ha_topology.served_listeners(ha) == [name for name in SERVED if name not in ("nova_vncproxy", "galera")]
+
+
+@pytest.mark.parametrize("listeners", [None, [], "galera", {}])
+def test_served_listeners_without_a_mapping_of_listeners(ha, listeners):
+    ha["haproxy"]["listeners"] = listeners
+    assert ha_topology.served_listeners(ha) == []
+    del ha["haproxy"]
+    assert ha_topology.served_listeners(ha) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -650,7 +651,7 @@ NOT_RUNNING = ('<pacemaker-result api-version="2.30"><status code="102" message=
                "<error>crm_mon: Connection to cluster failed: Connection refused</error></errors></status>"
                "</pacemaker-result>")
 UP = {"quorate": True, "dc": C01, "nodes": {C01: True, C02: True, C03: False},
-      "resources": {"vip": [C02], CLONE: [C01, C02]}}
+      "resources": {"vip": [C02], CLONE: [C01, C02]}, "failed_actions": []}
 
 
 def test_status_of_crm_mon(run_all):
@@ -683,3 +684,68 @@ def test_online_gives_up_with_what_it_saw_last(run_all, clock):
         ha_pacemaker.online([C01, C02, C03], timeout=10)
     assert str(err.value) == (f"did not see nodes {C01}, {C02}, {C03} online in a quorate cluster within 10 s: "
                               f"quorate: True, nodes online: {UP['nodes']}")
+
+
+# --- status: the lab's crm_mon and its failed actions; standby -------------------------------------------------
+
+LAB_CRM_MON = (Path(__file__).parent / "data" / "crm_mon.xml").read_text()
+# As pacemaker 2.1 lists failed actions, after the node history.
+FAILURES = f"""\
+  <failures>
+    <failure op_key="lb-haproxy_monitor_10000" node="{C02}" exitstatus="not running" exitreason="" exitcode="7"
+             call="13" status="complete" last-rc-change="2026-12-02 20:21:30 +08:00" queued="0" exec="0"
+             interval="10000" task="monitor"/>
+    <failure op_key="vip_start_0" node="{C01}" exitstatus="error" exitreason="[findif] failed" exitcode="1"
+             call="20" status="complete" last-rc-change="2026-12-02 20:22:01 +08:00" queued="0" exec="61"
+             interval="0" task="start"/>
+  </failures>
+"""
+
+
+def test_status_of_the_lab_crm_mon(run_all):
+    run_all.handler = lambda argv, **kwargs: (0, LAB_CRM_MON, "")
+    assert ha_pacemaker.status() == {"quorate": True, "dc": C01, "nodes": {C01: True, C02: True, C03: True},
+                                     "resources": {"vip": [C01], CLONE: [C01, C02, C03]}, "failed_actions": []}
+
+
+def test_status_of_crm_mon_has_no_failed_actions(run_all):
+    run_all.handler = lambda argv, **kwargs: (0, CRM_MON, "")
+    assert ha_pacemaker.status()["failed_actions"] == []
+
+
+def test_status_lists_the_failed_actions_one_line_each(run_all):
+    xml = LAB_CRM_MON.replace("  <status code=", FAILURES + "  <status code=")
+    run_all.handler = lambda argv, **kwargs: (0, xml, "")
+    status = ha_pacemaker.status()
+    assert status["failed_actions"] == [
+        f"lb-haproxy_monitor_10000 on {C02}: complete (exit not running)",
+        f"vip_start_0 on {C01}: complete (exit error: [findif] failed)",
+    ]
+    assert status["resources"] == {"vip": [C01], CLONE: [C01, C02, C03]}
+
+
+def test_status_with_an_empty_failures_element(run_all):
+    xml = LAB_CRM_MON.replace("  <status code=", "  <failures/>\n  <status code=")
+    run_all.handler = lambda argv, **kwargs: (0, xml, "")
+    assert ha_pacemaker.status()["failed_actions"] == []
+
+
+@pytest.mark.parametrize(("on", "word"), [(True, "standby"), (False, "unstandby")])
+def test_standby_waits_for_the_cluster_to_settle(run_all, on, word):
+    pcs_answering(run_all)
+    assert ha_pacemaker.standby(C01, on) is None
+    assert [call["argv"] for call in run_all.calls] == [[PCS, "--version"], [PCS, "node", word, C01, "--wait=120"]]
+    assert run_all.calls[1]["timeout"] == 150
+
+
+def test_standby_with_a_timeout(run_all):
+    pcs_answering(run_all)
+    ha_pacemaker.standby(C02, timeout=60.7)
+    assert run_all.calls[1]["argv"] == [PCS, "node", "standby", C02, "--wait=60"]
+    assert run_all.calls[1]["timeout"] == 90.7
+
+
+def test_standby_that_does_not_settle(run_all):
+    pcs_answering(run_all, **{"node standby": (1, "", "Error: waiting timeout\n")})
+    with pytest.raises(CommandExecutionError, match="^pcs node standby failed \\(exit 1\\): Error: waiting timeout$"):
+        ha_pacemaker.standby(C01)

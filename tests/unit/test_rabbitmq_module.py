@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from pathlib import Path
 
 import pytest
 from salt.exceptions import CommandExecutionError
@@ -275,3 +277,129 @@ def test_timeout(ctl, run_all):
     with pytest.raises(CommandExecutionError, match="^rabbitmqctl join_cluster did not finish within 45 s$"):
         ha_rabbitmq.join(C01, C02, timeout=45)
     assert ctl.commands()[-2:] == ["join_cluster", "start_app"]
+
+
+# --- the queues ------------------------------------------------------------------------------------------------
+
+# rabbitmqctl list_queues on the lab (3.10, ha-all): classic queues mirrored on every node; the JSON formatter
+# prints the mirrors' pids as "#PID<...>" and an empty string for the quorum-only columns.
+LAB_QUEUES_JSON = (Path(__file__).parent / "data" / "list-queues.json").read_text()
+LAB_QUEUES = json.loads(LAB_QUEUES_JSON)
+RABBITS = [C01, C02, C03]
+LIST_QUEUES = [CTL, "list_queues", "--quiet", "name", "type", "state", "policy", "exclusive",
+               "synchronised_slave_pids", "leader", "members", "online", "--formatter", "json"]
+# The lab's policy (ha_rabbitmq.policies) and list_policies as 3.10 prints it (the definition a JSON string).
+HA_ALL = {"ha-all": {"pattern": "^", "apply_to": "all", "definition": {"ha-mode": "all"}, "priority": 0}}
+LIST_POLICIES = json.dumps([{"vhost": "/", "name": "ha-all", "pattern": "^", "apply-to": "all",
+                             "definition": json.dumps({"ha-mode": "all"}), "priority": 0}])
+THREE = json.dumps({"disk_nodes": RABBITS, "ram_nodes": [], "running_nodes": RABBITS, "partitions": {}, "alarms": []})
+
+
+def quorum(name, leader=C01, members=RABBITS, online=RABBITS, state="running"):
+    return {"name": name, "type": "quorum", "state": state, "policy": "", "exclusive": False,
+            "synchronised_slave_pids": "", "leader": leader, "members": list(members), "online": list(online)}
+
+
+def classic(name, state="running", policy="ha-all", exclusive=False, mirrors=2):
+    return {"name": name, "type": "classic", "state": state, "policy": policy, "exclusive": exclusive,
+            "synchronised_slave_pids": [f"#PID<1279{i}.49{i}.0>" for i in range(mirrors)], "leader": "",
+            "members": "", "online": ""}
+
+
+def test_the_lab_queues_are_healthy():
+    assert len(LAB_QUEUES) == 14
+    assert ha_rabbitmq.queue_problems(LAB_QUEUES, RABBITS, RABBITS, HA_ALL) == []
+
+
+def test_mirrors_lost_with_a_node():
+    rows = copy.deepcopy(LAB_QUEUES)
+    for row in rows:
+        row["synchronised_slave_pids"] = row["synchronised_slave_pids"][:1]
+    # The node is still a member of the cluster, stopped: every mirrored queue misses its mirror there.
+    assert ha_rabbitmq.queue_problems(rows, RABBITS, [C01, C02], HA_ALL) == [
+        f"{row['name']}: 2 of 3 replicas" for row in rows]
+
+
+def test_classic_queues():
+    rows = [classic("down", state="down", mirrors=0), classic("stateless", state="", mirrors=0),
+            classic("unsynchronised", mirrors=0), classic("one-mirror", mirrors=1), classic("whole"),
+            classic("reply_5e1", policy="", mirrors=0), classic("exclusive", exclusive=True, mirrors=0),
+            {**classic("no-pids"), "synchronised_slave_pids": ""}, classic("flow", state="flow")]
+    assert ha_rabbitmq.queue_problems(rows, RABBITS, RABBITS, HA_ALL) == [
+        "down: no leader on a running node (down)",
+        "stateless: no leader on a running node (no state)",
+        "unsynchronised: 1 of 3 replicas",
+        "one-mirror: 2 of 3 replicas",
+        "no-pids: 1 of 3 replicas",
+    ]
+
+
+def test_mirroring_policies_other_than_all():
+    policies = {"two": {"definition": {"ha-mode": "exactly", "ha-params": 2}},
+                "five": {"definition": {"ha-mode": "exactly", "ha-params": 5}},
+                "pinned": {"definition": {"ha-mode": "nodes", "ha-params": [C01, C02, "rabbit@gone"]}},
+                "plain": {"definition": {"max-length": 10}}}
+    rows = [classic("two-of-two", policy="two", mirrors=1), classic("one-of-two", policy="two", mirrors=0),
+            classic("five-in-three", policy="five", mirrors=1), classic("pinned", policy="pinned", mirrors=1),
+            classic("pinned-alone", policy="pinned", mirrors=0), classic("not-mirrored", policy="plain", mirrors=0),
+            classic("unknown-policy", policy="gone", mirrors=0)]
+    assert ha_rabbitmq.queue_problems(rows, RABBITS, RABBITS, policies) == [
+        "one-of-two: 1 of 2 replicas",
+        "five-in-three: 2 of 3 replicas",
+        "pinned-alone: 1 of 2 replicas",
+    ]
+    assert ha_rabbitmq.mirrors_wanted({"ha-mode": "exactly", "ha-params": "2"}, RABBITS) == 1
+
+
+def test_quorum_queues():
+    rows = [quorum("whole"), quorum("leader-down", leader=C03), quorum("no-leader", leader="", state="minority"),
+            quorum("member-offline", online=[C01, C02]), quorum("two-members", members=[C01, C02], online=[C01, C02])]
+    assert ha_rabbitmq.queue_problems(rows, RABBITS, [C01, C02]) == [
+        "leader-down: no leader on a running node (running)",
+        "no-leader: no leader on a running node (minority)",
+        "member-offline: 2 of 3 replicas",
+    ]
+
+
+def test_a_row_without_a_name():
+    assert ha_rabbitmq.queue_problems([{"type": "classic", "state": "crashed"}], RABBITS, RABBITS) == [
+        "?: no leader on a running node (crashed)"]
+
+
+def test_queues_of_a_given_status(ctl):
+    ctl.answers["list_queues"] = (0, LAB_QUEUES_JSON, "")
+    ctl.answers["list_policies"] = (0, LIST_POLICIES, "")
+    status = {"running_nodes": [C01, C02], "disc_nodes": [C01, C02], "ram_nodes": [C03], "partitions": {},
+              "alarms": []}
+    assert ha_rabbitmq.queues(status) == {"total": 14, "unhealthy": []}
+    assert ctl.commands() == ["list_queues", "list_policies"]
+    assert ctl.calls[0]["argv"] == LIST_QUEUES and ctl.calls[0]["timeout"] == 30
+
+
+def test_queues_below_their_replicas_with_a_ram_node_in_the_cluster(ctl):
+    ctl.answers["list_queues"] = (0, json.dumps([classic("conductor", mirrors=1)]), "")
+    ctl.answers["list_policies"] = (0, LIST_POLICIES, "")
+    status = {"running_nodes": RABBITS, "disc_nodes": [C01, C02], "ram_nodes": [C03], "partitions": {}, "alarms": []}
+    assert ha_rabbitmq.queues(status) == {"total": 1, "unhealthy": ["conductor: 2 of 3 replicas"]}
+
+
+def test_queues_asks_for_the_status_itself(ctl):
+    ctl.answers["cluster_status"] = (0, THREE, "")
+    ctl.answers["list_queues"] = (0, json.dumps([quorum("q", leader=C03, online=[C03])]), "")
+    ctl.answers["list_policies"] = (0, "[]", "")
+    assert ha_rabbitmq.queues(timeout=10) == {"total": 1, "unhealthy": ["q: 1 of 3 replicas"]}
+    assert ctl.commands() == ["cluster_status", "list_queues", "list_policies"]
+    assert [call["timeout"] for call in ctl.calls][:2] == [10, 10]
+
+
+def test_no_queue_no_policy_asked(ctl):
+    ctl.answers["list_queues"] = (0, "[]", "")
+    assert ha_rabbitmq.queues({"running_nodes": RABBITS, "disc_nodes": RABBITS, "ram_nodes": []}) == {
+        "total": 0, "unhealthy": []}
+    assert ctl.commands() == ["list_queues"]
+
+
+def test_queues_that_cannot_be_listed(ctl, run_all):
+    ctl.answers["list_queues"] = run_all.timed_out(LIST_QUEUES, 30)
+    with pytest.raises(CommandExecutionError, match="^rabbitmqctl list_queues did not finish within 30 s$"):
+        ha_rabbitmq.queues({"running_nodes": RABBITS, "disc_nodes": RABBITS, "ram_nodes": []})
