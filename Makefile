@@ -31,13 +31,13 @@ lab: venv
 	bin/lab status
 
 test: venv
-	$(VENV)/bin/ruff check _modules _states _runners _utils lab tests
+	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 	$(VENV)/bin/pytest
 
 lint: venv
-	$(VENV)/bin/ruff check _modules _states _runners _utils lab tests
+	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 

@@ -7,7 +7,7 @@ import pytest
 from tests.helpers import REPO, pillar_secrets
 from tests.render.conftest import MINIONS
 
-ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover"}
+ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover", "ha.rolling_restart"}
 STATES = sorted(
     ".".join(path.relative_to(REPO / "salt").with_suffix("").parts).removesuffix(".init")
     for path in (REPO / "salt" / "ha").rglob("*.sls")
@@ -133,6 +133,27 @@ def test_recovery_orchestration_renders(salt_run_cli):
     assert args["name"] == "ha_galera.recover"
     assert args["bootstrap_node"] == "openstack-controller02"
     assert args["controllers"] == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+
+
+def test_rolling_restart_orchestration_renders(salt_run_cli):
+    """The precheck, then one controller at a time in the pillar's order, each step requiring the one before."""
+    ret = salt_run_cli.run("state.orchestrate_show_sls", "ha.rolling_restart")
+    assert ret.returncode == 0, ret
+    steps = ret.data[next(iter(ret.data))]
+
+    def args(step_id):
+        return {k: v for a in steps[step_id]["salt"] if isinstance(a, dict) for k, v in a.items()}
+
+    controllers = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+    assert sorted(steps) == sorted(["ha-pillar-valid", "ha-rolling-restart-precheck",
+                                    *(f"ha-rolling-restart-{node}" for node in controllers)])
+    assert args("ha-rolling-restart-precheck")["name"] == "ha.require_healthy"
+    previous = "ha-rolling-restart-precheck"
+    for node in controllers:
+        step = args(f"ha-rolling-restart-{node}")
+        assert step["name"] == "ha.restart_controller" and step["node"] == node
+        assert step["require"] == [{"salt": previous}] and step["failhard"] is True
+        previous = f"ha-rolling-restart-{node}"
 
 
 def test_galera_config_is_rendered_from_the_topology(salt_cli):
