@@ -79,13 +79,15 @@ def up(args) -> int:
         step("clearing a lab left over from an earlier run")
         down(args)
     key = image.image_key()
-    wanted = config.make_topology(args.controllers, args.computes, key)
     current = Topology.load()
-    if current is not None and [n.name for n in current.nodes] != [n.name for n in wanted.nodes]:
-        raise SystemExit("lab: a lab with other nodes is up; run bin/lab down first")
-    if current is not None and current.image != key:
-        warn(f"the lab runs image {current.image}; the recipe now gives {key} (bin/lab down to rebuild)")
-        wanted = current
+    if current is None:
+        wanted = config.make_topology(DEFAULT_CONTROLLERS if args.controllers is None else args.controllers,
+                                      DEFAULT_COMPUTES if args.computes is None else args.computes, key)
+    else:
+        # A running lab grows: its nodes stay as they are, new ones are added.
+        wanted = config.grow_topology(current, args.controllers, args.computes)
+        if current.image != key:
+            warn(f"the lab runs image {current.image}; the recipe now gives {key} (bin/lab down to rebuild)")
     image.build(wanted.image)
     # The lab's state holds the master's keys and caches and the site's secrets.
     config.STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -135,6 +137,23 @@ def down(args) -> int:
     if config.STATE.exists():
         shutil.rmtree(config.STATE)
     step("lab removed")
+    return 0
+
+
+def remove(args) -> int:
+    """Take a node out of the lab for good: powered off, its disk deleted, its key and its pillar entry gone."""
+    topology = _topology()
+    node = topology.node(args.node)
+    left = config.without(topology, node.name)
+    if nodes.leader(node) is not None:
+        nodes.kill(node)
+    nodes.unmount(node)
+    if node.dir.exists():
+        shutil.rmtree(node.dir)
+    master.forget_key(node.name)
+    left.save()
+    master.write_pillar(left)
+    step(f"{node.name} removed from the lab and its pillar")
     return 0
 
 
@@ -223,8 +242,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="bin/lab", description=__doc__)
     verbs = p.add_subparsers(dest="verb", required=True)
     v = verbs.add_parser("up", help="build or reuse the image, boot the nodes, start master and minions")
-    v.add_argument("--controllers", type=int, default=DEFAULT_CONTROLLERS)
-    v.add_argument("--computes", type=int, default=DEFAULT_COMPUTES)
+    # Default: the reference site's counts for a new lab, the lab's own for a running one.
+    v.add_argument("--controllers", type=int, default=None)
+    v.add_argument("--computes", type=int, default=None)
     v.set_defaults(func=up)
     verbs.add_parser("down", help="remove everything the lab created").set_defaults(func=down)
     verbs.add_parser("status", help="every node: state, address, minion").set_defaults(func=status)
@@ -242,6 +262,7 @@ def parser() -> argparse.ArgumentParser:
         ("boot", boot, "start a node again with its disk as it was"),
         ("isolate", isolate, "cut a node off the lab network"),
         ("heal", heal, "put an isolated node back on the lab network"),
+        ("remove", remove, "take a node out of the lab for good (disk, key and pillar entry)"),
     ):
         v = verbs.add_parser(verb, help=text)
         v.add_argument("node")

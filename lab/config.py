@@ -89,3 +89,51 @@ def make_topology(controllers: int, computes: int, image: str) -> Topology:
         for i, (name, role) in enumerate(names)
     )
     return Topology(nodes=nodes, image=image)
+
+
+ROLES = ("controller", "compute")
+NAME_PATTERNS = {"controller": CONTROLLER_NAME, "compute": COMPUTE_NAME}
+
+
+def grow_topology(current: Topology, controllers: int | None, computes: int | None) -> Topology:
+    """
+    ``current`` with nodes added up to ``controllers`` and ``computes``
+    (None: as many as it has): the nodes it has keep their names and
+    addresses, as a running site's do; each new one gets its role's next
+    free name and the lowest free address. It never removes a node: bin/lab
+    remove takes one out.
+    """
+    have = {role: [n for n in current.nodes if n.role == role] for role in ROLES}
+    wanted = {"controller": len(have["controller"]) if controllers is None else controllers,
+              "compute": len(have["compute"]) if computes is None else computes}
+    for role in ROLES:
+        if wanted[role] < len(have[role]):
+            raise SystemExit(f"lab: the lab has {len(have[role])} {role}s and bin/lab up never removes a node; "
+                             "bin/lab remove NODE takes one out")
+    names = {n.name for n in current.nodes}
+    used = {n.address for n in current.nodes}
+    free = (str(address) for address in (FIRST_NODE_ADDRESS + i for i in range(int(VIP) - int(FIRST_NODE_ADDRESS)))
+            if str(address) not in used)
+    added: list[Node] = []
+    for role in ROLES:
+        number = 0
+        while len(have[role]) + sum(n.role == role for n in added) < wanted[role]:
+            number += 1
+            name = NAME_PATTERNS[role].format(number)
+            if name in names:
+                continue
+            address = next(free, None)
+            if address is None:
+                raise SystemExit(f"lab: {wanted['controller'] + wanted['compute']} nodes would run into the VIP {VIP}")
+            added.append(Node(name=name, address=address, role=role))
+    nodes = sorted((*current.nodes, *added), key=lambda n: (ROLES.index(n.role), n.name))
+    return Topology(nodes=tuple(nodes), image=current.image)
+
+
+def without(current: Topology, name: str) -> Topology:
+    """``current`` without the node ``name``; an HA control plane keeps at least three controllers."""
+    node = current.node(name)
+    left = tuple(n for n in current.nodes if n.name != name)
+    if node.role == "controller" and sum(n.role == "controller" for n in left) < 3:
+        raise SystemExit(f"lab: removing {name} would leave fewer than 3 controllers")
+    return Topology(nodes=left, image=current.image)

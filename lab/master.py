@@ -124,6 +124,12 @@ def preseed_key(name: str, minion_pki: Path) -> None:
     shutil.rmtree(tmp)
 
 
+def forget_key(name: str) -> None:
+    """The master no longer knows the minion ``name``: its accepted key and cached data removed."""
+    (config.MASTER_DIR / "etc/salt/pki/master/minions" / name).unlink(missing_ok=True)
+    shutil.rmtree(config.MASTER_DIR / "var/cache/salt/master/minions" / name, ignore_errors=True)
+
+
 def pid() -> int | None:
     try:
         value = int(PIDFILE.read_text())
