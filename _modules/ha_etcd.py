@@ -175,6 +175,23 @@ def health(expected: dict[str, dict] | None = None) -> dict:
     }
 
 
+def problems(result: dict, all_members: bool = False) -> list[str]:
+    """
+    What keeps a :py:func:`health` result from a healthy quorum (with
+    ``all_members``: from every expected member healthy); empty when
+    nothing does.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.problems "$(salt-call --out=json ha_etcd.health)"
+    """
+    if result["quorum"] and (not all_members or not result["unhealthy"]):
+        return []
+    return result["problems"] or [f"unhealthy: {result['unhealthy']}"]
+
+
 def wait_healthy(expected: dict[str, dict] | None = None, timeout: float = 120, all_members: bool = False) -> dict:
     """
     Poll :py:func:`health` until the cluster has a healthy quorum (with
@@ -195,10 +212,30 @@ def wait_healthy(expected: dict[str, dict] | None = None, timeout: float = 120, 
     def probe() -> bool:
         # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
         seen.append(__salt__["ha_etcd.health"](expected))  # noqa: F821 - Salt loader dunder
-        return seen[-1]["quorum"] and (not all_members or not seen[-1]["unhealthy"])
+        return not problems(seen[-1], all_members)
 
     try:
         __utils__["ha_kit.wait"]("a healthy etcd", probe, timeout)  # noqa: F821
     except CommandExecutionError:
         pass  # the caller judges the last result (ha_etcd.healthy says what is wrong)
     return seen[-1]
+
+
+def wait_whole(timeout: float = 120) -> dict:
+    """
+    Wait up to ``timeout`` seconds until every expected member is healthy
+    (:py:func:`wait_healthy` with ``all_members``) and return the health;
+    raise, saying what is still wrong, when they are not by then.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.wait_whole timeout=60
+    """
+    result = wait_healthy(timeout=timeout, all_members=True)
+    wrong = problems(result, all_members=True)
+    if wrong:
+        raise CommandExecutionError(f"did not see every etcd member healthy within {timeout:g} s: "
+                                    + "; ".join(wrong))
+    return result

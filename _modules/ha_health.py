@@ -171,13 +171,6 @@ def _rabbitmq_whole() -> dict:
     return status
 
 
-def _etcd_whole() -> dict:
-    health = __salt__["ha_etcd.health"]()  # noqa: F821 - Salt loader dunder
-    if not health["quorum"] or health["unhealthy"]:
-        raise CommandExecutionError("; ".join(health["problems"]) or f"unhealthy: {health['unhealthy']}")
-    return health
-
-
 def _apis_answer() -> list[str]:
     apis = __salt__["ha_openstack.apis"](gate=True)  # noqa: F821 - Salt loader dunder
     silent = [api for api in apis if not __salt__["ha_openstack.answers"](__salt__["ha_openstack.node_url"](api))]  # noqa: F821
@@ -221,7 +214,7 @@ def _gates(timeout: float) -> dict[str, Callable[[], Any]]:
     return {
         "galera": lambda: _salt("ha_galera.wait_synced")(timeout),
         "rabbitmq": lambda: _gate("RabbitMQ whole", _rabbitmq_whole, timeout),
-        "etcd": lambda: _gate("every etcd member healthy", _etcd_whole, timeout),
+        "etcd": lambda: _salt("ha_etcd.wait_whole")(timeout),
         "memcached": lambda: _gate("memcached answering", lambda: memcached_stats(memcached["address"],
                                                                                   memcached["port"]), timeout),
         "pacemaker": lambda: _salt("ha_pacemaker.online")([me], timeout),

@@ -117,13 +117,8 @@ def _ask(client, minions: list[str], fun: str, args: list | None = None, timeout
 
 
 def _call(client, minion: str, fun: str, *args, timeout: float = 120, **kwargs) -> Any:
-    """``fun`` on one minion; raise with the minion's own message on failure."""
-    ret = client.cmd(minion, fun, list(args), kwarg=kwargs, timeout=timeout, full_return=True)
-    if minion not in ret:
-        raise CommandExecutionError(f"{minion} did not answer {fun} within {timeout:g} s")
-    if ret[minion].get("retcode", 0) != 0:
-        raise CommandExecutionError(f"{minion}: {fun} failed: {ret[minion].get('ret')}")
-    return ret[minion]["ret"]
+    """The toolkit's one call of a minion from the master (``ha_kit.call``)."""
+    return __utils__["ha_kit.call"](client, minion, fun, *args, timeout=timeout, **kwargs)  # noqa: F821
 
 
 def _wait(what: str, probe, timeout: float, interval: float = 2) -> Any:
@@ -131,8 +126,8 @@ def _wait(what: str, probe, timeout: float, interval: float = 2) -> Any:
     return __utils__["ha_kit.wait"](what, probe, timeout, interval)  # noqa: F821 - Salt loader dunder
 
 
-def _report(timeout: float = STATUS_TIMEOUT) -> dict:
-    topology = _topology()
+def _report(topology: dict, timeout: float = STATUS_TIMEOUT) -> dict:
+    """Every node's view (``ha_health.collect``) judged; ``topology`` is what :py:func:`_topology` returned."""
     if topology["errors"]:
         return {"verdict": ha_verdict.DOWN, "retcode": ha_verdict.EXIT_CODES[ha_verdict.DOWN],
                 "errors": topology["errors"]}
@@ -156,7 +151,7 @@ def status(timeout: float = STATUS_TIMEOUT) -> dict:
         salt-run ha.status
         salt-run ha.status --out=json
     """
-    report = _report(float(timeout))
+    report = _report(_topology(), float(timeout))
     if report["retcode"]:
         __context__["retcode"] = report["retcode"]  # noqa: F821 - Salt loader dunder
     return {"outputter": "ha_status", "data": report}
@@ -181,14 +176,19 @@ def require_healthy(timeout: float = 0) -> dict:
 
         salt-run ha.require_healthy
     """
+    return _require_healthy(_topology(), float(timeout))
+
+
+def _require_healthy(topology: dict, timeout: float) -> dict:
+    # The topology is read once: each poll asks the nodes only.
     reports: list[dict] = []
 
     def probe() -> bool:
-        reports.append(_report())
+        reports.append(_report(topology))
         return reports[-1]["verdict"] == "healthy"
 
     try:
-        _wait("a healthy control plane", probe, float(timeout), 5)
+        _wait("a healthy control plane", probe, timeout, 5)
     except CommandExecutionError:
         __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
         return {"result": False, "retcode": 1,
@@ -272,7 +272,7 @@ def restart_controller(node: str) -> dict:
             _call(client, other, "ha_haproxy.set_state", node, "ready")
         done.append("in service")
         timeline["in service"] = time.time()
-        healthy = require_healthy(HEALTHY_TIMEOUT)
+        healthy = _require_healthy(plan, HEALTHY_TIMEOUT)
         if not healthy["result"]:
             raise CommandExecutionError(healthy["comment"])
     except CommandExecutionError as exc:

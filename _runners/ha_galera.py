@@ -29,14 +29,8 @@ def __virtual__():
 
 
 def _call(client, minion: str, fun: str, *args, timeout: int = 60, **kwargs):
-    """Run ``fun`` on one minion; raise with the minion's own message on failure."""
-    ret = client.cmd(minion, fun, list(args), kwarg=kwargs, timeout=timeout, full_return=True)
-    if minion not in ret:
-        raise CommandExecutionError(f"{minion} did not answer {fun} within {timeout} s")
-    answer = ret[minion]
-    if answer.get("retcode", 0) != 0:
-        raise CommandExecutionError(f"{minion}: {fun} failed: {answer.get('ret')}")
-    return answer["ret"]
+    """The toolkit's one call of a minion from the master (``ha_kit.call``)."""
+    return __utils__["ha_kit.call"](client, minion, fun, *args, timeout=timeout, **kwargs)  # noqa: F821
 
 
 def _status(client, minion: str, timeout: int = 60, **kwargs) -> dict:

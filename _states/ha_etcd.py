@@ -29,14 +29,6 @@ def _describe(result: dict) -> str:
     return text
 
 
-def _done(result: dict, all_members: bool) -> bool:
-    return result["quorum"] and (not all_members or not result["unhealthy"])
-
-
-def _problems(result: dict) -> list[str]:
-    return result["problems"] or [f"unhealthy: {result['unhealthy']}"]
-
-
 def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 120,
             all_members: bool = False) -> dict:
     """
@@ -55,12 +47,14 @@ def healthy(name: str, members: dict[str, dict] | None = None, timeout: float = 
     ret = _kit("ret")(name)
     if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
         result = __salt__["ha_etcd.health"](members)  # noqa: F821
-        if _done(result, all_members):
+        wrong = __salt__["ha_etcd.problems"](result, all_members)  # noqa: F821
+        if not wrong:
             ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
             return ret
-        return _kit("would")(ret, "etcd is not healthy yet; would wait: " + "; ".join(_problems(result)))
+        return _kit("would")(ret, "etcd is not healthy yet; would wait: " + "; ".join(wrong))
     result = __salt__["ha_etcd.wait_healthy"](members, timeout, all_members)  # noqa: F821
-    if _done(result, all_members):
+    wrong = __salt__["ha_etcd.problems"](result, all_members)  # noqa: F821
+    if not wrong:
         ret["comment"] = "etcd has a healthy quorum: " + _describe(result)
         return ret
-    return _kit("fail")(ret, f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(_problems(result)))
+    return _kit("fail")(ret, f"etcd is not healthy after {timeout:.0f} s: " + "; ".join(wrong))

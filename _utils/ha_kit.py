@@ -9,6 +9,7 @@ once ``saltutil.sync_all`` (or ``sync_utils``) brought it to the minion:
   argument list, secrets on standard input or in the environment), and
   :py:func:`tail`, what to quote of a failed command;
 - :py:func:`wait`, the one poll loop with a deadline;
+- :py:func:`call`, the runners' one way to call a function on one minion;
 - :py:func:`seal` and :py:func:`unseal`, for data that must pass through
   Salt (the mine) without being readable there.
 
@@ -177,6 +178,26 @@ def wait(what: str, probe: Callable[[], Any], timeout: float, interval: float = 
         if left <= 0:
             raise CommandExecutionError(f"did not see {what} within {timeout:g} s: {reason}")
         time.sleep(min(interval, left))
+
+
+# --- the master's call of one minion --------------------------------------------------
+
+
+def call(client, minion: str, fun: str, *args: Any, timeout: float = 60, **kwargs: Any) -> Any:
+    """
+    For a runner: ``fun(*args, **kwargs)`` on ``minion`` through the
+    master's LocalClient ``client``, and its return. Raises
+    CommandExecutionError with the minion's own message when the function
+    failed there, or saying that the minion did not answer within
+    ``timeout`` seconds.
+    """
+    answers = client.cmd(minion, fun, list(args), kwarg=kwargs, timeout=timeout, full_return=True)
+    if minion not in answers:
+        raise CommandExecutionError(f"{minion} did not answer {fun} within {timeout:g} s")
+    answer = answers[minion]
+    if answer.get("retcode", 0) != 0:
+        raise CommandExecutionError(f"{minion}: {fun} failed: {answer.get('ret')}")
+    return answer["ret"]
 
 
 # --- sealing -------------------------------------------------------------------------

@@ -281,6 +281,28 @@ def test_wait_healthy_for_all_members(monkeypatch, clock):
     assert ha_etcd.wait_healthy(EXPECTED, timeout=10, all_members=True) is HEALTHY
 
 
+def test_problems_of_a_health_result():
+    assert ha_etcd.problems(HEALTHY) == [] and ha_etcd.problems(HEALTHY, all_members=True) == []
+    assert ha_etcd.problems(ONE_DOWN) == []
+    assert ha_etcd.problems(ONE_DOWN, all_members=True) == [f"unhealthy: {{'{C03}': 'down'}}"]
+    assert ha_etcd.problems(NO_QUORUM) == ["1 of 3 members healthy"]
+
+
+def test_wait_whole_returns_once_every_member_is_healthy(monkeypatch, clock):
+    scripted_health(monkeypatch, [ONE_DOWN, HEALTHY])
+    assert ha_etcd.wait_whole(timeout=10) is HEALTHY and clock.sleeps == [1]
+
+
+def test_wait_whole_says_what_is_still_wrong(monkeypatch, clock):
+    scripted_health(monkeypatch, [ONE_DOWN])
+    with pytest.raises(CommandExecutionError) as err:
+        ha_etcd.wait_whole(timeout=2)
+    assert str(err.value) == f"did not see every etcd member healthy within 2 s: unhealthy: {{'{C03}': 'down'}}"
+    scripted_health(monkeypatch, [{"quorum": False, "unhealthy": {}, "problems": ["no leader", "two lists"]}])
+    with pytest.raises(CommandExecutionError, match="within 2 s: no leader; two lists$"):
+        ha_etcd.wait_whole(timeout=2)
+
+
 def test_endpoint_status_has_the_raft_index(etcd):
     etcd.outputs[("endpoint", "status")] = (0, ENDPOINT_STATUS, "")
     assert ha_etcd.endpoint_status("http://127.0.0.1:2379") == {

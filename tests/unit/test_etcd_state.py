@@ -7,6 +7,8 @@ import pytest
 from tests.helpers import load_module
 
 state = load_module("_states/ha_etcd.py", "ha_etcd_state")
+# The judgement of a health result is the execution module's own (ha_etcd.problems).
+etcd_module = load_module("_modules/ha_etcd.py", "ha_etcd_module_for_state")
 C01, C02, C03 = NAMES = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
 MEMBERS = {name: {"peer_url": f"http://10.10.10.5{i}:2380", "client_url": f"http://10.10.10.5{i}:2379"}
            for i, name in enumerate(NAMES, 1)}
@@ -32,7 +34,8 @@ class FakeEtcd:
             self.calls.append(("wait_healthy", expected, timeout, all_members))
             return self.result
 
-        return {"ha_etcd.health": health, "ha_etcd.wait_healthy": wait_healthy}
+        return {"ha_etcd.health": health, "ha_etcd.wait_healthy": wait_healthy,
+                "ha_etcd.problems": etcd_module.problems}
 
 
 @pytest.fixture

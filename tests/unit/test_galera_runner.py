@@ -74,10 +74,11 @@ JOINING = {"running": True, "synced": False, "wsrep": {"cluster_status": "Primar
 
 
 @pytest.fixture
-def client(monkeypatch):
+def client(monkeypatch, utils):
     fake = FakeClient({})
     monkeypatch.setattr(runner.salt.client, "get_local_client", lambda conf: fake)
     runner.__opts__ = {"conf_file": "/etc/salt/master"}
+    runner.__utils__ = utils
     return fake
 
 

@@ -272,3 +272,31 @@ def test_seal_opens_only_with_its_secret_and_purpose(kit):
                                    ("pillar-secret-0123456789", "keystone key repositories", "not a token")):
         with pytest.raises(CommandExecutionError, match="do not open with this node's pillar secret"):
             kit.unseal(token, secret, purpose)
+
+
+class OneMinion:
+    """The master's LocalClient as call() uses it: ``answers`` is what cmd returns; records the call."""
+
+    def __init__(self, answers: dict):
+        self.answers, self.calls = answers, []
+
+    def cmd(self, tgt, fun, arg, kwarg=None, timeout=None, full_return=False):
+        self.calls.append((tgt, fun, arg, kwarg, timeout, full_return))
+        return self.answers
+
+
+def test_call_returns_the_minions_return(kit):
+    client = OneMinion({"c1": {"ret": {"synced": True}, "retcode": 0, "jid": "1"}})
+    assert kit.call(client, "c1", "ha_galera.status", "x", timeout=20, recover=True) == {"synced": True}
+    assert client.calls == [("c1", "ha_galera.status", ["x"], {"recover": True}, 20, True)]
+
+
+def test_call_of_a_silent_minion(kit):
+    with pytest.raises(CommandExecutionError, match=r"^c1 did not answer ha_galera.stop within 60 s$"):
+        kit.call(OneMinion({}), "c1", "ha_galera.stop")
+
+
+def test_call_that_failed_on_the_minion(kit):
+    client = OneMinion({"c1": {"ret": "ERROR: mariadb did not stop", "retcode": 1}})
+    with pytest.raises(CommandExecutionError, match=r"^c1: ha_galera.stop failed: ERROR: mariadb did not stop$"):
+        kit.call(client, "c1", "ha_galera.stop", timeout=7.5)

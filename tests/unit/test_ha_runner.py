@@ -244,15 +244,14 @@ def test_topology_without_the_formulas_modules_on_the_master(master):
 
 def test_report_asks_every_node_and_judges(monkeypatch, client):
     client.script = healthy_script()
-    monkeypatch.setattr(runner, "_topology", lambda: copy.deepcopy(TOPOLOGY))
-    assert runner._report(timeout=9.0) == HEALTHY
+    assert runner._report(copy.deepcopy(TOPOLOGY), timeout=9.0) == HEALTHY
     assert client.conf_files == ["/etc/salt/master"]
     assert client.asked == [(ALL, "ha_health.collect", [], {"tgt_type": "list", "timeout": 9.0, "full_return": True})]
 
 
 def test_report_of_a_pillar_with_errors_asks_no_node(monkeypatch, client):
-    monkeypatch.setattr(runner, "_topology", lambda: {"errors": ["ha:vip: is required"]})
-    assert runner._report() == {"verdict": "down", "retcode": 2, "errors": ["ha:vip: is required"]}
+    errors = ["ha:vip: is required"]
+    assert runner._report({"errors": errors}) == {"verdict": "down", "retcode": 2, "errors": errors}
     assert client.asked == []
 
 
@@ -282,14 +281,16 @@ def test_status_with_a_crashed_controller(monkeypatch, client, context):
 def test_status_sets_the_exit_code(monkeypatch, context, verdict, retcode):
     report = {"verdict": verdict, "retcode": retcode, "components": {}}
     timeouts = []
-    monkeypatch.setattr(runner, "_report", lambda timeout: timeouts.append(timeout) or report)
+    monkeypatch.setattr(runner, "_topology", lambda: copy.deepcopy(TOPOLOGY))
+    monkeypatch.setattr(runner, "_report", lambda topology, timeout: timeouts.append(timeout) or report)
     assert runner.status(timeout="7") == {"outputter": "ha_status", "data": report}
     assert context == {"retcode": retcode}
     assert timeouts == [7.0] and isinstance(timeouts[0], float)
 
 
 def test_status_healthy_leaves_the_exit_code(monkeypatch, context):
-    monkeypatch.setattr(runner, "_report", lambda timeout: {"verdict": "healthy", "retcode": 0})
+    monkeypatch.setattr(runner, "_topology", lambda: copy.deepcopy(TOPOLOGY))
+    monkeypatch.setattr(runner, "_report", lambda topology, timeout: {"verdict": "healthy", "retcode": 0})
     assert runner.status()["data"] == {"verdict": "healthy", "retcode": 0}
     assert context == {}
 
@@ -306,10 +307,25 @@ def degraded() -> dict:
     }}
 
 
-def scripted_reports(monkeypatch, reports: list) -> list:
-    asked = []
+class Asked(list):
+    """The timeouts _report was asked with, and how often the topology was read (``topologies``)."""
 
-    def report(timeout=runner.STATUS_TIMEOUT):
+    topologies = 0
+
+
+def scripted_reports(monkeypatch, reports: list) -> Asked:
+    """_report answering ``reports`` in turn; returns the timeouts it was asked with. The topology is read once
+    per call of require_healthy, never per report."""
+    asked = Asked()
+
+    def topology():
+        asked.topologies += 1
+        return copy.deepcopy(TOPOLOGY)
+
+    monkeypatch.setattr(runner, "_topology", topology)
+
+    def report(topology, timeout=runner.STATUS_TIMEOUT):
+        assert topology == TOPOLOGY
         asked.append(timeout)
         return reports.pop(0)
 
@@ -342,6 +358,7 @@ def test_require_healthy_waits_within_its_timeout(monkeypatch, fake_time, contex
     asked = scripted_reports(monkeypatch, [degraded(), degraded(), HEALTHY])
     assert runner.require_healthy(timeout="60")["result"] is True
     assert fake_time.sleeps == [5, 5] and asked == [20, 20, 20]
+    assert asked.topologies == 1
     assert context == {}
 
 
