@@ -57,7 +57,10 @@ def members(endpoints: list[str]) -> list[dict]:
 
         salt openstack-controller01 ha_etcd.members '[http://10.10.10.51:2379]'
     """
-    raw = _etcdctl(endpoints, "member", "list")
+    return _members(_etcdctl(endpoints, "member", "list"))
+
+
+def _members(raw: dict) -> list[dict]:
     return sorted(
         (
             {
@@ -70,6 +73,24 @@ def members(endpoints: list[str]) -> list[dict]:
         ),
         key=lambda member: member["name"],
     )
+
+
+def member_add(endpoints: list[str], name: str, peer_url: str) -> list[dict]:
+    """
+    Add the member ``name`` at ``peer_url`` to the running cluster of
+    ``endpoints`` (``etcdctl member add``); returns the member list with it
+    (see :py:func:`members`), from which the new member's initial cluster is
+    made. The new member then starts with initial cluster state ``existing``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller04 ha_etcd.member_add '[http://10.10.10.51:2379]' \\
+            openstack-controller04 http://10.10.10.54:2380
+    """
+    raw = _etcdctl(endpoints, "member", "add", name, f"--peer-urls={peer_url}", timeout=30)
+    return _members(raw)
 
 
 def endpoint_status(endpoint: str) -> dict:

@@ -673,11 +673,12 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
     """
     etcd on one controller: ``environment``, the ETCD_* variables of its
     configuration (name, ``data_dir``, peer and client URLs on its own
-    address plus the loopback for local clients, the initial cluster of
-    every member, the cluster token, initial state ``new``: etcd reads the
-    initial-cluster settings only when its data directory is empty, so a
-    member that already has data keeps its cluster), and ``members`` (see
-    :py:func:`etcd_members`).
+    address plus the loopback for local clients); ``new_cluster``, its
+    initial settings when every member starts a new cluster (the initial
+    cluster of every controller, the cluster token, state ``new``; etcd
+    reads them only while its data directory is empty, see
+    :py:func:`etcd_joining` for a member that joins a running cluster), and
+    ``members`` (see :py:func:`etcd_members`).
 
     CLI Example:
 
@@ -688,6 +689,27 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
     ha = _ha_pillar(ha)
     me, controllers = _controller(ha, minion_id)
     return ha_topology_etcd.node(ha, me, controllers, data_dir)
+
+
+def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    The initial settings of this controller joining a running cluster whose
+    member list (``ha_etcd.members``, this member already added) is
+    ``listed``: that cluster, state ``existing``. Raises when the list has a
+    member that no controller of the pillar explains.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_topology.etcd_joining "$(salt-call --out=json ha_etcd.members ...)"
+    """
+    ha = _ha_pillar(ha)
+    me, controllers = _controller(ha, minion_id)
+    try:
+        return ha_topology_etcd.joining(listed, ha_topology_etcd.members(ha, controllers), me["id"])
+    except ValueError as exc:
+        raise CommandExecutionError(f"cannot join the running etcd cluster: {exc}") from None
 
 
 def pacemaker_cluster(ha: dict | None = None) -> dict:

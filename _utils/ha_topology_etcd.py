@@ -56,9 +56,46 @@ def node(ha: dict, me: dict, controllers: list[dict], data_dir: str) -> dict:
             "ETCD_LISTEN_CLIENT_URLS": f"{mine['client_url']},http://127.0.0.1:{etcd['client_port']}",
             "ETCD_INITIAL_ADVERTISE_PEER_URLS": mine["peer_url"],
             "ETCD_ADVERTISE_CLIENT_URLS": mine["client_url"],
-            "ETCD_INITIAL_CLUSTER": ",".join(f"{name}={spec['peer_url']}" for name, spec in every.items()),
+        },
+        "new_cluster": {
+            "ETCD_INITIAL_CLUSTER": initial_cluster({name: spec["peer_url"] for name, spec in every.items()}),
             "ETCD_INITIAL_CLUSTER_TOKEN": etcd["cluster_token"],
             "ETCD_INITIAL_CLUSTER_STATE": "new",
         },
         "members": every,
     }
+
+
+def initial_cluster(peers: dict[str, str] | list[tuple[str, str]]) -> str:
+    """ETCD_INITIAL_CLUSTER of members ``{name: peer URL}`` or ``[(name, peer URL)]``, in their order."""
+    pairs = peers.items() if isinstance(peers, dict) else peers
+    return ",".join(f"{name}={url}" for name, url in pairs)
+
+
+def joining(listed: list[dict], expected: dict[str, dict], me: str) -> dict[str, str]:
+    """
+    The initial settings of ``me`` joining a running cluster whose member
+    list (``ha_etcd.members``, ``me`` already added) is ``listed``: the
+    cluster as it is, state ``existing``. A member added but never started
+    has no name yet: it is named after the expected member with its peer
+    URL. Raises ValueError for a member that cannot be named, a name that
+    two members have, or ``me`` missing.
+    """
+    by_url = {spec["peer_url"]: name for name, spec in expected.items()}
+    pairs: list[tuple[str, str]] = []
+    owners: dict[str, str] = {}
+    problems = []
+    for member in listed:
+        name = member["name"] or next((by_url[url] for url in member["peer_urls"] if url in by_url), "")
+        if not name:
+            problems.append(f"no controller has the peer URL of member {member['id']} {member['peer_urls']}")
+            continue
+        if owners.setdefault(name, member["id"]) != member["id"]:
+            problems.append(f"members {owners[name]} and {member['id']} are both {name}: remove the stale one "
+                            "(etcdctl member remove)")
+        pairs += [(name, url) for url in member["peer_urls"]]
+    if me not in owners:
+        problems.append(f"{me} is not a member")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return {"ETCD_INITIAL_CLUSTER": initial_cluster(pairs), "ETCD_INITIAL_CLUSTER_STATE": "existing"}

@@ -315,3 +315,46 @@ def test_endpoint_status_without_a_raft_index(etcd):
     del output[0]["Status"]["raftIndex"]
     etcd.outputs[("endpoint", "status")] = (0, json.dumps(output), "")
     assert ha_etcd.endpoint_status("http://127.0.0.1:2379")["raft_index"] == 0
+
+
+C04, ID04 = "openstack-controller04", 12912301866414593279
+PEER04 = "http://10.10.10.61:2380"
+ADD04 = ("member", "add", C04, f"--peer-urls={PEER04}")
+# As etcd 3.4 prints `member add -w json`: the new member (its ID and peer URL, no name nor client URL until
+# it starts) and the member list with it, the header of the member that answered.
+MEMBER_ADD = json.dumps({
+    "header": {"cluster_id": HEADER["cluster_id"], "member_id": IDS[C02], "raft_term": 3},
+    "member": {"ID": ID04, "peerURLs": [PEER04]},
+    "members": [*(member(name) for name in NAMES), {"ID": ID04, "peerURLs": [PEER04]}],
+})
+
+
+def test_member_add(etcd):
+    etcd.outputs[ADD04] = (0, MEMBER_ADD, "")
+    endpoints = [EXPECTED[C02]["client_url"], EXPECTED[C03]["client_url"]]
+    listed = ha_etcd.member_add(endpoints, C04, PEER04)
+    (call,) = etcd.calls
+    assert call["argv"] == [ETCDCTL, "--endpoints=http://10.10.10.52:2379,http://10.10.10.53:2379",
+                            "--dial-timeout=3s", "--command-timeout=5s", "-w", "json",
+                            "member", "add", C04, "--peer-urls=http://10.10.10.61:2380"]
+    assert call["env"] == {"ETCDCTL_API": "3"} and call["timeout"] == 30 and call["python_shell"] is False
+    # The list as ha_etcd.members gives it, the new member unnamed (first, by name).
+    assert listed == [
+        {"id": format(ID04, "x"), "name": "", "peer_urls": [PEER04], "client_urls": []},
+        *({"id": HEX[n], "name": n, "peer_urls": [EXPECTED[n]["peer_url"]], "client_urls": [EXPECTED[n]["client_url"]]}
+          for n in NAMES),
+    ]
+    assert listed[0]["id"] == "b331b6229c4154ff"
+
+
+def test_member_add_refused(etcd):
+    # etcd refuses a peer URL that a member has already, and an addition that a quorum would not survive.
+    etcd.outputs[ADD04] = (1, "", "Error: etcdserver: Peer URLs already exists\n")
+    with pytest.raises(CommandExecutionError, match=f"^etcdctl member add {C04} --peer-urls={PEER04} at "
+                                                    r"http://10.10.10.51:2379 failed: Error: etcdserver: Peer URLs "
+                                                    "already exists$"):
+        ha_etcd.member_add([EXPECTED[C01]["client_url"]], C04, PEER04)
+    etcd.up.clear()
+    del etcd.outputs[ADD04]
+    with pytest.raises(CommandExecutionError, match=f"^etcdctl member add {C04} .* failed: Error: {DEADLINE}$"):
+        ha_etcd.member_add([EXPECTED[C01]["client_url"]], C04, PEER04)

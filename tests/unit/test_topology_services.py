@@ -139,6 +139,8 @@ def test_etcd_members():
 def test_etcd_node(ha):
     node = ha_topology.etcd_node("/var/lib/etcd/ha-cluster", "openstack-controller02")
     assert node["members"] == ha_topology.etcd_members()
+    # The member's own settings only: the initial ones are read while the data directory is empty, from a file
+    # of their own (ha_etcd.initial_settings), so that a controller added elsewhere restarts no member.
     assert node["environment"] == {
         "ETCD_NAME": "openstack-controller02",
         "ETCD_DATA_DIR": "/var/lib/etcd/ha-cluster",
@@ -146,17 +148,93 @@ def test_etcd_node(ha):
         "ETCD_LISTEN_CLIENT_URLS": "http://10.10.10.52:2379,http://127.0.0.1:2379",
         "ETCD_INITIAL_ADVERTISE_PEER_URLS": "http://10.10.10.52:2380",
         "ETCD_ADVERTISE_CLIENT_URLS": "http://10.10.10.52:2379",
+    }
+    assert node["new_cluster"] == {
         "ETCD_INITIAL_CLUSTER": "openstack-controller01=http://10.10.10.51:2380,"
                                 "openstack-controller02=http://10.10.10.52:2380,"
                                 "openstack-controller03=http://10.10.10.53:2380",
         "ETCD_INITIAL_CLUSTER_TOKEN": "etcd-cluster-01",
         "ETCD_INITIAL_CLUSTER_STATE": "new",
     }
-    ha["etcd"].update(client_port=12379, peer_port=12380)
-    environment = ha_topology.etcd_node("/srv/etcd")["environment"]
+    # Every controller's new_cluster is the same: they start one cluster.
+    assert all(ha_topology.etcd_node("/d", name)["new_cluster"] == node["new_cluster"] for name in CONTROLLERS)
+    ha["etcd"].update(client_port=12379, peer_port=12380, cluster_token="etcd-site-b")
+    node = ha_topology.etcd_node("/srv/etcd")
+    environment = node["environment"]
     assert environment["ETCD_NAME"] == "openstack-controller01" and environment["ETCD_DATA_DIR"] == "/srv/etcd"
     assert environment["ETCD_LISTEN_CLIENT_URLS"] == "http://10.10.10.51:12379,http://127.0.0.1:12379"
-    assert environment["ETCD_INITIAL_CLUSTER"].endswith(",openstack-controller03=http://10.10.10.53:12380")
+    assert not any(key.startswith("ETCD_INITIAL_CLUSTER") for key in environment)
+    assert node["new_cluster"]["ETCD_INITIAL_CLUSTER"].endswith(",openstack-controller03=http://10.10.10.53:12380")
+    assert node["new_cluster"]["ETCD_INITIAL_CLUSTER_TOKEN"] == "etcd-site-b"
+
+
+def test_etcd_initial_cluster_keeps_the_members_order():
+    etcd = ha_topology.ha_topology_etcd
+    assert etcd.initial_cluster({"c03": "http://10.10.10.53:2380", "c01": "http://10.10.10.51:2380"}) == \
+        "c03=http://10.10.10.53:2380,c01=http://10.10.10.51:2380"
+    assert etcd.initial_cluster({"c01": "http://10.10.10.51:2380"}) == "c01=http://10.10.10.51:2380"
+    assert etcd.initial_cluster({}) == ""
+
+
+C04 = "openstack-controller04"
+
+
+def _listed(name, address, started=True):
+    """One member as ha_etcd.members gives it: one added but never started has no name and no client URL."""
+    return {"id": f"8e9e05c5216469{address.rsplit('.', 1)[1]}", "name": name if started else "",
+            "peer_urls": [f"http://{address}:2380"], "client_urls": [f"http://{address}:2379"] if started else []}
+
+
+@pytest.fixture
+def four(ha):
+    """The pillar with a fourth controller, added to a running cluster of the first three."""
+    ha["nodes"][C04] = {"address": "10.10.10.61", "roles": ["controller"]}
+    return ha
+
+
+def test_etcd_joining_of_a_member_just_added(four):
+    # ha_etcd.member_add's answer (sorted by name: the new member, still unnamed, first).
+    listed = [_listed(C04, "10.10.10.61", started=False),
+              *(_listed(name, f"10.10.10.5{i}") for i, name in enumerate(CONTROLLERS, 1))]
+    assert ha_topology.etcd_joining(listed, C04) == {
+        "ETCD_INITIAL_CLUSTER": f"{C04}=http://10.10.10.61:2380,openstack-controller01=http://10.10.10.51:2380,"
+                                "openstack-controller02=http://10.10.10.52:2380,"
+                                "openstack-controller03=http://10.10.10.53:2380",
+        "ETCD_INITIAL_CLUSTER_STATE": "existing",
+    }
+    # The minion's own id by default.
+    assert ha_topology.etcd_joining(listed) == ha_topology.etcd_joining(listed, "openstack-controller01")
+
+
+def test_etcd_joining_is_the_cluster_as_it_is(four):
+    # controller02 was removed from the cluster (the pillar still lists it), an old member of no controller of
+    # the pillar is still started, controller03 was added but never started: the cluster as it is, each
+    # member not started named after the controller with its peer URL.
+    listed = [_listed("", "10.10.10.53", started=False), _listed("", "10.10.10.61", started=False),
+              _listed("openstack-controller01", "10.10.10.51"), _listed("openstack-controller09", "10.10.10.59")]
+    joining = ha_topology.etcd_joining(listed, C04)
+    assert joining["ETCD_INITIAL_CLUSTER"].split(",") == [
+        "openstack-controller03=http://10.10.10.53:2380", f"{C04}=http://10.10.10.61:2380",
+        "openstack-controller01=http://10.10.10.51:2380", "openstack-controller09=http://10.10.10.59:2380"]
+    assert joining["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+    # The pure function is given the expected members by the wrapper.
+    etcd = ha_topology.ha_topology_etcd
+    assert etcd.joining(listed, ha_topology.etcd_members(), C04) == joining
+
+
+def test_etcd_joining_refuses_a_member_it_cannot_name(four):
+    started = [_listed(name, f"10.10.10.5{i}") for i, name in enumerate(CONTROLLERS, 1)]
+    stranger = _listed("", "10.10.10.70", started=False)
+    with pytest.raises(CommandExecutionError, match=r"^cannot join the running etcd cluster: no controller has the "
+                                                    r"peer URL of member \w+ \['http://10.10.10.70:2380'\]$"):
+        ha_topology.etcd_joining([stranger, _listed("", "10.10.10.61", started=False), *started], C04)
+    # This member not added yet: no initial cluster without it.
+    with pytest.raises(CommandExecutionError, match=f"^cannot join the running etcd cluster: {C04} is not a member$"):
+        ha_topology.etcd_joining(started, C04)
+    with pytest.raises(ValueError, match=f"^{C04} is not a member$"):
+        ha_topology.ha_topology_etcd.joining(started, ha_topology.etcd_members(), C04)
+    with pytest.raises(CommandExecutionError, match="^openstack-compute01 is not a controller in ha:nodes$"):
+        ha_topology.etcd_joining(started, "openstack-compute01")
 
 
 def test_defaults_when_optional_keys_are_missing(ha):
@@ -274,3 +352,11 @@ def test_formula_map_must_render_to_a_map(renderer, rendered):
                        match="^cannot render the formula's map from salt://ha/map.json.jinja: "):
         ha_topology.formula_map()
     assert "ha_topology.map" not in ha_topology.__context__
+
+
+def test_etcd_joining_refuses_two_members_of_one_name(four):
+    # A controller re-added at another address while its old member is still listed.
+    started = [_listed(name, f"10.10.10.5{i}") for i, name in enumerate(CONTROLLERS, 1)]
+    stale = _listed(C04, "10.10.10.44")
+    with pytest.raises(CommandExecutionError, match=f"are both {C04}: remove the stale one"):
+        ha_topology.etcd_joining([*started, stale, _listed("", "10.10.10.61", started=False)], C04)

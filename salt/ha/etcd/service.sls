@@ -4,10 +4,12 @@
 include:
   - {{ sls_config }}
 
-# A member of a new cluster returns from its start once a quorum is up.
+# A member of a new cluster returns from its start once a quorum is up; a
+# joining member once it has caught up with the running cluster.
 ha-etcd-service:
   service.running:
     - name: {{ ha_map.etcd.service }}
     - enable: True
     - watch:
-      - sls: {{ sls_config }}
+      - file: ha-etcd-config
+      - ha_etcd: ha-etcd-initial-settings
