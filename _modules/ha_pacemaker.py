@@ -255,6 +255,25 @@ def setup(name: str, nodes: dict[str, str], totem: dict | None = None) -> None:
     _pcs("cluster", "setup", name, *args, "--start", "--enable", timeout=300)
 
 
+def node_add(node: str, address: str, timeout: float = 180) -> None:
+    """
+    Add ``node`` at its management ``address`` to the running cluster, start
+    it and enable it at boot (``pcs cluster node add NODE addr=ADDRESS
+    --start --enable --wait``): corosync's node list is updated and reloaded
+    on every node, no running node restarts. ``node`` must be authenticated
+    and have no cluster of its own. Returns once it is online.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.node_add openstack-controller04 10.10.10.54
+    """
+    _pcs("cluster", "node", "add", node, f"addr={address}", "--start", "--enable", f"--wait={int(timeout)}",
+         timeout=timeout + 60)
+    online([node], timeout)
+
+
 def update_totem(totem: dict) -> None:
     """
     Change corosync totem options on every node and reload corosync

@@ -88,8 +88,12 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
     these nodes and addresses and the ``totem`` options; every node is online
     in a quorate cluster (waits up to ``timeout`` seconds: the health gate).
 
-    A node that belongs to another cluster, or a cluster with other nodes, is
-    never destroyed or changed: the state fails and says what it found.
+    A controller of ``nodes`` that the cluster does not have is added to it
+    (``ha_pacemaker.node_add``), one at a time, in the order of ``nodes``. A
+    node that belongs to another cluster, a cluster with a node that
+    ``nodes`` does not list or at another address, is never destroyed or
+    changed: the state fails and says what it found (a controller leaves
+    with the ``ha.remove_controller`` orchestration).
     """
     ret, fail = _kit("ret")(name), _kit("fail")
     totem = {key: str(value) for key, value in (totem or {}).items()}
@@ -99,11 +103,18 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
         if _mod("is_package_cluster")(config):
             return fail(ret, f"the package's default cluster {config['name']!r} is still configured here: "
                              "run ha.pacemaker.node on every controller first")
-        if config is not None and (config["name"] != name or config["nodes"] != nodes):
+        # A controller added to the pillar joins the cluster; any other
+        # difference is not the formula's to change here.
+        added = {node: address for node, address in nodes.items() if config and node not in config["nodes"]}
+        if config is not None and (config["name"] != name
+                                   or {**config["nodes"], **added} != nodes):
+            removal = config["name"] == name and set(config["nodes"]) - set(nodes)
             return fail(ret, (
                 f"this node belongs to cluster {config['name']!r} with nodes {config['nodes']}, not {name!r} with "
-                f"{nodes}: the formula neither renames a cluster nor adds or removes nodes. If that cluster is "
-                "not needed, run 'pcs cluster destroy' on its nodes and deploy again."
+                f"{nodes}: the formula adds controllers to a cluster but neither renames it nor changes a node's "
+                "address. " + ("A controller leaves with salt-run state.orchestrate ha.remove_controller." if removal
+                               else "If that cluster is not needed, run 'pcs cluster destroy' on its nodes and "
+                                    "deploy again.")
             ))
         known = _mod("known_hosts")()
         unknown = sorted(node for node, address in nodes.items() if address not in known.get(node, []))
@@ -114,6 +125,8 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             planned["authenticated"] = unknown
         if config is None:
             planned["cluster"] = {"old": None, "new": name}
+        if added:
+            planned["added"] = sorted(added)
         if stale:
             planned["totem"] = {key: {"old": config["totem"].get(key), "new": value} for key, value in stale.items()}
         if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
@@ -129,6 +142,11 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             _mod("setup")(name, nodes, totem)
             ret["changes"]["cluster"] = planned["cluster"]
             comments.append(f"cluster {name} created, started and enabled on {', '.join(nodes)}")
+        for node, address in added.items():
+            # One at a time, each started and online before the next.
+            _mod("node_add")(node, address, timeout)
+            ret["changes"].setdefault("added", []).append(node)
+            comments.append(f"{node} added to cluster {name}, started and enabled")
         if stale:
             _mod("update_totem")(stale)
             ret["changes"]["totem"] = planned["totem"]

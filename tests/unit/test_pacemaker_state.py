@@ -18,7 +18,7 @@ C01, C02, C03 = NODES = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
 KEY = "ha:pacemaker:hacluster_password"
 SECRET = "pw-of-hacluster-4b7e1c90d2aa"
 PACKAGE = {"name": "debian", "nodes": {"node1": "127.0.0.1"}, "totem": {"version": "2", "cluster_name": "debian"}}
-CHANGING = {"set_password", "destroy_package_cluster", "auth", "setup", "update_totem", "push"}
+CHANGING = {"set_password", "destroy_package_cluster", "auth", "setup", "node_add", "update_totem", "push"}
 
 
 class FakePacemaker:
@@ -55,8 +55,8 @@ class FakePacemaker:
 
     def funcs(self):
         funcs = {f"ha_pacemaker.{name}": self.call(name) for name in ("set_password", "auth", "setup",
-                                                                      "update_totem", "destroy_package_cluster",
-                                                                      "online")}
+                                                                      "node_add", "update_totem",
+                                                                      "destroy_package_cluster", "online")}
         funcs.update({
             "ha_pacemaker.password_matches": self.call("password_matches", lambda user, pw: pw == self.password),
             "ha_pacemaker.cluster_config": self.call("cluster_config", lambda: copy.deepcopy(self.config)),
@@ -248,20 +248,58 @@ def test_totem_option_that_corosync_does_not_have_yet(pcs, cluster):
 
 
 @pytest.mark.parametrize(
-    "config",
-    [{"name": "other-cluster", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53"}, "totem": {}},
-     {"name": "openstack-cluster-01", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52"}, "totem": {}},
-     {"name": "openstack-cluster-01", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.63"},
-      "totem": {}}],
+    ("config", "advice"),
+    [({"name": "other-cluster", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53"}, "totem": {}},
+      "If that cluster is not needed, run 'pcs cluster destroy' on its nodes and deploy again."),
+     ({"name": "openstack-cluster-01", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.63"},
+       "totem": {}}, "If that cluster is not needed, run 'pcs cluster destroy' on its nodes and deploy again."),
+     ({"name": "openstack-cluster-01", "nodes": {C01: "10.10.10.51", C02: "10.10.10.52", C03: "10.10.10.53",
+                                                 "openstack-controller04": "10.10.10.54"}, "totem": {}},
+      "A controller leaves with salt-run state.orchestrate ha.remove_controller.")],
 )
-def test_cluster_of_another_name_or_other_nodes_is_never_changed(pcs, cluster, config):
+def test_cluster_of_another_name_or_other_nodes_is_never_changed(pcs, cluster, config, advice):
     pcs.config = config
     ret = run_cluster(cluster)
     assert ret["result"] is False and ret["changes"] == {}
-    assert ret["comment"].startswith(
+    assert ret["comment"] == (
         f"this node belongs to cluster {config['name']!r} with nodes {config['nodes']}, not 'openstack-cluster-01' "
-        f"with {cluster['nodes']}: the formula neither renames a cluster nor adds or removes nodes.")
+        f"with {cluster['nodes']}: the formula adds controllers to a cluster but neither renames it nor changes a "
+        f"node's address. {advice}")
     assert pcs.changing() == [] and "online" not in pcs.names()
+
+
+def test_a_controller_added_to_the_pillar_joins_the_cluster(pcs, cluster):
+    pcs.config = existing(cluster)
+    del pcs.config["nodes"][C03]
+    pcs.known = {C01: ["10.10.10.51"], C02: ["10.10.10.52"]}
+    ret = run_cluster(cluster, timeout=90)
+    assert ret == {"name": "openstack-cluster-01", "changes": {"authenticated": [C03], "added": [C03]},
+                   "result": True,
+                   "comment": f"pcs authenticated against {C03}; {C03} added to cluster openstack-cluster-01, "
+                              "started and enabled; every node of openstack-cluster-01 is online"}
+    assert [call for call in pcs.calls if call[0] in CHANGING | {"online"}] == [
+        ("auth", cluster["nodes"], SECRET), ("node_add", C03, "10.10.10.53", 90), ("online", list(NODES), 90)]
+
+
+def test_a_controller_added_in_test_mode(pcs, cluster, opts):
+    opts["test"] = True
+    pcs.config = existing(cluster)
+    del pcs.config["nodes"][C03]
+    pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
+    ret = run_cluster(cluster)
+    assert ret["result"] is None and ret["changes"] == {"added": [C03]}
+    assert ret["comment"] == "cluster openstack-cluster-01 would change: added"
+    assert pcs.changing() == []
+
+
+def test_a_controller_that_does_not_join(pcs, cluster):
+    pcs.config = existing(cluster)
+    del pcs.config["nodes"][C03]
+    pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
+    pcs.errors["node_add"] = f"pcs cluster node add {C03} failed: Error: {C03}: Running cluster services"
+    ret = run_cluster(cluster)
+    assert ret["result"] is False and ret["changes"] == {}
+    assert ret["comment"] == f"pcs cluster node add {C03} failed: Error: {C03}: Running cluster services"
 
 
 def test_package_cluster_still_present(pcs, cluster):
