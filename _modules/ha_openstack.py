@@ -239,13 +239,15 @@ def is_secret(value: Any) -> bool:
 
 
 def set_options(path: str, service: str, unit: str | None = None, extra: dict | None = None,
-                test: bool = False) -> dict[str, Any]:
+                test: bool = False, members: bool | None = None) -> dict[str, Any]:
     """
     Write the HA settings of ``service`` (:py:func:`service_settings`), their
     secret references resolved, into the INI file ``path``: the service's
     main config, or with ``unit`` that unit's uWSGI ini; ``extra``
     ({section: {option: value}}, from the map: paths of the distribution) on
-    top (see ``ha_ini.set_options``). Returns the options that changed (with
+    top (see ``ha_ini.set_options``). With ``members`` True only the options
+    that list the controllers' servers (transport_url, memcached servers),
+    with False all but those. Returns the options that changed (with
     ``test``: that would change, nothing is written) as ``{"section.option":
     value}``, a secret's value shown as ``(secret)``.
 
@@ -261,6 +263,7 @@ def set_options(path: str, service: str, unit: str | None = None, extra: dict | 
     sections = settings["uwsgi"][unit] if unit else settings["config"]
     for section, values in (extra or {}).items():
         sections.setdefault(section, {}).update(values)
+    sections = topology.member_options(sections, members)
     resolved = {section: {option: _resolve(value) for option, value in values.items()}
                 for section, values in sections.items()}
     changed = __salt__["ha_ini.set_options"](path, resolved, test=test)  # noqa: F821 - Salt loader dunder

@@ -55,13 +55,16 @@ def _failed(ret: dict, command: str, done: dict) -> dict:
     return _kit("fail")(ret, f"{command} failed: {_scrub(done['output'])}", {})
 
 
-def options(name: str, service: str, unit: str | None = None, extra: dict | None = None) -> dict:
+def options(name: str, service: str, unit: str | None = None, extra: dict | None = None,
+            members: bool | None = None) -> dict:
     """
     Set the HA settings of ``service`` (ha_openstack.service_settings) in
     the INI file ``name``: its main config, or with ``unit`` that unit's
     uWSGI ini; ``extra`` ({section: {option: value}}, from the map: paths of
-    the distribution) on top (``ha_openstack.set_options``). Changes list
-    each option set, secrets shown as ``(secret)``.
+    the distribution) on top (``ha_openstack.set_options``). With
+    ``members`` True only the options that list the controllers' servers,
+    with False all others. Changes list each option set, secrets shown as
+    ``(secret)``.
 
     .. code-block:: yaml
 
@@ -72,7 +75,7 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
     """
     ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     try:
-        changed = _mod("set_options", name, service, unit, extra, test=test)
+        changed = _mod("set_options", name, service, unit, extra, test=test, members=members)
     except CommandExecutionError as error:
         return _kit("fail")(ret, f"cannot set {service}'s settings in {name}: {error}")
     if not changed:

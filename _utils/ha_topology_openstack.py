@@ -132,6 +132,26 @@ def _transport_url(rabbitmq: list[str]) -> str:
     return "rabbit://" + ",".join(f"openstack:{password}@{server}" for server in rabbitmq) + "/"
 
 
+# The options that list the controllers' servers. A controller added or
+# removed changes them on every controller: they are written then, but do
+# not restart the running services (which would restart every controller's
+# APIs at once); the services read them at their next restart, e.g. the
+# rolling restart.
+MEMBER_OPTIONS = frozenset({("DEFAULT", "transport_url"), ("keystone_authtoken", "memcached_servers"),
+                            ("cache", "memcache_servers")})
+
+
+def member_options(sections: dict[str, dict], members: bool | None) -> dict[str, dict]:
+    """``sections`` ({section: {option: value}}) with only (``members`` True), without (False) or with all
+    (None) the options of MEMBER_OPTIONS."""
+    if members is None:
+        return sections
+    kept = {section: {option: value for option, value in values.items()
+                      if ((section, option) in MEMBER_OPTIONS) == members}
+            for section, values in sections.items()}
+    return {section: values for section, values in kept.items() if values}
+
+
 # What each service's settings function is given: the site's ``ha`` pillar
 # and ``node``: this controller's ``address``, the controllers' ``memcached``
 # and ``rabbitmq`` servers (ADDRESS:PORT) and ``quorum_queues``.

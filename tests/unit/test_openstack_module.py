@@ -333,6 +333,70 @@ def test_set_options_of_a_uwsgi_unit_with_extra_settings(tmp_path):
         ha_openstack.set_options(str(ini), "keystone", unit="nova-api")
 
 
+SERVICES = ("keystone", "glance", "placement", "nova")
+
+
+def test_member_options_are_the_options_that_list_every_controller():
+    # An option naming every controller changes when one is added or removed: it must be one of MEMBER_OPTIONS
+    # (written without restarting the services), and each of those lists them wherever a service has it.
+    listing, member = set(), set()
+    for service in SERVICES:
+        for section, values in ha_openstack.service_settings(service)["config"].items():
+            for option, value in values.items():
+                if all(address in str(value) for address in CONTROLLERS.values()):
+                    listing.add((section, option))
+                if (section, option) in ha_openstack.topology.MEMBER_OPTIONS:
+                    member.add((section, option))
+    assert listing == member == ha_openstack.topology.MEMBER_OPTIONS
+
+
+def test_member_options_split_the_settings():
+    member_options = ha_openstack.topology.member_options
+    config = ha_openstack.service_settings("nova")["config"]
+    before = json.dumps(config, sort_keys=True)
+    assert member_options(config, None) == config
+    members = member_options(config, True)
+    assert members == {"DEFAULT": {"transport_url": config["DEFAULT"]["transport_url"]},
+                       "keystone_authtoken": {"memcached_servers": MEMCACHED},
+                       "cache": {"memcache_servers": MEMCACHED}}
+    others = member_options(config, False)
+    assert "transport_url" not in others["DEFAULT"] and others["DEFAULT"]["my_ip"] == "10.10.10.52"
+    assert "memcached_servers" not in others["keystone_authtoken"] and others["vnc"] == config["vnc"]
+    # Together the whole, each option once; the given settings are left as they were.
+    for section, values in config.items():
+        assert {**others.get(section, {}), **members.get(section, {})} == values
+        assert not set(others.get(section, {})) & set(members.get(section, {}))
+    assert json.dumps(config, sort_keys=True) == before
+    # A section left empty is not kept (ha_ini would add it as an empty section).
+    sections = {"DEFAULT": {"transport_url": "rabbit://x/"}, "api": {"auth_strategy": "keystone"}}
+    assert member_options(sections, False) == {"api": {"auth_strategy": "keystone"}}
+    assert member_options(sections, True) == {"DEFAULT": {"transport_url": "rabbit://x/"}}
+    assert member_options({"uwsgi": {"processes": 2}}, True) == {}
+
+
+def test_set_options_of_the_members_apart(tmp_path):
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(KEYSTONE_CONF)
+    extra = {"DEFAULT": {"debug": False}}
+    assert ha_openstack.set_options(str(conf), "keystone", extra=extra, members=True, test=True) == {
+        "cache.memcache_servers": MEMCACHED}
+    assert conf.read_text() == KEYSTONE_CONF
+    others = ha_openstack.set_options(str(conf), "keystone", extra=extra, members=False)
+    assert "cache.memcache_servers" not in others and others["DEFAULT.debug"] is False
+    assert others["database.connection"] == "(secret)" and others["cache.enabled"] is True
+    assert "memcache_servers" not in conf.read_text()
+    # The members' options alone, the map's extra settings not among them.
+    assert ha_openstack.set_options(str(conf), "keystone", extra=extra, members=True) == {
+        "cache.memcache_servers": MEMCACHED}
+    assert "memcache_servers = 10.10.10.51:11211,10.10.10.52:11211,10.10.10.53:11211\n" in conf.read_text()
+    assert ha_openstack.set_options(str(conf), "keystone", extra=extra) == {}
+    # A uWSGI unit lists no controller.
+    ini = tmp_path / "keystone-uwsgi.ini"
+    ini.write_text("[uwsgi]\nprocesses = 4\n")
+    assert ha_openstack.set_options(str(ini), "keystone", unit="keystone", members=True) == {}
+    assert ini.read_text() == "[uwsgi]\nprocesses = 4\n"
+
+
 def test_is_secret():
     assert ha_openstack.is_secret("x:{{pillar-url:ha:rabbitmq:openstack_password}}@h")
     assert ha_openstack.is_secret(["a", "{{pillar:ha:openstack:admin_password}}"])

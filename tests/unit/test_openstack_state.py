@@ -241,6 +241,26 @@ def test_options_with_the_maps_extra_settings(tmp_path):
     assert state.options(str(conf), "keystone", extra={"DEFAULT": {"web": "/usr/share/novnc"}})["changes"] == {}
 
 
+def test_options_of_the_members_apart(tmp_path, opts):
+    # The service watches the options without the controllers' servers (members False) and only requires
+    # those (members True): a controller added or removed rewrites them without restarting the service.
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(PACKAGED)
+    ret = state.options(str(conf), "keystone", members=False)
+    assert ret["changes"] == {"options": {"database.connection": "(secret)", "keystone_authtoken.password": "(secret)"}}
+    assert ret["comment"] == f"2 option(s) of {conf} set" and "memcached_servers" not in conf.read_text()
+    opts["test"] = True
+    ret = state.options(str(conf), "keystone", members=True)
+    assert (ret["result"], ret["changes"]) == (None, {"options": {"keystone_authtoken.memcached_servers": MEMCACHED}})
+    assert "memcached_servers" not in conf.read_text()
+    opts["test"] = False
+    ret = state.options(str(conf), "keystone", members=True)
+    assert (ret["result"], ret["changes"]) == (True, {"options": {"keystone_authtoken.memcached_servers": MEMCACHED}})
+    assert "memcached_servers = 10.10.10.51:11211,10.10.10.52:11211,10.10.10.53:11211\n" in conf.read_text()
+    assert state.options(str(conf), "keystone", members=False)["changes"] == {}
+    assert state.options(str(conf), "keystone")["comment"] == f"{conf} has keystone's HA settings"
+
+
 PUBLISHED = {"fernet": {"0": "fernet-zero", "1": "fernet-one"}, "credential": {"0": "credential-zero"}}
 
 

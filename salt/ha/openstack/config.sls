@@ -24,8 +24,22 @@ ha-{{ service }}-config:
     - name: {{ svc.config_file }}
     - service: {{ service }}
     - extra: {{ svc.extra_settings | json }}
+    - members: False
     - require:
       - file: ha-{{ service }}-config-dist
+
+# The lists of the controllers' servers (RabbitMQ, memcached): the service
+# requires them but does not watch them, so that a controller added or
+# removed does not restart every controller's APIs at once; the running
+# services read them at their next restart (salt-run state.orchestrate
+# ha.rolling_restart).
+ha-{{ service }}-members:
+  ha_openstack.options:
+    - name: {{ svc.config_file }}
+    - service: {{ service }}
+    - members: True
+    - require:
+      - ha_openstack: ha-{{ service }}-config
 {%- if svc.defaults %}
 
 ha-{{ service }}-defaults:

@@ -53,6 +53,7 @@ ha-keystone-service-{{ unit }}:
     - enable: True
     - require:
       - ha_openstack: ha-keystone-keys
+      - ha_openstack: ha-keystone-members
 {%- if grains.id == first %}
       - ha_openstack: ha-keystone-db-sync
 {%- endif %}

@@ -17,6 +17,8 @@ ha-{{ service }}-service-{{ unit }}:
   service.running:
     - name: {{ unit }}
     - enable: True
+    - require:
+      - ha_openstack: ha-{{ service }}-members
     - watch:
       - ha_openstack: ha-{{ service }}-config
 {%- if svc.defaults %}
