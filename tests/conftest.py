@@ -14,15 +14,19 @@ def pytest_collection_modifyitems(items):
     # fast tiers (render, unit) do not share the two cores with idle lab nodes.
     # A test that powers off every controller goes last among the lab tests:
     # the services a recovery does not restart are not in the way of others.
-    # The audit of the whole lab tier's failovers comes after all of them.
+    # The audit of the whole lab tier's failovers comes after all of them;
+    # the scale-out, which leaves more controllers than the others expect,
+    # after the audit.
     def order(item) -> int:
         if item.get_closest_marker("lab_teardown") is not None:
+            return 4
+        if item.get_closest_marker("lab_scale") is not None:
             return 3
         if item.get_closest_marker("lab_audit") is not None:
             return 2
         if item.get_closest_marker("lab_last") is not None:
             return 1
-        return 0 if item.get_closest_marker("lab") is not None else 4
+        return 0 if item.get_closest_marker("lab") is not None else 5
 
     items.sort(key=order)
 

@@ -1,0 +1,94 @@
+"""
+Scale-out of the control plane (issue 15): two controllers added to the
+pillar of the deployed lab, then ha.deploy, while a client on the compute
+node writes to Galera and asks keystone for tokens through the VIP. Every
+cluster takes them in (Galera, RabbitMQ, etcd, Pacemaker, HAProxy) without
+restarting a member that ran before and without moving the VIP.
+
+It leaves the lab with five controllers: it runs after every other lab test
+and the audit, before the teardown.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.lab.conftest import CLIENT_NODE, CONTROLLERS, cluster_events, vip_holder, wait_until
+from tests.lab.test_operations import CLIENT, status, unit_starts
+from tests.lab.test_pacemaker import VIP, ha_pillar, in_node, last_line, stop
+
+pytestmark = [pytest.mark.lab, pytest.mark.lab_scale]
+
+GROWN = 5
+# Units whose restart a new controller causes by design: each reads the
+# list of controllers only at its start, and none serves a client. The
+# RabbitMQ self-repair judges partitions by the peers it knows.
+RESTARTED_BY_DESIGN = {"ha-rabbitmq-watchdog"}
+
+
+def controllers_of(lab) -> list[str]:
+    return [node for node, state in lab.status().items() if state["role"] == "controller"]
+
+
+def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer_account, measure):
+    lab = sql_client
+    holder = vip_holder(lab)
+    vip_starts = len(cluster_events(lab)["vip"])
+    before = unit_starts(lab)
+    secrets = f"{writer_account}\n{ha_pillar()['openstack']['admin_password']}"
+    client = in_node(CLIENT_NODE, CLIENT, VIP, secret=secrets)
+    try:
+        started = time.monotonic()
+        lab.run("up", "--controllers", str(GROWN), timeout=900)
+        booted = time.monotonic() - started
+        grown = controllers_of(lab)
+        assert grown[:3] == CONTROLLERS and len(grown) == GROWN, grown
+        added = grown[3:]
+        synced = lab.run("salt-run", "saltutil.sync_all", check=False, timeout=300)
+        assert synced.returncode == 0, synced.stdout + synced.stderr
+        code, steps = lab.orchestrate()
+        took = time.monotonic() - started - booted
+        result = json.loads(last_line(client, 60))
+    finally:
+        stop(client)
+    failed = {step_id: step["comment"] for step_id, step in steps.items() if not step["result"]}
+    assert code == 0 and not failed, json.dumps(failed, indent=1)
+    stored = {int(line) for line in lab.exec(CONTROLLERS[0], "mysql", "-N", "-B", input=(
+        "SET SESSION wsrep_sync_wait = 1; SELECT id FROM hatest.acked;")).stdout.split()}
+    lost = sorted(set(result["acked"]) - stored)
+    after = unit_starts(lab)
+    restarted = sorted(f"{node} {unit}" for (node, unit), value in after.items()
+                       if value != before[node, unit] and unit not in RESTARTED_BY_DESIGN)
+    events = cluster_events(lab)
+    measure(f"scale-out 3 -> {GROWN} controllers: nodes booted in {booted:.0f} s, ha.deploy {took:.0f} s; "
+            f"{len(result['acked'])} writes acknowledged, {len(lost)} lost, {len(result['failed_writes'])} failed "
+            f"writes, {result['tokens']} tokens, {len(result['failed_tokens'])} failed token requests; "
+            f"restarted on the first three: {restarted or 'none'}; VIP starts {len(events['vip']) - vip_starts}")
+    assert lost == [], f"acknowledged writes lost: {lost[:20]}"
+    assert restarted == [], f"restarted by the scale-out: {restarted}"
+    assert vip_holder(lab, online=grown) == holder and len(events["vip"]) == vip_starts, events["vip"][vip_starts:]
+
+    code, report, _ = wait_until("a healthy report of five controllers", lambda: (lambda r: r[0] == 0 and r)(
+        status(lab)), 120, 5)
+    rabbits = sorted(f"rabbit@{node}" for node in grown)
+    for node in grown:
+        seen = report["reports"][node]
+        assert seen["galera"]["state"] == "Synced" and seen["galera"]["size"] == GROWN, (node, seen["galera"])
+        assert sorted(seen["rabbitmq"]["running_nodes"]) == rabbits, (node, seen["rabbitmq"])
+        assert seen["etcd"]["healthy"] and sorted(seen["etcd"]["members"]) == sorted(grown), (node, seen["etcd"])
+        assert seen["pacemaker"]["quorate"], (node, seen["pacemaker"])
+        assert sorted(n for n, online in seen["pacemaker"]["nodes"].items() if online) == sorted(grown)
+    listeners = report["reports"][holder]["haproxy"]["listeners"]
+    short = {name: sorted(servers) for name, servers in listeners.items() if len(servers) != GROWN}
+    # Every listener lists every controller; the healthy report says the served ones have them UP.
+    assert listeners and not short, f"listeners without {GROWN} servers: {short}"
+    # A second deploy of the grown lab changes nothing: the joins are done.
+    started = time.monotonic()
+    code, steps = lab.orchestrate()
+    changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
+    measure(f"ha.deploy of the grown lab again: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
+    assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
+    assert all(node in report["reports"] for node in added)
