@@ -30,9 +30,11 @@ from salt.exceptions import CommandExecutionError
 # salt-run saltutil.sync_all brought them to the master; reloaded
 # (dependencies first) so that a synced change is used at once.
 try:
+    import ha_kit
     import ha_topology_pacemaker
     import ha_verdict
 
+    ha_kit = importlib.reload(ha_kit)
     ha_topology_pacemaker = importlib.reload(ha_topology_pacemaker)
     ha_verdict = importlib.reload(ha_verdict)
 except ImportError:
@@ -117,8 +119,12 @@ def _ask(client, minions: list[str], fun: str, args: list | None = None, timeout
 
 
 def _call(client, minion: str, fun: str, *args, timeout: float = 120, **kwargs) -> Any:
-    """The toolkit's one call of a minion from the master (``ha_kit.call``)."""
-    return __utils__["ha_kit.call"](client, minion, fun, *args, timeout=timeout, **kwargs)  # noqa: F821
+    """
+    The toolkit's one call of a minion from the master (``ha_kit.call``),
+    imported, not through ``__utils__``: the probes of ``_wait`` call it
+    from the toolkit's loader, where this runner's dunders do not resolve.
+    """
+    return ha_kit.call(client, minion, fun, *args, timeout=timeout, **kwargs)
 
 
 def _wait(what: str, probe, timeout: float, interval: float = 2) -> Any:
