@@ -2,7 +2,7 @@
 Health of the etcd cluster through the v3 API (``etcdctl`` with
 ``ETCDCTL_API=3`` and JSON output): the member list, the health and status of
 every endpoint, the leader, and whether a quorum of the expected members is
-healthy.
+healthy; a member's removal.
 
 The path of ``etcdctl`` comes from the formula's map (``etcd:etcdctl``).
 """
@@ -91,6 +91,41 @@ def member_add(endpoints: list[str], name: str, peer_url: str) -> list[dict]:
     """
     raw = _etcdctl(endpoints, "member", "add", name, f"--peer-urls={peer_url}", timeout=30)
     return _members(raw)
+
+
+def member_remove(endpoints: list[str], name: str) -> bool:
+    """
+    Remove the member ``name`` from the cluster of ``endpoints`` (the
+    members that stay; ``etcdctl member remove ID``). Stop it first: the
+    others keep their quorum, since the cluster then counts one member
+    less. Returns False when no member has that name (nothing to do).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.member_remove '[http://10.10.10.51:2379]' openstack-controller04
+    """
+    ids = [member["id"] for member in members(endpoints) if member["name"] == name]
+    for member_id in ids:
+        _etcdctl(endpoints, "member", "remove", member_id, timeout=30)
+    return bool(ids)
+
+
+def remove_data() -> bool:
+    """
+    Delete this node's etcd data (the map's ``etcd:data_dir``) once it is no
+    member any more, so that it joins as a new member if it is added again;
+    refused while etcd runs here. Returns False when there was none.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller04 ha_etcd.remove_data
+    """
+    etcd = __salt__["ha_topology.formula_map"]()["etcd"]  # noqa: F821 - Salt loader dunder
+    return __utils__["ha_kit.remove_data"](__salt__, etcd["service"], etcd["data_dir"])  # noqa: F821
 
 
 def endpoint_status(endpoint: str) -> dict:

@@ -2,7 +2,9 @@
 What one node sees of the control plane, for ``salt-run ha.status``
 (``_runners/ha.py`` judges every node's report with ``ha_verdict``), and
 the restart of one controller's services with a health gate after each,
-for the rolling restart (``salt-run state.orchestrate ha.rolling_restart``).
+for the rolling restart (``salt-run state.orchestrate ha.rolling_restart``),
+and the retirement of a controller's services when it leaves
+(``salt-run state.orchestrate ha.remove_controller``).
 
 Every part of the report is bounded in time (each command has a timeout)
 and a part that fails says why instead of failing the whole report.
@@ -234,25 +236,37 @@ def _unit(step: str, action: str, unit: str) -> None:
     raise CommandExecutionError(f"{step}: {unit} did not {action}: {why}")
 
 
-def restart_services(timeout: float = GATE_TIMEOUT) -> dict:
+def _steps(names: list[str] | None) -> list[dict]:
+    """The :py:func:`restart_steps` named in ``names`` (all when None), in their order; an unknown name raises."""
+    steps = restart_steps()
+    unknown = sorted(set(names or []) - {step["name"] for step in steps})
+    if unknown:
+        raise CommandExecutionError(f"no such step: {', '.join(unknown)}; the steps are "
+                                    + ", ".join(step["name"] for step in steps))
+    return [step for step in steps if names is None or step["name"] in names]
+
+
+def restart_services(timeout: float = GATE_TIMEOUT, steps: list[str] | None = None) -> dict:
     """
     Restart this controller's clustered and OpenStack services one
-    component at a time (:py:func:`restart_steps`), each followed by its
-    health gate (up to ``timeout`` seconds). Run it on a controller that
-    is drained (in Pacemaker standby, out of the other HAProxies): the
-    rolling restart does that first. Returns the steps done with their
-    ``seconds``; raises at the first unit that does not start or gate that
-    is not met, naming them.
+    component at a time (:py:func:`restart_steps`; ``steps``: only those
+    named), each followed by its health gate (up to ``timeout`` seconds).
+    Run it on a controller that is drained (in Pacemaker standby, out of
+    the other HAProxies): the rolling restart does that first. Returns the
+    steps done with their ``seconds``; raises at the first unit that does
+    not start or gate that is not met, naming them.
 
     CLI Example:
 
     .. code-block:: bash
 
         salt openstack-controller01 ha_health.restart_services
+        salt openstack-controller01 ha_health.restart_services steps='[openstack]'
     """
+    chosen = _steps(steps)
     gates = _gates(timeout)
     done = []
-    for step in restart_steps():
+    for step in chosen:
         started = time.monotonic()
         for unit in reversed(step["units"]):
             _unit(step["name"], "stop", unit)
@@ -264,3 +278,33 @@ def restart_services(timeout: float = GATE_TIMEOUT) -> dict:
             raise CommandExecutionError(f"{step['name']} restarted but not healthy: {exc}") from None
         done.append({"name": step["name"], "units": step["units"], "seconds": round(time.monotonic() - started, 1)})
     return {"restarted": done}
+
+
+def retire_services(steps: list[str]) -> list[str]:
+    """
+    Stop and disable the units of the :py:func:`restart_steps` named in
+    ``steps`` (``other``: HAProxy, the Galera health endpoint and pcsd), in
+    the order given, on a controller that leaves the control plane
+    (``salt-run state.orchestrate ha.remove_controller``), so that none of
+    them starts again at its next boot. A unit already stopped and disabled
+    is left alone. Returns the units retired.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller04 ha_health.retire_services '[openstack]'
+    """
+    ha_map = _salt("ha_topology.formula_map")()
+    known = {step["name"]: step["units"] for step in _steps([name for name in steps if name != "other"])}
+    known["other"] = [ha_map["haproxy"]["service"], f"{ha_map['galera']['clustercheck']['unit']}.socket",
+                      f"{ha_map['galera']['clustercheck']['unit']}.service", ha_map["pacemaker"]["pcsd_service"]]
+    retired = []
+    for name in steps:
+        for unit in reversed(known[name]):
+            if _salt("service.status")(unit):
+                _unit(name, "stop", unit)
+            if _salt("service.enabled")(unit):
+                _unit(name, "disable", unit)
+            retired.append(unit)
+    return retired

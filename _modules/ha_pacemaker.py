@@ -274,6 +274,39 @@ def node_add(node: str, address: str, timeout: float = 180) -> None:
     online([node], timeout)
 
 
+def node_remove(node: str, timeout: float = 180) -> bool:
+    """
+    Remove ``node`` from the running cluster (``pcs cluster node remove
+    NODE``): pcs stops the cluster on it and destroys its configuration
+    there, removes it from corosync's node list on every other node and
+    reloads it (no running node restarts), and Pacemaker forgets it. Run it
+    on a node that stays; put ``node`` in standby first, so that its
+    resources move in order. Returns once the cluster is quorate without
+    it; False when it was no cluster node (nothing to do).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.node_remove openstack-controller04
+    """
+    config = cluster_config()
+    if config is None or node not in config["nodes"]:
+        return False
+    _pcs("cluster", "node", "remove", node, timeout=timeout)
+    rest = [name for name in config["nodes"] if name != node]
+
+    def probe() -> dict:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        current = __salt__["ha_pacemaker.status"]()  # noqa: F821 - Salt loader dunder
+        if node in current["nodes"] or not current["quorate"] or not all(current["nodes"].get(n) for n in rest):
+            raise CommandExecutionError(f"quorate: {current['quorate']}, nodes online: {current['nodes']}")
+        return current
+
+    __utils__["ha_kit.wait"](f"{node} gone from a quorate cluster", probe, timeout, 2)  # noqa: F821
+    return True
+
+
 def update_totem(totem: dict) -> None:
     """
     Change corosync totem options on every node and reload corosync

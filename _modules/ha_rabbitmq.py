@@ -219,6 +219,44 @@ def join(target: str, node: str, node_type: str = "disc", timeout: float = 300) 
     return await_running(node, timeout)
 
 
+def forget(node: str, timeout: float = 120) -> bool:
+    """
+    Remove the stopped member ``node`` (``rabbit@HOST``) from the cluster
+    (``rabbitmqctl forget_cluster_node``), run on a running member: its
+    queue mirrors and quorum queue memberships go with it. Returns False
+    when it was no member (nothing to do). RabbitMQ refuses while ``node``
+    still runs: stop it first.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_rabbitmq.forget rabbit@openstack-controller04
+    """
+    if node not in members(cluster_status(timeout=timeout)):
+        return False
+    _ctl("forget_cluster_node", node, timeout=timeout)
+    return True
+
+
+def remove_data() -> bool:
+    """
+    Delete this node's RabbitMQ database (the map's ``rabbitmq:mnesia_dir``)
+    once the cluster forgot it (:py:func:`forget`): it would still believe
+    itself a member and refuse to start; without it, it can join again as
+    a new node. Refused while RabbitMQ runs here. Returns False when there
+    was none.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller04 ha_rabbitmq.remove_data
+    """
+    rabbitmq = _map()
+    return __utils__["ha_kit.remove_data"](__salt__, rabbitmq["service"], rabbitmq["mnesia_dir"])  # noqa: F821
+
+
 def change_node_type(node: str, node_type: str, timeout: float = 300) -> dict:
     """
     Turn the local member into a ``disc`` or ``ram`` node (the app is

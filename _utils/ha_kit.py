@@ -9,6 +9,7 @@ once ``saltutil.sync_all`` (or ``sync_utils``) brought it to the minion:
   argument list, secrets on standard input or in the environment), and
   :py:func:`tail`, what to quote of a failed command;
 - :py:func:`wait`, the one poll loop with a deadline;
+- :py:func:`remove_data`, a departed member's data deleted, never a running one's;
 - :py:func:`call`, the runners' one way to call a function on one minion;
 - :py:func:`seal` and :py:func:`unseal`, for data that must pass through
   Salt (the mine) without being readable there.
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -178,6 +181,25 @@ def wait(what: str, probe: Callable[[], Any], timeout: float, interval: float = 
         if left <= 0:
             raise CommandExecutionError(f"did not see {what} within {timeout:g} s: {reason}")
         time.sleep(min(interval, left))
+
+
+# --- a departed member's data ---------------------------------------------------------
+
+
+def remove_data(salt: Mapping, service: str, path: str) -> bool:
+    """
+    Delete ``path``, the data of ``service`` on a node that left its
+    cluster, so that the node would join as a new member if it were added
+    again (etcd, RabbitMQ: a member keeps its cluster's identity in its
+    data). Refused while the service runs here. Returns False when there
+    was none.
+    """
+    if salt["service.status"](service):
+        raise CommandExecutionError(f"{service} runs here: stop it before its data in {path} is removed")
+    if not os.path.isdir(path):
+        return False
+    shutil.rmtree(path)
+    return True
 
 
 # --- the master's call of one minion --------------------------------------------------

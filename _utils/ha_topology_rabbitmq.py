@@ -185,7 +185,7 @@ def _check_policy_definition(definition: dict, mirrored: bool, errors: list[str]
                           "ha-mode: all")
 
 
-def _rabbit_name(node_id: str) -> str:
+def rabbit_name(node_id: str) -> str:
     # RabbitMQ's default node name: rabbit@ and the short host name, which the
     # formula sets to the minion id.
     return "rabbit@" + node_id.split(".")[0]
@@ -204,11 +204,11 @@ def node(ha: dict, me: dict, controllers: list[dict], first: str) -> dict:
         "loopback_users.guest": "true",
     })
     return {
-        "node": _rabbit_name(me["id"]),
-        "first": _rabbit_name(first),
+        "node": rabbit_name(me["id"]),
+        "first": rabbit_name(first),
         "node_type": "ram" if me["id"] in rabbitmq["ram_nodes"] else "disc",
-        "cluster": [_rabbit_name(n["id"]) for n in controllers],
-        "peers": {_rabbit_name(n["id"]): n["address"] for n in controllers if n["id"] != me["id"]},
+        "cluster": [rabbit_name(n["id"]) for n in controllers],
+        "peers": {rabbit_name(n["id"]): n["address"] for n in controllers if n["id"] != me["id"]},
         "address": me["address"],
         "port": rabbitmq["port"],
         "management_port": rabbitmq["management_port"],
