@@ -7,6 +7,9 @@ Day-2 operations of the control plane, on the master:
   healthy, 1 when degraded, 2 when down.
 - ``ha.require_healthy`` and ``ha.restart_controller``: the steps of
   ``salt-run state.orchestrate ha.rolling_restart``.
+- ``ha.require_removable`` and ``ha.remove_controller``: the steps of
+  ``salt-run state.orchestrate ha.remove_controller``, which takes a
+  controller out of every cluster once the pillar no longer lists it.
 
 The topology comes from the pillar as the master sees it (the orchestrations'
 view); the nodes report on themselves (``ha_health.collect``) and
@@ -32,10 +35,12 @@ from salt.exceptions import CommandExecutionError
 try:
     import ha_kit
     import ha_topology_pacemaker
+    import ha_topology_rabbitmq
     import ha_verdict
 
     ha_kit = importlib.reload(ha_kit)
     ha_topology_pacemaker = importlib.reload(ha_topology_pacemaker)
+    ha_topology_rabbitmq = importlib.reload(ha_topology_rabbitmq)
     ha_verdict = importlib.reload(ha_verdict)
 except ImportError:
     ha_verdict = None
@@ -52,6 +57,11 @@ STATUS_TIMEOUT = 20
 DRAIN_TIMEOUT = 30
 RESTART_TIMEOUT = 1800
 HEALTHY_TIMEOUT = 300
+# The removal's bounds (seconds): a cluster's members agreeing that one of
+# them left; a retired component's units stopped (a Galera member's clean
+# shutdown the longest).
+LEFT_TIMEOUT = 180
+RETIRE_TIMEOUT = 600
 
 
 def __virtual__():
@@ -64,8 +74,10 @@ def _topology() -> dict:
     """
     What the runners need of the site, from the ``ha`` pillar as the master
     sees it: ``errors`` (the validation's) or the ``controllers``,
-    ``computes`` and ``all`` nodes, the ``vip``, each controller's RabbitMQ
-    node name (``rabbitmq_names``) and the ``served_listeners``.
+    ``computes`` and ``all`` nodes, the ``first`` controller, the ``vip``,
+    each controller's RabbitMQ node name (``rabbitmq_names``), the
+    ``served_listeners`` and the etcd members' client URLs
+    (``etcd_endpoints``).
     """
     grains = salt.loader.grains(__opts__)  # noqa: F821 - Salt loader dunder
     pillar = salt.pillar.get_pillar(__opts__, grains, __opts__["id"], saltenv="base").compile_pillar()  # noqa: F821
@@ -84,6 +96,8 @@ def _topology() -> dict:
             "rabbitmq_names": {node: functions["ha_topology.rabbitmq_node"](minion_id=node, ha=ha)["node"]
                                for node in plan["controllers"]},
             "served_listeners": functions["ha_topology.served_listeners"](ha=ha),
+            "etcd_endpoints": [member["client_url"]
+                               for member in functions["ha_topology.etcd_members"](ha=ha).values()],
         }
     finally:
         minion.destroy()
@@ -214,10 +228,45 @@ def _pacemaker_view(client, node: str) -> dict:
     return _call(client, node, "ha_pacemaker.status", timeout=60)
 
 
-def restart_controller(node: str) -> dict:
+def _drain(client, node: str, others: list[str], done: list[str], timeline: dict[str, float]) -> None:
+    """
+    Take ``node`` out of service: Pacemaker standby (the VIP and its HAProxy
+    leave it), its servers out of rotation in the ``others``' HAProxies and
+    their sessions given ``DRAIN_TIMEOUT`` seconds to end, then cut. Each
+    step is added to ``done`` and ``timeline`` once it ended.
+    """
+    _call(client, node, "ha_pacemaker.standby", node, True, timeout=180)
+    _wait(f"the VIP and HAProxy off {node}", lambda: all(
+        node not in where for where in _pacemaker_view(client, others[0])["resources"].values()), 120)
+    done.append("standby")
+    timeline["standby"] = time.time()
+    # maint, not drain: a drained server still takes the clients that a
+    # stick table pins to it (the Galera listener's), maint takes none.
+    # The sessions it has continue until they end or are cut below.
+    for other in others:
+        _call(client, other, "ha_haproxy.set_state", node, "maint")
+    done.append("drained")
+    timeline["drained"] = time.time()
+    try:
+        _wait(f"the sessions of {node} ended", lambda: all(
+            _call(client, other, "ha_haproxy.sessions", node) == 0 for other in others), DRAIN_TIMEOUT)
+    except CommandExecutionError:
+        for other in others:
+            _call(client, other, "ha_haproxy.shutdown_sessions", node)
+
+
+def _failed(node: str, exc: Exception, done: list[str], then: str, **extra: Any) -> dict:
+    """A day-2 step's failure: the node, the reason, what was ``done`` and what ``then`` holds."""
+    __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
+    return {"result": False, "retcode": 1, "node": node, "done": done, **extra,
+            "comment": f"{node}: {_reason(exc, node)}. Left as it is after: {', '.join(done) or 'nothing'}; {then}"}
+
+
+def restart_controller(node: str, steps: list[str] | None = None) -> dict:
     """
     Restart every clustered and OpenStack service of the controller
-    ``node`` without an outage:
+    ``node`` (``steps``: only the components named, see
+    ``ha_health.restart_steps``) without an outage:
 
     1. drain it: Pacemaker standby (the VIP leaves it, its HAProxy stops),
        its servers out of rotation (``maint``) in every other HAProxy and
@@ -239,6 +288,7 @@ def restart_controller(node: str) -> dict:
     .. code-block:: bash
 
         salt-run ha.restart_controller openstack-controller01
+        salt-run ha.restart_controller openstack-controller01 steps='[openstack]'
     """
     done: list[str] = []
     timeline: dict[str, float] = {}
@@ -250,25 +300,8 @@ def restart_controller(node: str) -> dict:
         others = [n for n in plan["controllers"] if n != node]
         client = _client()
         started = time.monotonic()
-        _call(client, node, "ha_pacemaker.standby", node, True, timeout=180)
-        _wait(f"the VIP and HAProxy off {node}", lambda: all(
-            node not in where for where in _pacemaker_view(client, others[0])["resources"].values()), 120)
-        done.append("standby")
-        timeline["standby"] = time.time()
-        # maint, not drain: a drained server still takes the clients that a
-        # stick table pins to it (the Galera listener's), maint takes none.
-        # The sessions it has continue until they end or are cut below.
-        for other in others:
-            _call(client, other, "ha_haproxy.set_state", node, "maint")
-        done.append("drained")
-        timeline["drained"] = time.time()
-        try:
-            _wait(f"the sessions of {node} ended", lambda: all(
-                _call(client, other, "ha_haproxy.sessions", node) == 0 for other in others), DRAIN_TIMEOUT)
-        except CommandExecutionError:
-            for other in others:
-                _call(client, other, "ha_haproxy.shutdown_sessions", node)
-        restarted = _call(client, node, "ha_health.restart_services", timeout=RESTART_TIMEOUT)
+        _drain(client, node, others, done, timeline)
+        restarted = _call(client, node, "ha_health.restart_services", steps=steps, timeout=RESTART_TIMEOUT)
         done.append("restarted")
         timeline["restarted"] = time.time()
         _call(client, node, "ha_pacemaker.standby", node, False, timeout=180)
@@ -282,10 +315,161 @@ def restart_controller(node: str) -> dict:
         if not healthy["result"]:
             raise CommandExecutionError(healthy["comment"])
     except CommandExecutionError as exc:
-        __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
-        return {"result": False, "retcode": 1, "node": node, "done": done, "timeline": timeline,
-                "comment": f"{node}: {_reason(exc, node)}. Left as it is after: {', '.join(done) or 'nothing'}; "
-                           "the other controllers are untouched."}
+        return _failed(node, exc, done, "the other controllers are untouched.", timeline=timeline)
     timeline["healthy"] = time.time()
     return {"result": True, "retcode": 0, "node": node, "restarted": restarted["restarted"], "timeline": timeline,
             "seconds": round(time.monotonic() - started, 1)}
+
+
+def _names(controllers: str | list[str]) -> list[str]:
+    """One minion id or a list of them, as a list."""
+    return [controllers] if isinstance(controllers, str) else list(controllers)
+
+
+def _with(topology: dict, leaving: list[str]) -> dict:
+    """The topology as it was while the ``leaving`` controllers still belonged to it: the status judges them too."""
+    return {**topology, "controllers": topology["controllers"] + leaving,
+            "all": topology["controllers"] + leaving + topology["computes"],
+            "rabbitmq_names": {**topology["rabbitmq_names"],
+                               **{node: ha_topology_rabbitmq.rabbit_name(node) for node in leaving}}}
+
+
+def _removable(topology: dict, leaving: list[str]) -> None:
+    """Raise, saying why, unless the ``leaving`` controllers can be taken out of the pillar's site."""
+    if topology["errors"]:
+        raise CommandExecutionError(f"the pillar is not valid: {'; '.join(topology['errors'])}")
+    if not leaving:
+        raise CommandExecutionError("name the controllers to remove: salt-run state.orchestrate "
+                                    "ha.remove_controller pillar='{\"remove\": [NODE]}'")
+    listed = [node for node in leaving if node in topology["all"]]
+    if listed:
+        # The pillar is the site as it will be: the remaining controllers'
+        # configuration (gcomm:// lists, HAProxy servers, etcd endpoints)
+        # comes from it, and the validation keeps it at three controllers.
+        raise CommandExecutionError(f"{', '.join(listed)} still listed in ha:nodes: remove it from the pillar "
+                                    "first (at least three controllers stay), then run the removal again")
+
+
+def require_removable(controllers: str | list[str]) -> dict:
+    """
+    The removal's precheck: succeed when the ``controllers`` (a minion id
+    or a list) are no longer listed in the pillar, at least three
+    controllers stay (the validation), the leaving ones answer and the
+    control plane with them still in it is healthy (``ha.status``);
+    otherwise fail with what is wrong. Nothing changes.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run ha.require_removable openstack-controller04
+    """
+    leaving = _names(controllers)
+    try:
+        topology = _topology()
+        _removable(topology, leaving)
+    except CommandExecutionError as exc:
+        __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
+        return {"result": False, "retcode": 1, "comment": str(exc)}
+    return _require_healthy(_with(topology, leaving), 0)
+
+
+def _left(what: str, probe, timeout: float = LEFT_TIMEOUT) -> None:
+    """A gate after one cluster let the node go: ``probe`` raises, saying what it sees, until the rest agree."""
+
+    def agreed() -> bool:
+        # ha_kit.wait takes a false return for "not yet": the probe's None is no answer.
+        probe()
+        return True
+
+    _wait(what, agreed, timeout, 2)
+
+
+def remove_controller(node: str) -> dict:
+    """
+    Take the controller ``node``, which the pillar no longer lists, out of
+    every cluster, one at a time, each keeping its quorum and each followed
+    by a gate on the controllers that stay (the pillar's, from its first):
+
+    1. out of service: Pacemaker standby (the VIP leaves it), its servers
+       out of the other HAProxies, its sessions ended; its OpenStack
+       services stopped;
+    2. Pacemaker: ``pcs cluster node remove`` (corosync reloads its node
+       list on the others; quorum is counted without it);
+    3. RabbitMQ: stopped there, ``forget_cluster_node`` on the first, its
+       database deleted there;
+    4. Galera: a clean shutdown there (the cluster shrinks, still Primary);
+    5. etcd: stopped there, ``member remove``, its data deleted there;
+    6. memcached, Pacemaker's own units, HAProxy, the Galera health endpoint
+       and pcsd stopped there.
+
+    Every unit it stops is also disabled, so the node does not come back
+    into a cluster at its next boot. A step already done (a run that
+    stopped half way, run again) is skipped. The remaining controllers'
+    configuration is the deploy's (the orchestration runs it next).
+    Returns the steps ``done`` and the ``seconds`` it took; the first step
+    that fails stops it, naming the node, the reason and what was done.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run ha.remove_controller openstack-controller04
+    """
+    done: list[str] = []
+    started = time.monotonic()
+    try:
+        topology = _topology()
+        _removable(topology, [node])
+        rest, first = topology["controllers"], topology["first"]
+        client = _client()
+        if node in _pacemaker_view(client, first)["nodes"]:
+            _drain(client, node, rest, done, {})
+        _call(client, node, "ha_health.retire_services", ["openstack"], timeout=RETIRE_TIMEOUT)
+        done.append("OpenStack stopped")
+        if _call(client, first, "ha_pacemaker.node_remove", node, timeout=LEFT_TIMEOUT + 120):
+            done.append("out of Pacemaker")
+        _remove_rabbitmq(client, node, topology)
+        done.append("out of RabbitMQ")
+        _call(client, node, "ha_health.retire_services", ["galera"], timeout=RETIRE_TIMEOUT)
+        _left(f"Galera without {node}", lambda: _galera_without(client, rest))
+        done.append("out of Galera")
+        _call(client, node, "ha_health.retire_services", ["etcd"], timeout=RETIRE_TIMEOUT)
+        _call(client, first, "ha_etcd.member_remove", topology["etcd_endpoints"], node)
+        _call(client, node, "ha_etcd.remove_data")
+        _call(client, first, "ha_etcd.wait_whole", LEFT_TIMEOUT, timeout=LEFT_TIMEOUT + 60)
+        done.append("out of etcd")
+        _call(client, node, "ha_health.retire_services", ["memcached", "pacemaker", "other"], timeout=RETIRE_TIMEOUT)
+        done.append("stopped")
+    except CommandExecutionError as exc:
+        return _failed(node, exc, done, f"once the cause is fixed, salt-run ha.remove_controller {node} "
+                                        "goes on from there.")
+    return {"result": True, "retcode": 0, "node": node, "done": done,
+            "seconds": round(time.monotonic() - started, 1)}
+
+
+def _remove_rabbitmq(client, node: str, topology: dict) -> None:
+    first = topology["first"]
+    _call(client, node, "ha_health.retire_services", ["rabbitmq"], timeout=RETIRE_TIMEOUT)
+    _call(client, first, "ha_rabbitmq.forget", ha_topology_rabbitmq.rabbit_name(node), timeout=LEFT_TIMEOUT)
+    _call(client, node, "ha_rabbitmq.remove_data")
+    expected = sorted(topology["rabbitmq_names"].values())
+
+    def probe() -> None:
+        seen = _call(client, first, "ha_rabbitmq.cluster_status", timeout=60)
+        members = sorted(set(seen["disc_nodes"]) | set(seen["ram_nodes"]))
+        if members != expected or seen["running_nodes"] != expected or seen["partitions"]:
+            raise CommandExecutionError(f"members {members}, running {seen['running_nodes']}, "
+                                        f"partitions {seen['partitions']}")
+
+    _left(f"RabbitMQ without {node}", probe)
+
+
+def _galera_without(client, rest: list[str]) -> None:
+    """Every remaining controller Synced in one Primary component of exactly them."""
+    for other in rest:
+        seen = _call(client, other, "ha_galera.status", timeout=60)
+        wsrep = seen.get("wsrep") or {}
+        if not seen.get("synced") or wsrep.get("cluster_size") != len(rest):
+            raise CommandExecutionError(f"{other}: {wsrep.get('local_state_comment') or 'not running'}, "
+                                        f"size {wsrep.get('cluster_size')}")
