@@ -157,6 +157,15 @@ def remove(args) -> int:
     return 0
 
 
+def unlist(args) -> int:
+    """Take a node out of the lab's pillar only: it keeps running (the first step of removing a controller)."""
+    topology = _topology()
+    node = topology.node(args.node)
+    master.write_pillar(config.without(topology, node.name))
+    step(f"{node.name} no longer in the lab's pillar; still running until bin/lab remove {node.name}")
+    return 0
+
+
 def status(args) -> int:
     topology = _topology()
     bridge = nodes.bridge_up()
@@ -262,6 +271,7 @@ def parser() -> argparse.ArgumentParser:
         ("boot", boot, "start a node again with its disk as it was"),
         ("isolate", isolate, "cut a node off the lab network"),
         ("heal", heal, "put an isolated node back on the lab network"),
+        ("unlist", unlist, "take a node out of the lab's pillar only, leaving it running"),
         ("remove", remove, "take a node out of the lab for good (disk, key and pillar entry)"),
     ):
         v = verbs.add_parser(verb, help=text)

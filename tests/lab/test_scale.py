@@ -1,12 +1,17 @@
 """
-Scale-out of the control plane (issue 15): two controllers added to the
-pillar of the deployed lab, then ha.deploy, while a client on the compute
-node writes to Galera and asks keystone for tokens through the VIP. Every
-cluster takes them in (Galera, RabbitMQ, etcd, Pacemaker, HAProxy) without
-restarting a member that ran before and without moving the VIP.
+Scale-out and scale-in of the control plane (issue 15), while a client on
+the compute node writes to Galera and asks keystone for tokens through the
+VIP:
 
-It leaves the lab with five controllers: it runs after every other lab test
-and the audit, before the teardown.
+- two controllers added to the pillar of the deployed lab, then ha.deploy:
+  every cluster takes them in (Galera, RabbitMQ, etcd, Pacemaker, HAProxy)
+  without restarting a member that ran before and without moving the VIP;
+- the same two taken out of the pillar, then the removal orchestration:
+  every cluster reports exactly the three that stay, the leaving nodes run
+  and start at boot none of the formula's units, and a deploy after it
+  changes nothing.
+
+It runs after every other lab test and the audit, before the teardown.
 """
 
 from __future__ import annotations
@@ -92,3 +97,70 @@ def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer
     measure(f"ha.deploy of the grown lab again: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
     assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
     assert all(node in report["reports"] for node in added)
+
+
+# The formula's units that a removed controller must neither run nor start at boot.
+RETIRED_UNITS = ("mariadb", "rabbitmq-server", "ha-rabbitmq-watchdog", "etcd", "memcached", "corosync", "pacemaker",
+                 "ha-vip-guard", "haproxy", "ha-clustercheck.socket", "pcsd", "keystone", "glance-api",
+                 "placement-api", "nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler",
+                 "nova-novncproxy")
+
+
+def acknowledged_and_lost(lab, result: dict) -> tuple[int, list[int]]:
+    stored = {int(line) for line in lab.exec(CONTROLLERS[0], "mysql", "-N", "-B", input=(
+        "SET SESSION wsrep_sync_wait = 1; SELECT id FROM hatest.acked;")).stdout.split()}
+    return len(result["acked"]), sorted(set(result["acked"]) - stored)
+
+
+def test_two_controllers_leave_through_the_removal_orchestration(sql_client, writer_account, measure):
+    lab = sql_client
+    leaving = controllers_of(lab)[len(CONTROLLERS):]
+    assert len(leaving) == GROWN - len(CONTROLLERS), leaving
+    secrets = f"{writer_account}\n{ha_pillar()['openstack']['admin_password']}"
+    client = in_node(CLIENT_NODE, CLIENT, VIP, secret=secrets)
+    try:
+        for node in leaving:
+            lab.run("unlist", node)
+        started = time.monotonic()
+        code, steps = lab.orchestrate(f"pillar={json.dumps({'remove': leaving})}", sls="ha.remove_controller")
+        took = time.monotonic() - started
+        result = json.loads(last_line(client, 60))
+    finally:
+        stop(client)
+    failed = {step_id: step["comment"] for step_id, step in steps.items() if not step["result"]}
+    assert code == 0 and not failed, json.dumps(failed, indent=1)[:4000]
+    acked, lost = acknowledged_and_lost(lab, result)
+    per_node = ", ".join(f"{node} {steps[f'ha-remove-{node}']['changes']['return']['seconds']} s"
+                         for node in leaving)
+    measure(f"scale-in {GROWN} -> {len(CONTROLLERS)} controllers: ha.remove_controller {took:.0f} s "
+            f"(out of the clusters: {per_node}); "
+            f"{acked} writes acknowledged, {len(lost)} lost, {len(result['failed_writes'])} failed writes, "
+            f"{result['tokens']} tokens, {len(result['failed_tokens'])} failed token requests")
+    assert lost == [], f"acknowledged writes lost: {lost[:20]}"
+    for node in leaving:
+        active = lab.exec(node, "systemctl", "is-active", *RETIRED_UNITS, check=False).stdout.split()
+        enabled = lab.exec(node, "systemctl", "is-enabled", *RETIRED_UNITS, check=False).stdout.split()
+        running = [unit for unit, state in zip(RETIRED_UNITS, active, strict=True) if state == "active"]
+        at_boot = [unit for unit, state in zip(RETIRED_UNITS, enabled, strict=True) if state == "enabled"]
+        assert not running and not at_boot, (node, running, at_boot)
+    for node in leaving:
+        lab.run("remove", node)
+
+    code, report, _ = wait_until("a healthy report of three controllers", lambda: (lambda r: r[0] == 0 and r)(
+        status(lab)), 120, 5)
+    rabbits = sorted(f"rabbit@{node}" for node in CONTROLLERS)
+    for node in CONTROLLERS:
+        seen = report["reports"][node]
+        assert seen["galera"]["state"] == "Synced" and seen["galera"]["size"] == len(CONTROLLERS), (node, seen)
+        assert sorted(seen["rabbitmq"]["running_nodes"]) == rabbits, (node, seen["rabbitmq"])
+        assert seen["etcd"]["healthy"] and sorted(seen["etcd"]["members"]) == CONTROLLERS, (node, seen["etcd"])
+        assert seen["pacemaker"]["quorate"] and sorted(seen["pacemaker"]["nodes"]) == CONTROLLERS, seen["pacemaker"]
+    listeners = report["reports"][report["vip_holder"]]["haproxy"]["listeners"]
+    other = {name: sorted(servers) for name, servers in listeners.items() if sorted(servers) != CONTROLLERS}
+    assert listeners and not other, f"listeners whose servers are not the three controllers: {other}"
+    # A deploy after the removal changes nothing: the remaining nodes were configured without the two.
+    started = time.monotonic()
+    code, steps = lab.orchestrate()
+    changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
+    measure(f"ha.deploy after the scale-in: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
+    assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
