@@ -93,12 +93,14 @@ def member_add(endpoints: list[str], name: str, peer_url: str) -> list[dict]:
     return _members(raw)
 
 
-def member_remove(endpoints: list[str], name: str) -> bool:
+def member_remove(endpoints: list[str], name: str, timeout: float = 120) -> bool:
     """
-    Remove the member ``name`` from the cluster of ``endpoints`` (the
-    members that stay; ``etcdctl member remove ID``). Stop it first: the
-    others keep their quorum, since the cluster then counts one member
-    less. Returns False when no member has that name (nothing to do).
+    Remove the member ``name`` from the cluster of ``endpoints`` (members
+    that stay; ``etcdctl member remove ID``). Stop it first: the others keep
+    their quorum, since the cluster then counts one member less. Returns
+    once the member list no longer has it and every member left answers
+    healthy (up to ``timeout`` seconds); False when no member has that name
+    (nothing to remove; the wait is the same).
 
     CLI Example:
 
@@ -109,6 +111,19 @@ def member_remove(endpoints: list[str], name: str) -> bool:
     ids = [member["id"] for member in members(endpoints) if member["name"] == name]
     for member_id in ids:
         _etcdctl(endpoints, "member", "remove", member_id, timeout=30)
+
+    # Also when there was nothing to do: a removal run again after this wait
+    # failed must not go on before the cluster agrees.
+    def probe() -> list[dict]:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        listed = __salt__["ha_etcd.members"](endpoints)  # noqa: F821 - Salt loader dunder
+        unhealthy = [member["name"] or member["id"] for member in listed if member["name"] == name or not all(
+            __salt__["ha_etcd.endpoint_health"](url)["healthy"] for url in member["client_urls"])]  # noqa: F821
+        if unhealthy:
+            raise CommandExecutionError(f"listed and not healthy, or still listed: {', '.join(unhealthy)}")
+        return listed
+
+    __utils__["ha_kit.wait"](f"etcd without {name}", probe, timeout, 2)  # noqa: F821
     return bool(ids)
 
 

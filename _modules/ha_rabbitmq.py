@@ -223,9 +223,11 @@ def forget(node: str, timeout: float = 120) -> bool:
     """
     Remove the stopped member ``node`` (``rabbit@HOST``) from the cluster
     (``rabbitmqctl forget_cluster_node``), run on a running member: its
-    queue mirrors and quorum queue memberships go with it. Returns False
-    when it was no member (nothing to do). RabbitMQ refuses while ``node``
-    still runs: stop it first.
+    queue mirrors and quorum queue memberships go with it. Returns once
+    the cluster no longer lists it and every member left runs, with no
+    partition (up to ``timeout`` seconds); False when it was no member
+    (nothing to remove; the wait is the same). RabbitMQ refuses while
+    ``node`` still runs: stop it first.
 
     CLI Example:
 
@@ -233,10 +235,23 @@ def forget(node: str, timeout: float = 120) -> bool:
 
         salt openstack-controller01 ha_rabbitmq.forget rabbit@openstack-controller04
     """
-    if node not in members(cluster_status(timeout=timeout)):
-        return False
-    _ctl("forget_cluster_node", node, timeout=timeout)
-    return True
+    forgotten = node in members(cluster_status(timeout=min(timeout, 60)))
+    if forgotten:
+        _ctl("forget_cluster_node", node, timeout=timeout)
+
+    # Also when there was nothing to do: a removal run again after this wait
+    # failed must not go on before the cluster agrees.
+    def probe() -> dict:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        status = __salt__["ha_rabbitmq.cluster_status"](timeout=15)  # noqa: F821 - Salt loader dunder
+        rest = members(status)
+        if node in rest or status["running_nodes"] != rest or status["partitions"]:
+            raise CommandExecutionError(f"members {rest}, running {status['running_nodes']}, "
+                                        f"partitions {status['partitions']}")
+        return status
+
+    __utils__["ha_kit.wait"](f"RabbitMQ without {node}", probe, timeout, 2)  # noqa: F821
+    return forgotten
 
 
 def remove_data() -> bool:

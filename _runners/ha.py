@@ -350,13 +350,14 @@ def _removable(topology: dict, leaving: list[str]) -> None:
                                     "first (at least three controllers stay), then run the removal again")
 
 
-def require_removable(controllers: str | list[str]) -> dict:
+def require_removable(controllers: str | list[str], timeout: float = 0) -> dict:
     """
     The removal's precheck: succeed when the ``controllers`` (a minion id
     or a list) are no longer listed in the pillar, at least three
-    controllers stay (the validation), the leaving ones answer and the
-    control plane with them still in it is healthy (``ha.status``);
-    otherwise fail with what is wrong. Nothing changes.
+    controllers stay (the validation), and the control plane with them
+    still in it, answering, is healthy (``ha.status``; with ``timeout``:
+    once it says so within that many seconds); otherwise fail with what is
+    wrong. Nothing changes.
 
     CLI Example:
 
@@ -371,35 +372,29 @@ def require_removable(controllers: str | list[str]) -> dict:
     except CommandExecutionError as exc:
         __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
         return {"result": False, "retcode": 1, "comment": str(exc)}
-    return _require_healthy(_with(topology, leaving), 0)
-
-
-def _left(what: str, probe, timeout: float = LEFT_TIMEOUT) -> None:
-    """A gate after one cluster let the node go: ``probe`` raises, saying what it sees, until the rest agree."""
-
-    def agreed() -> bool:
-        # ha_kit.wait takes a false return for "not yet": the probe's None is no answer.
-        probe()
-        return True
-
-    _wait(what, agreed, timeout, 2)
+    return _require_healthy(_with(topology, leaving), float(timeout))
 
 
 def remove_controller(node: str) -> dict:
     """
     Take the controller ``node``, which the pillar no longer lists, out of
     every cluster, one at a time, each keeping its quorum and each followed
-    by a gate on the controllers that stay (the pillar's, from its first):
+    by a gate: the cluster without ``node``, every member that is left
+    healthy (judged on the live cluster, not on the pillar, since other
+    controllers may still be leaving):
 
     1. out of service: Pacemaker standby (the VIP leaves it), its servers
        out of the other HAProxies, its sessions ended; its OpenStack
        services stopped;
-    2. Pacemaker: ``pcs cluster node remove`` (corosync reloads its node
-       list on the others; quorum is counted without it);
+    2. Pacemaker: ``pcs cluster node remove`` on the first controller
+       (corosync reloads its node list on the others; quorum is counted
+       without it);
     3. RabbitMQ: stopped there, ``forget_cluster_node`` on the first, its
        database deleted there;
-    4. Galera: a clean shutdown there (the cluster shrinks, still Primary);
-    5. etcd: stopped there, ``member remove``, its data deleted there;
+    4. Galera: a clean shutdown there (the cluster shrinks by one, still
+       Primary, every remaining member Synced);
+    5. etcd: stopped there, ``member remove`` on the first, its data
+       deleted there;
     6. memcached, Pacemaker's own units, HAProxy, the Galera health endpoint
        and pcsd stopped there.
 
@@ -418,27 +413,35 @@ def remove_controller(node: str) -> dict:
     """
     done: list[str] = []
     started = time.monotonic()
+    # A removal function waits until its cluster agrees: its call may take
+    # the command's own bound and then that wait.
+    left = 2 * LEFT_TIMEOUT + 60
     try:
         topology = _topology()
         _removable(topology, [node])
         rest, first = topology["controllers"], topology["first"]
         client = _client()
-        if node in _pacemaker_view(client, first)["nodes"]:
-            _drain(client, node, rest, done, {})
+        members = _pacemaker_view(client, first)["nodes"]
+        if node in members:
+            # Every other member's HAProxy, also a controller that leaves
+            # after this one (it may hold the VIP), the first one's first.
+            _drain(client, node, [first] + sorted(set(members) - {node, first}), done, {})
         _call(client, node, "ha_health.retire_services", ["openstack"], timeout=RETIRE_TIMEOUT)
         done.append("OpenStack stopped")
-        if _call(client, first, "ha_pacemaker.node_remove", node, timeout=LEFT_TIMEOUT + 120):
+        if _call(client, first, "ha_pacemaker.node_remove", node, LEFT_TIMEOUT, timeout=left):
             done.append("out of Pacemaker")
-        _remove_rabbitmq(client, node, topology)
-        done.append("out of RabbitMQ")
-        _call(client, node, "ha_health.retire_services", ["galera"], timeout=RETIRE_TIMEOUT)
-        _left(f"Galera without {node}", lambda: _galera_without(client, rest))
-        done.append("out of Galera")
+        _call(client, node, "ha_health.retire_services", ["rabbitmq"], timeout=RETIRE_TIMEOUT)
+        if _call(client, first, "ha_rabbitmq.forget", ha_topology_rabbitmq.rabbit_name(node), LEFT_TIMEOUT,
+                 timeout=left):
+            done.append("out of RabbitMQ")
+        _call(client, node, "ha_rabbitmq.remove_data")
+        if _remove_galera(client, node, first, rest):
+            done.append("out of Galera")
         _call(client, node, "ha_health.retire_services", ["etcd"], timeout=RETIRE_TIMEOUT)
-        _call(client, first, "ha_etcd.member_remove", topology["etcd_endpoints"], node)
+        if _call(client, first, "ha_etcd.member_remove", topology["etcd_endpoints"], node, LEFT_TIMEOUT,
+                 timeout=left):
+            done.append("out of etcd")
         _call(client, node, "ha_etcd.remove_data")
-        _call(client, first, "ha_etcd.wait_whole", LEFT_TIMEOUT, timeout=LEFT_TIMEOUT + 60)
-        done.append("out of etcd")
         _call(client, node, "ha_health.retire_services", ["memcached", "pacemaker", "other"], timeout=RETIRE_TIMEOUT)
         done.append("stopped")
     except CommandExecutionError as exc:
@@ -448,28 +451,28 @@ def remove_controller(node: str) -> dict:
             "seconds": round(time.monotonic() - started, 1)}
 
 
-def _remove_rabbitmq(client, node: str, topology: dict) -> None:
-    first = topology["first"]
-    _call(client, node, "ha_health.retire_services", ["rabbitmq"], timeout=RETIRE_TIMEOUT)
-    _call(client, first, "ha_rabbitmq.forget", ha_topology_rabbitmq.rabbit_name(node), timeout=LEFT_TIMEOUT)
-    _call(client, node, "ha_rabbitmq.remove_data")
-    expected = sorted(topology["rabbitmq_names"].values())
+def _remove_galera(client, node: str, first: str, rest: list[str]) -> bool:
+    """
+    MariaDB on ``node`` shut down cleanly, so that it leaves the cluster
+    (stopped and disabled); when it was running, wait until every
+    controller of ``rest`` is Synced in a Primary component one member
+    smaller than the ``first`` controller saw before. False when it was not
+    running (nothing to wait for).
+    """
+    running = _call(client, node, "ha_galera.status", timeout=60).get("running")
+    size = (_call(client, first, "ha_galera.status", timeout=60).get("wsrep") or {}).get("cluster_size", 0)
+    _call(client, node, "ha_health.retire_services", ["galera"], timeout=RETIRE_TIMEOUT)
+    if not running:
+        return False
 
-    def probe() -> None:
-        seen = _call(client, first, "ha_rabbitmq.cluster_status", timeout=60)
-        members = sorted(set(seen["disc_nodes"]) | set(seen["ram_nodes"]))
-        if members != expected or seen["running_nodes"] != expected or seen["partitions"]:
-            raise CommandExecutionError(f"members {members}, running {seen['running_nodes']}, "
-                                        f"partitions {seen['partitions']}")
+    def shrunk() -> bool:
+        for other in rest:
+            seen = _call(client, other, "ha_galera.status", timeout=60)
+            wsrep = seen.get("wsrep") or {}
+            if not seen.get("synced") or wsrep.get("cluster_size") != size - 1:
+                raise CommandExecutionError(f"{other}: {wsrep.get('local_state_comment') or 'not running'}, "
+                                            f"size {wsrep.get('cluster_size')}, expected {size - 1}")
+        return True
 
-    _left(f"RabbitMQ without {node}", probe)
-
-
-def _galera_without(client, rest: list[str]) -> None:
-    """Every remaining controller Synced in one Primary component of exactly them."""
-    for other in rest:
-        seen = _call(client, other, "ha_galera.status", timeout=60)
-        wsrep = seen.get("wsrep") or {}
-        if not seen.get("synced") or wsrep.get("cluster_size") != len(rest):
-            raise CommandExecutionError(f"{other}: {wsrep.get('local_state_comment') or 'not running'}, "
-                                        f"size {wsrep.get('cluster_size')}")
+    _wait(f"Galera without {node}", shrunk, LEFT_TIMEOUT, 2)
+    return True

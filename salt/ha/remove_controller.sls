@@ -29,6 +29,9 @@ ha-remove-precheck:
   salt.runner:
     - name: ha.require_removable
     - controllers: {{ leaving | json }}
+    # A report that is not healthy yet (a node slow to answer, a queue's
+    # mirror still synchronising) is asked again for up to this long.
+    - timeout: 120
     - failhard: True
     - require:
       - ha_topology: ha-pillar-valid

@@ -34,6 +34,17 @@ GROWN = 5
 RESTARTED_BY_DESIGN = {"ha-rabbitmq-watchdog"}
 
 
+def failures(steps: dict) -> dict[str, str]:
+    """The orchestration's failed steps, each with a runner's own comment (why it failed) where it has one."""
+    failed = {}
+    for step_id, step in steps.items():
+        if not step["result"]:
+            returned = step.get("changes", {}).get("return")
+            why = returned.get("comment") if isinstance(returned, dict) else None
+            failed[step_id] = f"{step['comment']} {why or ''}".strip()
+    return failed
+
+
 def controllers_of(lab) -> list[str]:
     return [node for node, state in lab.status().items() if state["role"] == "controller"]
 
@@ -59,7 +70,7 @@ def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer
         result = json.loads(last_line(client, 60))
     finally:
         stop(client)
-    failed = {step_id: step["comment"] for step_id, step in steps.items() if not step["result"]}
+    failed = failures(steps)
     assert code == 0 and not failed, json.dumps(failed, indent=1)
     stored = {int(line) for line in lab.exec(CONTROLLERS[0], "mysql", "-N", "-B", input=(
         "SET SESSION wsrep_sync_wait = 1; SELECT id FROM hatest.acked;")).stdout.split()}
@@ -127,7 +138,7 @@ def test_two_controllers_leave_through_the_removal_orchestration(sql_client, wri
         result = json.loads(last_line(client, 60))
     finally:
         stop(client)
-    failed = {step_id: step["comment"] for step_id, step in steps.items() if not step["result"]}
+    failed = failures(steps)
     assert code == 0 and not failed, json.dumps(failed, indent=1)[:4000]
     acked, lost = acknowledged_and_lost(lab, result)
     per_node = ", ".join(f"{node} {steps[f'ha-remove-{node}']['changes']['return']['seconds']} s"
