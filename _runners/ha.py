@@ -415,7 +415,7 @@ def remove_controller(node: str) -> dict:
     started = time.monotonic()
     # A removal function waits until its cluster agrees: its call may take
     # the command's own bound and then that wait.
-    left = 2 * LEFT_TIMEOUT + 60
+    left = 2 * LEFT_TIMEOUT + 120
     try:
         topology = _topology()
         _removable(topology, [node])
@@ -454,25 +454,27 @@ def remove_controller(node: str) -> dict:
 def _remove_galera(client, node: str, first: str, rest: list[str]) -> bool:
     """
     MariaDB on ``node`` shut down cleanly, so that it leaves the cluster
-    (stopped and disabled); when it was running, wait until every
-    controller of ``rest`` is Synced in a Primary component one member
-    smaller than the ``first`` controller saw before. False when it was not
-    running (nothing to wait for).
+    (stopped and disabled), then wait until every controller of ``rest``
+    is Synced in a Primary component one member smaller than the ``first``
+    controller saw before (as large, when ``node`` was not running: it had
+    left already). Returns whether it was running.
     """
     running = _call(client, node, "ha_galera.status", timeout=60).get("running")
     size = (_call(client, first, "ha_galera.status", timeout=60).get("wsrep") or {}).get("cluster_size", 0)
+    if not size:
+        raise CommandExecutionError(f"Galera: {first} is no running member; {node} is left as it is")
     _call(client, node, "ha_health.retire_services", ["galera"], timeout=RETIRE_TIMEOUT)
-    if not running:
-        return False
+    # Not running: left already (a removal run again); the rest must agree all the same.
+    expected = size - 1 if running else size
 
     def shrunk() -> bool:
         for other in rest:
             seen = _call(client, other, "ha_galera.status", timeout=60)
             wsrep = seen.get("wsrep") or {}
-            if not seen.get("synced") or wsrep.get("cluster_size") != size - 1:
+            if not seen.get("synced") or wsrep.get("cluster_size") != expected:
                 raise CommandExecutionError(f"{other}: {wsrep.get('local_state_comment') or 'not running'}, "
-                                            f"size {wsrep.get('cluster_size')}, expected {size - 1}")
+                                            f"size {wsrep.get('cluster_size')}, expected {expected}")
         return True
 
     _wait(f"Galera without {node}", shrunk, LEFT_TIMEOUT, 2)
-    return True
+    return bool(running)

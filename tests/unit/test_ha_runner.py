@@ -1,5 +1,6 @@
-"""Unit tests of _runners/ha.py: the bounded ask of every node, ha.status, ha.require_healthy and the restart of one
-controller, over a fake LocalClient and a fake clock."""
+"""Unit tests of _runners/ha.py: the bounded ask of every node, ha.status, ha.require_healthy, the restart of one
+controller and the removal of one (ha.require_removable, ha.remove_controller), over a fake LocalClient and a fake
+clock."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ COMPUTE = "openstack-compute01"
 ALL = [*CONTROLLERS, COMPUTE]
 SERVED = ["galera", "glance_api", "keystone_public", "nova_api", "nova_metadata", "nova_vncproxy", "placement_api",
           "rabbitmq"]
+ETCD_ENDPOINTS = [f"http://10.10.10.5{i}:2379" for i in (1, 2, 3)]
 TOPOLOGY = {"errors": [], "first": C01, "controllers": CONTROLLERS, "computes": [COMPUTE], "all": ALL,
             "vip": "10.10.10.69", "rabbitmq_names": {node: f"rabbit@{node}" for node in CONTROLLERS},
-            "served_listeners": SERVED}
+            "served_listeners": SERVED, "etcd_endpoints": ETCD_ENDPOINTS}
 CLONE = "lb-haproxy-clone"
 
 
@@ -42,6 +44,7 @@ class FakeClient:
         self.asked: list[tuple] = []
         self.read = 0  # how many items the runner took from cmd_iter_no_block
         self.calls: list[tuple] = []
+        self.kwargs: list[dict] = []  # each call's keyword arguments, in the order of calls
         self.answer = lambda minion, fun, args: returned(True)
 
     def cmd_iter_no_block(self, tgt, fun, arg, **kwargs):
@@ -56,6 +59,7 @@ class FakeClient:
     def cmd(self, tgt, fun, arg, kwarg=None, timeout=None, full_return=False):
         assert full_return is True
         self.calls.append((tgt, fun, list(arg), timeout))
+        self.kwargs.append(dict(kwarg or {}))
         answer = self.answer(tgt, fun, list(arg))
         return {} if answer is None else {tgt: answer}
 
@@ -207,7 +211,7 @@ def master(monkeypatch):
             return {"ha": ha, "other": 1}
 
     functions = {f"ha_topology.{name}": getattr(ha_topology, name)
-                 for name in ("plan", "rabbitmq_node", "served_listeners")}
+                 for name in ("plan", "rabbitmq_node", "served_listeners", "etcd_members")}
     MasterMinion.instances = []
     monkeypatch.setattr(runner.salt.loader, "grains", lambda opts: {"id": "master"})
     monkeypatch.setattr(runner.salt.pillar, "get_pillar", Pillar)
@@ -537,3 +541,510 @@ def test_restart_controller_when_the_whole_is_not_healthy_after(monkeypatch, cli
         "controllers are untouched.")
     assert len(asked) == 61  # every 5 s for HEALTHY_TIMEOUT (300 s)
     assert context == {"retcode": 1}
+
+
+def test_restart_controller_passes_the_steps_to_the_node(monkeypatch, client, cluster):
+    scripted_reports(monkeypatch, [HEALTHY, HEALTHY])
+    assert runner.restart_controller(C01, steps=["openstack"])["result"] is True
+    assert runner.restart_controller(C01)["result"] is True
+    restarts = [(tgt, kwargs) for (tgt, fun, *_), kwargs in zip(client.funs(), client.kwargs, strict=True)
+                if fun == "ha_health.restart_services"]
+    # None: every step (ha_health.restart_services' default).
+    assert restarts == [(C01, {"steps": ["openstack"]}), (C01, {"steps": None})]
+
+
+# --- require_removable ---------------------------------------------------------------------------
+
+
+C04, C05 = "openstack-controller04", "openstack-controller05"
+
+
+def judged(monkeypatch, reports: list) -> list[dict]:
+    """_report answering ``reports`` in turn; returns the topologies it was asked to judge."""
+    topologies = []
+    monkeypatch.setattr(runner, "_topology", lambda: copy.deepcopy(TOPOLOGY))
+    monkeypatch.setattr(runner, "_report", lambda topology, timeout=runner.STATUS_TIMEOUT: topologies.append(
+        copy.deepcopy(topology)) or reports.pop(0))
+    return topologies
+
+
+@pytest.mark.parametrize("listed", [C03, [C04, C02], COMPUTE])
+def test_require_removable_of_a_node_still_in_the_pillar(monkeypatch, context, listed):
+    topologies = judged(monkeypatch, [HEALTHY])
+    still = [node for node in runner._names(listed) if node != C04]
+    assert runner.require_removable(listed) == {"result": False, "retcode": 1, "comment": (
+        f"{', '.join(still)} still listed in ha:nodes: remove it from the pillar first (at least three controllers "
+        "stay), then run the removal again")}
+    assert topologies == [] and context == {"retcode": 1}
+
+
+def test_require_removable_of_no_node(monkeypatch, context):
+    topologies = judged(monkeypatch, [HEALTHY])
+    result = runner.require_removable([])
+    assert result["result"] is False and result["comment"].startswith("name the controllers to remove: ")
+    assert topologies == [] and context == {"retcode": 1}
+
+
+def test_require_removable_of_a_pillar_with_errors(monkeypatch, context):
+    monkeypatch.setattr(runner, "_topology", lambda: {"errors": ["ha:nodes: 2 controllers, at least 3"],
+                                                      "controllers": [], "computes": [], "all": [], "first": None})
+    assert runner.require_removable(C04) == {"result": False, "retcode": 1, "comment": (
+        "the pillar is not valid: ha:nodes: 2 controllers, at least 3")}
+    assert context == {"retcode": 1}
+
+
+def test_require_removable_judges_the_control_plane_with_the_leaving_nodes(monkeypatch, fake_time, context):
+    topologies = judged(monkeypatch, [HEALTHY])
+    assert runner.require_removable(C04) == {"result": True, "retcode": 0, "comment": "every component is healthy",
+                                             "vip_holder": C01}
+    (seen,) = topologies
+    assert seen["controllers"] == [*CONTROLLERS, C04] and seen["all"] == [*CONTROLLERS, C04, COMPUTE]
+    assert seen["rabbitmq_names"] == {**TOPOLOGY["rabbitmq_names"], C04: f"rabbit@{C04}"}
+    assert {k: v for k, v in seen.items() if k not in ("controllers", "all", "rabbitmq_names")} == {
+        k: v for k, v in TOPOLOGY.items() if k not in ("controllers", "all", "rabbitmq_names")}
+    assert context == {} and fake_time.sleeps == []
+
+
+def test_require_removable_of_two_nodes_a_long_name_and_a_degraded_control_plane(monkeypatch, fake_time, context):
+    topologies = judged(monkeypatch, [degraded()])
+    result = runner.require_removable([C04, f"{C05}.example.org"])
+    assert result["result"] is False and result["comment"].startswith("the control plane is degraded: galera: ")
+    # Judged once (no timeout given: not asked again), with both nodes and RabbitMQ's short node name.
+    (seen,) = topologies
+    assert seen["controllers"] == [*CONTROLLERS, C04, f"{C05}.example.org"]
+    assert seen["rabbitmq_names"][f"{C05}.example.org"] == f"rabbit@{C05}"
+    assert context == {"retcode": 1} and fake_time.sleeps == []
+
+
+def test_require_removable_asks_again_within_its_timeout(monkeypatch, fake_time, context):
+    # The orchestration's precheck (timeout: 120): a report not healthy yet is asked for again, every 5 s, each
+    # time of the control plane with the leaving node.
+    topologies = judged(monkeypatch, [degraded(), degraded(), HEALTHY])
+    assert runner.require_removable([C04], timeout="120") == {
+        "result": True, "retcode": 0, "comment": "every component is healthy", "vip_holder": C01}
+    assert fake_time.sleeps == [5, 5] and len(topologies) == 3
+    assert all(seen["controllers"] == [*CONTROLLERS, C04] for seen in topologies)
+    assert context == {}
+
+
+def test_require_removable_gives_up_at_its_timeout(monkeypatch, fake_time, context):
+    topologies = judged(monkeypatch, [degraded() for _ in range(10)])
+    assert runner.require_removable(C04, timeout=12) == {"result": False, "retcode": 1, "comment": (
+        f"the control plane is degraded: galera: {C03}: MariaDB is not running, {C02}: cluster size 2; "
+        "memcached: 0 of 3 answer")}
+    # ha_kit.wait: the last sleep ends at the deadline, where the report is asked for once more.
+    assert fake_time.sleeps == [5, 5, 2] and len(topologies) == 4
+    assert context == {"retcode": 1}
+
+
+@pytest.mark.parametrize(("given", "passed"), [({}, 0.0), ({"timeout": 120}, 120.0), ({"timeout": "7.5"}, 7.5)])
+def test_require_removable_passes_its_timeout_to_the_health_gate(monkeypatch, given, passed):
+    judged(monkeypatch, [])
+    gates = []
+    monkeypatch.setattr(runner, "_require_healthy", lambda topology, timeout: gates.append(
+        (topology["controllers"], timeout)) or {"result": True})
+    assert runner.require_removable(C04, **given) == {"result": True}
+    assert gates == [([*CONTROLLERS, C04], passed)] and isinstance(gates[0][1], float)
+
+
+# --- remove_controller ---------------------------------------------------------------------------
+
+
+class Leaving:
+    """
+    The clusters while ``node`` leaves them, as the remaining controllers and the node answer the runner:
+    each call changes what the next ones see (the node in standby, out of Pacemaker, forgotten by RabbitMQ,
+    out of Galera once MariaDB stopped there, out of etcd). The removal functions on the ``first`` controller wait
+    for their own cluster to agree (their unit tests): here they return whether there was something to remove.
+    ``others``: other leaving controllers, still members of every cluster. ``order``: the order in which
+    Pacemaker lists its nodes, when not the default; ``sessions``: the node's sessions that a minion's HAProxy
+    keeps (none by default).
+    """
+
+    def __init__(self, client, node=C04, others=(), first=C01):
+        self.node, self.others, self.first = node, list(others), first
+        self.order: list[str] | None = None
+        self.sessions: dict[str, int] = {}
+        self.standby = False
+        self.in_pacemaker = self.in_rabbitmq = self.in_galera = self.in_etcd = True
+        self.retired: list[list[str]] = []
+        self.fail: dict[tuple, dict | None] = {}
+        client.answer = self.answer
+
+    def members(self, still: bool) -> list[str]:
+        nodes = [*CONTROLLERS, *self.others, *([self.node] if still else [])]
+        return [n for n in self.order if n in nodes] if self.order else nodes
+
+    def answer(self, minion, fun, args):
+        if (minion, fun) in self.fail:
+            return self.fail[minion, fun]
+        if fun == "ha_pacemaker.status":
+            nodes = self.members(self.in_pacemaker)
+            clone = [n for n in nodes if n != self.node or not self.standby]
+            return returned({"quorate": True, "dc": C01, "nodes": dict.fromkeys(nodes, True),
+                             "resources": {"vip": [clone[0]], CLONE: clone}, "failed_actions": []})
+        if fun == "ha_pacemaker.standby":
+            assert minion == self.node
+            self.standby = args[1]
+            return returned(None)
+        if fun == "ha_haproxy.sessions":
+            return returned(self.sessions.get(minion, 0))
+        if fun == "ha_health.retire_services":
+            assert minion == self.node
+            self.retired.append(args[0])
+            if args[0] == ["galera"]:
+                self.in_galera = False
+            return returned(["unit"])
+        removed = {"ha_pacemaker.node_remove": "in_pacemaker", "ha_rabbitmq.forget": "in_rabbitmq",
+                   "ha_etcd.member_remove": "in_etcd"}
+        if fun in removed:
+            assert minion == self.first
+            was = getattr(self, removed[fun])
+            setattr(self, removed[fun], False)
+            return returned(was)
+        if fun == "ha_galera.status":
+            if minion == self.node and not self.in_galera:
+                return returned({"running": False, "synced": False, "grastate": {"seqno": 1234}})
+            size = len(self.members(self.in_galera))
+            return returned({"running": True, "synced": True, "wsrep": {"cluster_size": size,
+                                                                          "local_state_comment": "Synced"}})
+        assert fun in ("ha_haproxy.set_state", "ha_haproxy.shutdown_sessions", "ha_rabbitmq.remove_data",
+                       "ha_etcd.remove_data"), fun
+        return returned(True)
+
+
+@pytest.fixture
+def leaving(monkeypatch, client):
+    monkeypatch.setattr(runner, "_topology", lambda: copy.deepcopy(TOPOLOGY))
+    return Leaving(client)
+
+
+RABBITS = [f"rabbit@{node}" for node in CONTROLLERS]
+STEPS = ["standby", "drained", "OpenStack stopped", "out of Pacemaker", "out of RabbitMQ", "out of Galera",
+         "out of etcd", "stopped"]
+
+
+def drain(node: str, others: list[str], first: str = C01) -> list[tuple]:
+    """The calls of ``node``'s drain: the Pacemaker members as the first controller sees them, standby, the VIP and
+    HAProxy off it as the first sees it, its servers in maint in the ``others``' HAProxies, their sessions."""
+    return [
+        (first, "ha_pacemaker.status"),
+        (node, "ha_pacemaker.standby", node, True),
+        (first, "ha_pacemaker.status"),
+        *[(other, "ha_haproxy.set_state", node, "maint") for other in others],
+        *[(other, "ha_haproxy.sessions", node) for other in others],
+    ]
+
+
+def removal(node=C04, first=C01) -> list[tuple]:
+    """The calls of ``node``'s removal after its drain, in order: each cluster in turn, the cluster-wide step on
+    the ``first`` controller, with its own bound (LEFT_TIMEOUT) to agree; Galera's gate (one look, every
+    controller that stays) also when MariaDB did not run there any more."""
+    return [
+        (node, "ha_health.retire_services", ["openstack"]),
+        (first, "ha_pacemaker.node_remove", node, 180),
+        (node, "ha_health.retire_services", ["rabbitmq"]),
+        (first, "ha_rabbitmq.forget", f"rabbit@{node}", 180),
+        (node, "ha_rabbitmq.remove_data"),
+        # Galera: whether MariaDB runs there, the cluster's size as the first controller sees it, the node's clean
+        # shutdown, then every controller that stays Synced, the cluster one member smaller (as large when it
+        # had left already).
+        (node, "ha_galera.status"),
+        (first, "ha_galera.status"),
+        (node, "ha_health.retire_services", ["galera"]),
+        *[(other, "ha_galera.status") for other in CONTROLLERS],
+        (node, "ha_health.retire_services", ["etcd"]),
+        (first, "ha_etcd.member_remove", ETCD_ENDPOINTS, node, 180),
+        (node, "ha_etcd.remove_data"),
+        (node, "ha_health.retire_services", ["memcached", "pacemaker", "other"]),
+    ]
+
+
+def test_remove_controller(client, leaving, fake_time, context):
+    assert runner.remove_controller(C04) == {"result": True, "retcode": 0, "node": C04, "done": STEPS,
+                                             "seconds": 0.0}
+    assert client.funs() == [
+        # The Pacemaker members, as the first controller sees them.
+        (C01, "ha_pacemaker.status"),
+        # Out of service, as in the rolling restart: out of every other member's HAProxy, the first one's first.
+        (C04, "ha_pacemaker.standby", C04, True),
+        (C01, "ha_pacemaker.status"),
+        (C01, "ha_haproxy.set_state", C04, "maint"),
+        (C02, "ha_haproxy.set_state", C04, "maint"),
+        (C03, "ha_haproxy.set_state", C04, "maint"),
+        (C01, "ha_haproxy.sessions", C04),
+        (C02, "ha_haproxy.sessions", C04),
+        (C03, "ha_haproxy.sessions", C04),
+        (C04, "ha_health.retire_services", ["openstack"]),
+        (C01, "ha_pacemaker.node_remove", C04, 180),
+        (C04, "ha_health.retire_services", ["rabbitmq"]),
+        (C01, "ha_rabbitmq.forget", f"rabbit@{C04}", 180),
+        (C04, "ha_rabbitmq.remove_data"),
+        (C04, "ha_galera.status"),
+        (C01, "ha_galera.status"),
+        (C04, "ha_health.retire_services", ["galera"]),
+        (C01, "ha_galera.status"),
+        (C02, "ha_galera.status"),
+        (C03, "ha_galera.status"),
+        (C04, "ha_health.retire_services", ["etcd"]),
+        (C01, "ha_etcd.member_remove", ETCD_ENDPOINTS, C04, 180),
+        (C04, "ha_etcd.remove_data"),
+        (C04, "ha_health.retire_services", ["memcached", "pacemaker", "other"]),
+    ]
+    assert client.funs() == [*drain(C04, CONTROLLERS), *removal(C04)]
+    timeouts = [(tgt, fun, timeout) for tgt, fun, _, timeout in client.calls]
+    # A removal function's call: the command's own bound, then its wait for the cluster (2 * 180 + 60).
+    assert [timeout for _, fun, timeout in timeouts if fun in (
+        "ha_pacemaker.node_remove", "ha_rabbitmq.forget", "ha_etcd.member_remove")] == [480, 480, 480]
+    assert {timeout for _, fun, timeout in timeouts if fun == "ha_health.retire_services"} == {600}
+    assert [timeout for _, fun, timeout in timeouts if fun == "ha_galera.status"] == [60] * 5
+    assert [timeout for _, fun, timeout in timeouts if fun == "ha_pacemaker.status"] == [60, 60]
+    assert [timeout for _, fun, timeout in timeouts if fun.endswith(".remove_data")] == [120, 120]
+    assert [timeout for _, fun, timeout in timeouts if fun == "ha_pacemaker.standby"] == [180]
+    # The bounds go as arguments of the functions, nothing as keyword arguments.
+    assert client.kwargs == [{}] * len(client.calls)
+    assert leaving.retired == [["openstack"], ["rabbitmq"], ["galera"], ["etcd"], ["memcached", "pacemaker", "other"]]
+    # Every gate met at its first look: nothing waited.
+    assert context == {} and fake_time.sleeps == []
+
+
+def test_remove_controller_waits_for_galera_to_shrink(client, leaving, fake_time, context):
+    # C02 still counts the node at the first look; C03 is not Synced yet at the second.
+    seen = {C02: [{"running": True, "synced": True, "wsrep": {"cluster_size": 4, "local_state_comment": "Synced"}}],
+            C03: [{"running": True, "synced": False, "wsrep": {"cluster_size": 3, "local_state_comment": "Joined"}}]}
+    original = leaving.answer
+
+    def answer(minion, fun, args):
+        if fun == "ha_galera.status" and seen.get(minion) and not leaving.in_galera:
+            return returned(seen[minion].pop(0))
+        return original(minion, fun, args)
+
+    client.answer = answer
+    assert runner.remove_controller(C04)["done"] == STEPS
+    statuses = [tgt for tgt, fun, *_ in client.funs() if fun == "ha_galera.status"]
+    # The node and the first controller before the shutdown, then a look at each controller in turn until one is
+    # not there yet.
+    assert statuses == [C04, C01, C01, C02, C01, C02, C03, C01, C02, C03]
+    assert fake_time.sleeps == [2, 2] and context == {}
+
+
+@pytest.mark.parametrize("others", [[], [C05]])
+def test_remove_controller_takes_galeras_size_from_the_first_controller(client, leaving, fake_time, context, others):
+    # The leaving node sees itself alone (a component of its own, not Primary): its view is not the cluster's.
+    # The gate is one member fewer than the first controller saw before the shutdown: 4 to 3, or 5 to 4 while
+    # C05 is still a member.
+    leaving.others = others
+    original = leaving.answer
+    alone = {"running": True, "synced": False, "wsrep": {"cluster_size": 1, "local_state_comment": "Initialized"}}
+    client.answer = lambda minion, fun, args: (
+        returned(alone) if (minion, fun) == (C04, "ha_galera.status") and leaving.in_galera
+        else original(minion, fun, args))
+    assert runner.remove_controller(C04)["done"] == STEPS
+    assert [call for call in client.funs() if call[1] == "ha_galera.status"] == [
+        (C04, "ha_galera.status"), (C01, "ha_galera.status"), *[(other, "ha_galera.status") for other in CONTROLLERS]]
+    assert fake_time.sleeps == [] and context == {}
+
+
+def test_remove_controller_of_a_node_that_left_pacemaker_already(client, leaving, fake_time):
+    # A run that stopped after pcs cluster node remove, run again: no drain, nothing to remove from Pacemaker.
+    leaving.in_pacemaker = False
+    result = runner.remove_controller(C04)
+    assert result["result"] is True
+    assert result["done"] == ["OpenStack stopped", "out of RabbitMQ", "out of Galera", "out of etcd", "stopped"]
+    assert client.funs() == [(C01, "ha_pacemaker.status"), *removal(C04)]
+
+
+def test_remove_controller_run_again_after_every_cluster_let_it_go(client, leaving, fake_time):
+    # A run that stopped at the last step, run again: every step again, each with nothing to remove; the removal
+    # functions still called (each waits for its cluster, their unit tests), Galera stopped there already: its
+    # gate looks once at the rest, as large as before.
+    leaving.in_pacemaker = leaving.in_rabbitmq = leaving.in_galera = leaving.in_etcd = False
+    result = runner.remove_controller(C04)
+    assert result["result"] is True and result["done"] == ["OpenStack stopped", "stopped"]
+    assert client.funs() == [(C01, "ha_pacemaker.status"), *removal(C04)]
+    assert [timeout for _, fun, _, timeout in client.calls if fun in (
+        "ha_pacemaker.node_remove", "ha_rabbitmq.forget", "ha_etcd.member_remove")] == [480, 480, 480]
+    assert fake_time.sleeps == []
+
+
+def test_remove_controller_stops_at_the_first_failing_step(client, leaving, context):
+    leaving.fail[C01, "ha_rabbitmq.forget"] = returned(
+        "CommandExecutionError: rabbitmqctl forget_cluster_node failed: Error: {:active, 'Mnesia is running'}", 1)
+    result = runner.remove_controller(C04)
+    assert result == {"result": False, "retcode": 1, "node": C04, "done": STEPS[:4], "comment": (
+        f"{C04}: {C01}: ha_rabbitmq.forget failed: CommandExecutionError: rabbitmqctl forget_cluster_node failed: "
+        "Error: {:active, 'Mnesia is running'}. Left as it is after: standby, drained, OpenStack stopped, out of "
+        f"Pacemaker; once the cause is fixed, salt-run ha.remove_controller {C04} goes on from there.")}
+    assert client.funs() == [*drain(C04, CONTROLLERS), *removal(C04)[:4]]
+    assert leaving.retired == [["openstack"], ["rabbitmq"]]
+    assert context == {"retcode": 1}
+
+
+def test_remove_controller_when_rabbitmq_does_not_agree(client, leaving, context):
+    # forget_cluster_node done, the rest not agreeing within the function's wait: the node's data is kept.
+    why = (f"did not see RabbitMQ without rabbit@{C04} within 180 s: members {RABBITS}, running "
+           f"{RABBITS[:2]}, partitions {{'rabbit@{C01}': ['rabbit@{C03}']}}")
+    leaving.fail[C01, "ha_rabbitmq.forget"] = returned(f"CommandExecutionError: {why}", 1)
+    result = runner.remove_controller(C04)
+    assert result["done"] == STEPS[:4]
+    assert result["comment"] == (f"{C04}: {C01}: ha_rabbitmq.forget failed: CommandExecutionError: {why}. Left as "
+                                 "it is after: standby, drained, OpenStack stopped, out of Pacemaker; once the cause "
+                                 f"is fixed, salt-run ha.remove_controller {C04} goes on from there.")
+    assert client.funs()[-1] == (C01, "ha_rabbitmq.forget", f"rabbit@{C04}", 180)
+    assert (C04, "ha_rabbitmq.remove_data") not in client.funs()
+    assert context == {"retcode": 1}
+
+
+def test_remove_controller_when_pacemaker_does_not_agree(client, leaving, context):
+    why = f"did not see {C04} gone from a quorate cluster within 180 s: quorate: False, nodes online: {{}}"
+    leaving.fail[C01, "ha_pacemaker.node_remove"] = returned(f"CommandExecutionError: {why}", 1)
+    result = runner.remove_controller(C04)
+    assert result["done"] == STEPS[:3]
+    assert result["comment"].startswith(f"{C04}: {C01}: ha_pacemaker.node_remove failed: CommandExecutionError: "
+                                        f"{why}. Left as it is after: standby, drained, OpenStack stopped; ")
+    assert client.funs()[-1] == (C01, "ha_pacemaker.node_remove", C04, 180)
+    assert leaving.retired == [["openstack"]]
+
+
+def test_remove_controller_when_galera_does_not_shrink(client, leaving, fake_time, context):
+    original = leaving.answer
+    client.answer = lambda minion, fun, args: (
+        returned({"running": True, "synced": True, "wsrep": {"cluster_size": 4, "local_state_comment": "Synced"}})
+        if fun == "ha_galera.status" else original(minion, fun, args))
+    result = runner.remove_controller(C04)
+    assert result["done"] == STEPS[:5]
+    assert result["comment"] == (f"{C04}: did not see Galera without {C04} within 180 s: {C01}: Synced, size 4, "
+                                 "expected 3. Left as it is after: standby, drained, OpenStack stopped, out of "
+                                 f"Pacemaker, out of RabbitMQ; once the cause is fixed, salt-run "
+                                 f"ha.remove_controller {C04} goes on from there.")
+    # Every 2 s for LEFT_TIMEOUT, and once more at the deadline; etcd not touched.
+    assert fake_time.sleeps == [2] * 90
+    assert [tgt for tgt, fun, *_ in client.funs() if fun == "ha_galera.status"] == [C04, C01, *[C01] * 91]
+    assert client.funs()[-1] == (C01, "ha_galera.status")
+    assert (C04, "ha_health.retire_services", ["etcd"]) not in client.funs()
+    assert context == {"retcode": 1}
+
+
+def test_remove_controller_when_a_remaining_galera_member_does_not_answer(client, leaving, fake_time):
+    original = leaving.answer
+    client.answer = lambda minion, fun, args: (
+        returned({"running": False, "synced": False, "grastate": {}}) if (minion, fun) == (C03, "ha_galera.status")
+        else original(minion, fun, args))
+    result = runner.remove_controller(C04)
+    assert result["comment"].startswith(f"{C04}: did not see Galera without {C04} within 180 s: {C03}: not running, "
+                                        "size None, expected 3. ")
+
+
+def test_remove_controller_of_a_node_whose_galera_is_stopped(client, leaving, fake_time):
+    # MariaDB not running there (stopped by hand, or a run that stopped after its shutdown): shut down again
+    # (disabled); the rest agree at once, as large as before.
+    leaving.in_galera = False
+    result = runner.remove_controller(C04)
+    assert result["done"] == [step for step in STEPS if step != "out of Galera"]
+    assert client.funs() == [*drain(C04, CONTROLLERS), *removal(C04)]
+    assert ["galera"] in leaving.retired and fake_time.sleeps == []
+
+
+def test_remove_controller_when_etcd_does_not_agree(client, leaving, context):
+    # member remove done, the rest not healthy within the function's wait: the node's data is kept.
+    why = (f"did not see etcd without {C04} within 180 s: listed and not healthy, or still listed: "
+           f"{C01}, {C02}")
+    leaving.fail[C01, "ha_etcd.member_remove"] = returned(f"CommandExecutionError: {why}", 1)
+    result = runner.remove_controller(C04)
+    assert result["done"] == STEPS[:6]
+    assert result["comment"].startswith(f"{C04}: {C01}: ha_etcd.member_remove failed: CommandExecutionError: {why}. "
+                                        "Left as it is after: ")
+    assert client.funs()[-1] == (C01, "ha_etcd.member_remove", ETCD_ENDPOINTS, C04, 180)
+    assert leaving.retired[-1] == ["etcd"]
+
+
+def test_remove_controller_of_a_silent_node(client, leaving, context):
+    leaving.fail[C04, "ha_health.retire_services"] = None
+    result = runner.remove_controller(C04)
+    assert result["done"] == ["standby", "drained"]
+    assert result["comment"].startswith(f"{C04}: {C04} did not answer ha_health.retire_services within 600 s. ")
+
+
+@pytest.mark.parametrize(("node", "why"), [
+    (C02, f"{C02} still listed in ha:nodes: remove it from the pillar first"),
+    (COMPUTE, f"{COMPUTE} still listed in ha:nodes"),
+])
+def test_remove_controller_of_a_node_still_in_the_pillar(client, leaving, context, node, why):
+    result = runner.remove_controller(node)
+    assert result["result"] is False and result["done"] == []
+    assert result["comment"].startswith(f"{node}: {why}")
+    assert client.calls == [] and context == {"retcode": 1}
+
+
+def test_remove_controller_while_another_leaving_controller_is_still_in(client, leaving, fake_time, context):
+    # remove: [C04, C05]: the orchestration removes C04 first, while C05 is still a member of every cluster
+    # (Pacemaker, RabbitMQ, Galera, etcd): the gates judge the live clusters, C05 in them does not hold C04 up.
+    leaving.others = [C05]
+    assert runner.remove_controller(C04) == {"result": True, "retcode": 0, "node": C04, "done": STEPS,
+                                             "seconds": 0.0}
+    # C04 out of C05's HAProxy too (C05 is a Pacemaker member: it may hold the VIP); Galera from five to four.
+    assert client.funs() == [*drain(C04, [*CONTROLLERS, C05]), *removal(C04)]
+    # Nothing else of C05: no call of it but the drain's, never named in a call.
+    assert [fun for tgt, fun, *_ in client.funs() if tgt == C05] == ["ha_haproxy.set_state", "ha_haproxy.sessions"]
+    assert not [call for call in client.funs() if C05 in call[2:]]
+    assert fake_time.sleeps == []
+    # Then C05, out of the clusters of the three that stay: Galera from four to three; C04 long gone.
+    client.calls.clear()
+    Leaving(client, node=C05)
+    assert runner.remove_controller(C05)["done"] == STEPS
+    assert client.funs() == [*drain(C05, CONTROLLERS), *removal(C05)]
+    assert not [call for call in client.funs() if C04 in (call[0], *call[2:])]
+    assert fake_time.sleeps == [] and context == {}
+
+
+def test_remove_controller_drains_it_from_a_second_leaving_controllers_haproxy(monkeypatch, client, fake_time,
+                                                                               context):
+    # remove: [C04, C05], the first controller C02 (not the first by name), Pacemaker listing its nodes in an order
+    # of its own, C05 holding the VIP; C05's HAProxy keeps a session of C04 past the drain's bound.
+    monkeypatch.setattr(runner, "_topology", lambda: {**copy.deepcopy(TOPOLOGY), "first": C02})
+    leaving = Leaving(client, others=[C05], first=C02)
+    leaving.order = [C05, C03, C04, C01, C02]
+    leaving.sessions = {C05: 1}
+    assert runner.remove_controller(C04)["done"] == STEPS
+    # Every other member's HAProxy, the first controller's first, then by name: C05's too.
+    others = [C02, C01, C03, C05]
+    # Asked every 2 s for DRAIN_TIMEOUT (30 s), each look every HAProxy until one has a session, then cut in all.
+    sessions = [(other, "ha_haproxy.sessions", C04) for other in others]
+    assert client.funs() == [
+        (C02, "ha_pacemaker.status"),
+        (C04, "ha_pacemaker.standby", C04, True),
+        (C02, "ha_pacemaker.status"),
+        *[(other, "ha_haproxy.set_state", C04, "maint") for other in others],
+        *sessions * 16,
+        *[(other, "ha_haproxy.shutdown_sessions", C04) for other in others],
+        *removal(C04, first=C02),
+    ]
+    assert fake_time.sleeps == [2] * 15 and context == {}
+
+
+def test_remove_controller_leaves_galera_alone_when_the_first_is_no_member(client, leaving, fake_time, context):
+    # The size to shrink from is the first controller's: without it there is no gate to wait for, and the
+    # node's MariaDB, the cluster's member, is not shut down.
+    original = leaving.answer
+    client.answer = lambda minion, fun, args: (
+        returned({"running": False, "synced": False, "grastate": {}}) if (minion, fun) == (C01, "ha_galera.status")
+        else original(minion, fun, args))
+    result = runner.remove_controller(C04)
+    assert result["result"] is False and result["done"] == STEPS[:5]
+    assert result["comment"].startswith(f"{C04}: Galera: {C01} is no running member; {C04} is left as it is. ")
+    assert ["galera"] not in leaving.retired and fake_time.sleeps == []
+    assert client.funs()[-1] == (C01, "ha_galera.status")
+
+
+def test_remove_controller_run_again_waits_for_galera_as_large_as_before(client, leaving, fake_time, context):
+    # MariaDB had left already (a run that stopped at Galera's gate, run again): the rest must still agree on
+    # the size the first controller sees; one that does not is waited for, then named.
+    leaving.in_galera = False
+    original = leaving.answer
+    client.answer = lambda minion, fun, args: (
+        returned({"running": True, "synced": False, "wsrep": {"cluster_size": 3, "local_state_comment": "Donor"}})
+        if (minion, fun) == (C03, "ha_galera.status") else original(minion, fun, args))
+    result = runner.remove_controller(C04)
+    assert result["result"] is False and fake_time.sleeps == [2] * 90
+    assert f"did not see Galera without {C04} within 180 s: {C03}: Donor, size 3, expected 3. " in result["comment"]
+    assert (C04, "ha_health.retire_services", ["etcd"]) not in client.funs()
