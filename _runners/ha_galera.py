@@ -11,10 +11,21 @@ the operator names the bootstrap node.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import salt.client
 from salt.exceptions import CommandExecutionError
+
+# The formula's _utils, on the path while Salt loads this runner once
+# salt-run saltutil.sync_all brought them to the master; reloaded so that a
+# synced change is used at once (as in _runners/ha.py).
+try:
+    import ha_kit
+
+    ha_kit = importlib.reload(ha_kit)
+except ImportError:
+    ha_kit = None
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +36,19 @@ STATUS_TIMEOUT = 20
 
 
 def __virtual__():
+    if ha_kit is None:
+        return (False, "the formula's _utils are not on the master: run salt-run saltutil.sync_all")
     return __virtualname__
 
 
 def _call(client, minion: str, fun: str, *args, timeout: int = 60, **kwargs):
-    """The toolkit's one call of a minion from the master (``ha_kit.call``)."""
-    return __utils__["ha_kit.call"](client, minion, fun, *args, timeout=timeout, **kwargs)  # noqa: F821
+    """
+    The toolkit's one call of a minion from the master (``ha_kit.call``),
+    imported, not through ``__utils__``: called from a probe of the
+    toolkit's ``wait``, it runs in the toolkit's loader, where this
+    runner's dunders do not resolve.
+    """
+    return ha_kit.call(client, minion, fun, *args, timeout=timeout, **kwargs)
 
 
 def _status(client, minion: str, timeout: int = 60, **kwargs) -> dict:
