@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import salt.config
+import salt.state
 
 from tests.helpers import REPO, pillar_secrets
 from tests.render.conftest import MINIONS
 
-ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover", "ha.rolling_restart"}
+ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover", "ha.rolling_restart", "ha.remove_controller"}
 STATES = sorted(
     ".".join(path.relative_to(REPO / "salt").with_suffix("").parts).removesuffix(".init")
     for path in (REPO / "salt" / "ha").rglob("*.sls")
@@ -154,6 +158,111 @@ def test_rolling_restart_orchestration_renders(salt_run_cli):
         assert step["name"] == "ha.restart_controller" and step["node"] == node
         assert step["require"] == [{"salt": previous}] and step["failhard"] is True
         previous = f"ha-rolling-restart-{node}"
+
+
+CONTROLLERS = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+# The deploy's steps (ha.deploy, included by the removal), in the order they run.
+DEPLOY_STEPS = [
+    "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-chrony", "ha-galera-prepare",
+    *(f"ha-galera-cluster-{node}" for node in CONTROLLERS), "ha-galera-sql", "ha-rabbitmq-install",
+    *(f"ha-rabbitmq-cluster-{node}" for node in CONTROLLERS), "ha-rabbitmq-access", "ha-memcached", "ha-etcd",
+    "ha-haproxy", "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
+    "ha-openstack-prepare", "ha-keystone-first", "ha-keystone-others", "ha-openstack-databases",
+    "ha-openstack-services",
+]
+
+
+def removal_low(salt_run_cli, remove) -> dict[str, dict]:
+    """
+    The removal orchestration as the master renders it with the pillar's ``remove``, compiled as Salt's state
+    run compiles it before it runs a chunk (State.call_high: the _in requisites turned into requisites of the
+    states they name, then the chunks ordered by their requisites): each step's low chunk by its ID, in the
+    order they run.
+    """
+    args = [] if remove is None else [f"pillar={json.dumps({'remove': remove})}"]
+    ret = salt_run_cli.run("state.orchestrate_show_sls", "ha.remove_controller", *args)
+    assert ret.returncode == 0, ret
+    high = ret.data[next(iter(ret.data))]
+    assert isinstance(high, dict), high
+    opts = salt.config.minion_config(None)
+    opts.update(file_client="local", grains={})
+    state = salt.state.State(opts)
+    high, errors = state.requisite_in(high)
+    assert errors == []
+    chunks, errors = state.compile_high_data(high)
+    assert errors == []  # every requisite names a state of the run, none forms a cycle
+    low = {chunk["__id__"]: chunk for chunk in chunks}
+    assert len(low) == len(chunks)
+    return low
+
+
+@pytest.mark.parametrize("leaving", [["openstack-controller04"], "openstack-controller04",
+                                     ["openstack-controller04", "openstack-controller05"]])
+def test_remove_controller_orchestration(salt_run_cli, leaving):
+    """The precheck, the pillar refreshed, one leaving controller at a time, the deploy, then the OpenStack units
+    restarted one controller at a time: a chain, each step requiring the one before, the first failure the end."""
+    low = removal_low(salt_run_cli, leaving)
+    names = [leaving] if isinstance(leaving, str) else leaving
+    removals = [f"ha-remove-{node}" for node in names]
+    restarts = [f"ha-remove-restart-openstack-{node}" for node in CONTROLLERS]
+    assert list(low) == ["ha-pillar-valid", "ha-remove-precheck", "ha-remove-pillar-refreshed", *removals,
+                         *DEPLOY_STEPS, *restarts]
+    precheck = low["ha-remove-precheck"]
+    assert (precheck["state"], precheck["fun"], precheck["name"]) == ("salt", "runner", "ha.require_removable")
+    assert precheck["controllers"] == names
+    # A report not healthy yet is asked for again, for up to 120 s (the runner's own default: once).
+    assert precheck["timeout"] == 120
+    assert precheck["require"] == [{"ha_topology": "ha-pillar-valid"}]
+    assert precheck["require_in"] == [{"salt": "ha-sync"}]
+    refreshed = low["ha-remove-pillar-refreshed"]
+    assert (refreshed["fun"], refreshed["name"]) == ("function", "saltutil.refresh_pillar")
+    # Every node that stays reads the pillar without the leaving ones.
+    assert refreshed["tgt"] == [*CONTROLLERS, "openstack-compute01"] and refreshed["tgt_type"] == "list"
+    assert refreshed["require"] == [{"salt": "ha-remove-precheck"}]
+    previous = "ha-remove-pillar-refreshed"
+    for node, step_id in zip(names, removals, strict=True):
+        step = low[step_id]
+        assert (step["fun"], step["name"], step["node"]) == ("runner", "ha.remove_controller", node)
+        assert step["require"] == [{"salt": previous}]
+        previous = step_id
+    # The deploy starts once the last one left, and no sooner.
+    assert low[removals[-1]]["require_in"] == [{"salt": "ha-sync"}]
+    assert {"salt": "ha-remove-precheck"} in low["ha-sync"]["require"]
+    assert {"salt": removals[-1]} in low["ha-sync"]["require"]
+    assert all("require_in" not in low[step_id] for step_id in removals[:-1])
+    previous = "ha-openstack-services"
+    for node, step_id in zip(CONTROLLERS, restarts, strict=True):
+        step = low[step_id]
+        assert (step["fun"], step["name"], step["node"]) == ("runner", "ha.restart_controller", node)
+        assert step["steps"] == ["openstack"] and step["require"] == [{"salt": previous}]
+        previous = step_id
+    stops = ["ha-pillar-valid", "ha-remove-precheck", "ha-remove-pillar-refreshed", *removals, *restarts]
+    assert all(low[step_id]["failhard"] is True for step_id in stops)
+
+
+@pytest.mark.parametrize("remove", [None, []])
+def test_remove_controller_orchestration_without_a_node_still_runs_its_precheck_first(salt_run_cli, remove):
+    # The precheck refuses it (no node named), and the deploy never runs before it.
+    low = removal_low(salt_run_cli, remove)
+    assert not [step_id for step_id in low if step_id.startswith("ha-remove-openstack-")]
+    assert low["ha-remove-precheck"]["controllers"] == [] and low["ha-remove-precheck"]["timeout"] == 120
+    assert low["ha-remove-precheck"]["require_in"] == [{"salt": "ha-sync"}]
+    assert {"salt": "ha-remove-precheck"} in low["ha-sync"]["require"]
+    order = list(low)
+    assert order.index("ha-pillar-valid") < order.index("ha-remove-precheck") < order.index("ha-sync")
+
+
+@pytest.mark.parametrize(("controllers", "listed"), [
+    ("openstack-controller03", "openstack-controller03"),
+    ('controllers=["openstack-controller04", "openstack-compute01"]', "openstack-compute01"),
+])
+def test_remove_controller_precheck_refuses_a_node_still_in_the_pillar(salt_run_cli, controllers, listed):
+    # The precheck's runner, run by salt-run on the master: it refuses before it asks any node anything.
+    ret = salt_run_cli.run("ha.require_removable", controllers)
+    assert ret.returncode == 1, ret
+    assert ret.data == {"result": False, "retcode": 1, "comment": (
+        f"{listed} still listed in ha:nodes: remove it from the pillar first (at least three controllers stay), "
+        "then run the removal again")}
 
 
 def test_galera_config_is_rendered_from_the_topology(salt_cli):

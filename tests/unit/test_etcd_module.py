@@ -58,6 +58,10 @@ class FakeEtcd:
             return 1, "", f"Error: {DEADLINE}\n"
         if args == ("member", "list"):
             return 0, json.dumps({"header": HEADER, "members": self.members}), ""
+        if args[:2] == ("member", "remove"):
+            # etcdctl prints the member list without it.
+            self.members = [entry for entry in self.members if format(entry["ID"], "x") != args[2]]
+            return 0, json.dumps({"header": HEADER, "members": self.members}), ""
         (name,) = live
         if args == ("endpoint", "health"):
             if quorum:
@@ -80,7 +84,9 @@ def configure_loader_modules(etcd_map, run_all, utils):
     return {ha_etcd: {"__salt__": {"ha_topology.formula_map": lambda: {"etcd": etcd_map},
                                    "ha_topology.etcd_members": lambda: EXPECTED, "cmd.run_all": run_all,
                                    # The waits' probes call the module through __salt__.
-                                   "ha_etcd.health": lambda *args: ha_etcd.health(*args)},
+                                   "ha_etcd.health": lambda *args: ha_etcd.health(*args),
+                                   "ha_etcd.members": lambda *args: ha_etcd.members(*args),
+                                   "ha_etcd.endpoint_health": lambda *args: ha_etcd.endpoint_health(*args)},
                       "__utils__": utils}}
 
 
@@ -358,3 +364,165 @@ def test_member_add_refused(etcd):
     del etcd.outputs[ADD04]
     with pytest.raises(CommandExecutionError, match=f"^etcdctl member add {C04} .* failed: Error: {DEADLINE}$"):
         ha_etcd.member_add([EXPECTED[C01]["client_url"]], C04, PEER04)
+
+
+# --- member_remove, remove_data ----------------------------------------------------------------------------------
+
+STAYING = [EXPECTED[C01]["client_url"], EXPECTED[C02]["client_url"]]
+
+
+PREFIX = [ETCDCTL, "--endpoints=http://10.10.10.51:2379,http://10.10.10.52:2379", "--dial-timeout=3s",
+          "--command-timeout=5s", "-w", "json"]
+
+
+def health_argv(name) -> list[str]:
+    return [ETCDCTL, f"--endpoints={EXPECTED[name]['client_url']}", "--dial-timeout=3s", "--command-timeout=5s",
+            "-w", "json", "endpoint", "health"]
+
+
+@pytest.fixture
+def between_looks(monkeypatch, clock):
+    """Changes to make while the wait sleeps: each sleep runs the next one (a callable) of the list returned."""
+    changes = []
+
+    def sleep(seconds):
+        type(clock).sleep(clock, seconds)
+        if changes:
+            changes.pop(0)()
+
+    monkeypatch.setattr(clock, "sleep", sleep)
+    return changes
+
+
+def test_member_remove_by_name(etcd, clock):
+    etcd.up.discard(C03)  # stopped first
+    assert ha_etcd.member_remove(STAYING, C03) is True
+    # The id as etcdctl takes it: hex, from the member list; then the member list again, and each member listed
+    # asked for its health at its own client URL.
+    assert [call["argv"] for call in etcd.calls] == [
+        [*PREFIX, "member", "list"], [*PREFIX, "member", "remove", HEX[C03]], [*PREFIX, "member", "list"],
+        health_argv(C01), health_argv(C02)]
+    assert [call["timeout"] for call in etcd.calls] == [15, 30, 15, 15, 15]
+    assert all(call["env"] == {"ETCDCTL_API": "3"} for call in etcd.calls)
+    assert clock.sleeps == []
+
+
+def test_member_remove_waits_until_it_is_gone_and_the_rest_healthy(etcd, clock, between_looks):
+    etcd.up.discard(C03)
+    # The removal not seen yet at the first look; then C02 not answering; then the two of them healthy.
+    etcd.outputs[("member", "remove", HEX[C03])] = (0, json.dumps({"header": HEADER, "members": []}), "")
+    between_looks.extend([lambda: (etcd.members.pop(), etcd.up.discard(C02)), lambda: etcd.up.add(C02)])
+    assert ha_etcd.member_remove(STAYING, C03, timeout=60) is True
+    assert clock.sleeps == [2, 2]
+    # Each look: the member list, then the health of every member listed but the one removed.
+    look = [[*PREFIX, "member", "list"], health_argv(C01), health_argv(C02)]
+    assert [call["argv"] for call in etcd.calls] == [
+        [*PREFIX, "member", "list"], [*PREFIX, "member", "remove", HEX[C03]], *look, *look, *look]
+
+
+@pytest.mark.parametrize(("lost", "why"), [
+    # etcdctl said it removed it, the list still has it.
+    (True, C03),
+    # C02 down: the two left hold no quorum, neither answers healthy.
+    (False, f"{C01}, {C02}"),
+])
+def test_member_remove_gives_up_saying_what_it_saw(etcd, clock, lost, why):
+    etcd.up.discard(C03)
+    if lost:
+        etcd.outputs[("member", "remove", HEX[C03])] = (0, json.dumps({"header": HEADER, "members": []}), "")
+    else:
+        etcd.up.discard(C02)
+    with pytest.raises(CommandExecutionError) as err:
+        ha_etcd.member_remove(STAYING, C03, timeout=10)
+    assert str(err.value) == (f"did not see etcd without {C03} within 10 s: listed and not healthy, or still listed: "
+                              f"{why}")
+    # Every 2 s, and once more at the deadline; removed once.
+    assert clock.sleeps == [2] * 5
+    commands = [call["argv"][6:] for call in etcd.calls]
+    assert commands.count(["member", "list"]) == 1 + 6 and commands.count(["member", "remove", HEX[C03]]) == 1
+
+
+def test_member_remove_of_a_name_that_is_no_member_still_waits_for_the_cluster(etcd, clock):
+    # Nothing to remove: no member remove, but the same look at the cluster (each member listed healthy).
+    assert ha_etcd.member_remove(STAYING, "openstack-controller04") is False
+    assert [call["argv"] for call in etcd.calls] == [
+        [*PREFIX, "member", "list"], [*PREFIX, "member", "list"], health_argv(C01), health_argv(C02),
+        health_argv(C03)]
+    assert [call["timeout"] for call in etcd.calls] == [15] * 5
+    assert clock.sleeps == []
+
+
+@pytest.fixture
+def gone(etcd):
+    """C03 removed by an earlier run (stopped, no member any more)."""
+    etcd.up.discard(C03)
+    etcd.members = [entry for entry in etcd.members if entry["ID"] != IDS[C03]]
+    return etcd
+
+
+def test_member_remove_of_a_member_removed_already_waits_until_the_rest_is_healthy(gone, clock, between_looks):
+    # A removal run again after its wait failed: C02 not answering at the first look, back at the second.
+    gone.up.discard(C02)
+    between_looks.append(lambda: gone.up.add(C02))
+    assert ha_etcd.member_remove(STAYING, C03, timeout=60) is False
+    look = [[*PREFIX, "member", "list"], health_argv(C01), health_argv(C02)]
+    assert [call["argv"] for call in gone.calls] == [[*PREFIX, "member", "list"], *look, *look]
+    assert clock.sleeps == [2]
+
+
+def test_member_remove_of_a_member_removed_already_gives_up_saying_what_it_saw(gone, clock):
+    gone.up.discard(C02)  # the one left holds no quorum: neither answers healthy
+    with pytest.raises(CommandExecutionError) as err:
+        ha_etcd.member_remove(STAYING, C03, timeout=10)
+    assert str(err.value) == (f"did not see etcd without {C03} within 10 s: listed and not healthy, or still listed: "
+                              f"{C01}, {C02}")
+    assert clock.sleeps == [2] * 5
+    commands = [call["argv"][6:] for call in gone.calls]
+    assert commands.count(["member", "list"]) == 1 + 6 and not [c for c in commands if c[:2] == ["member", "remove"]]
+
+
+def test_member_remove_refused(etcd, clock):
+    etcd.outputs[("member", "remove", HEX[C03])] = (1, "", "Error: etcdserver: re-configuration failed due to not "
+                                                           "enough started members\n")
+    with pytest.raises(CommandExecutionError, match=f"^etcdctl member remove {HEX[C03]} at .* failed: Error: "
+                                                    "etcdserver: re-configuration failed"):
+        ha_etcd.member_remove(STAYING, C03)
+    # Nothing waited for.
+    assert len(etcd.calls) == 2 and clock.sleeps == []
+
+
+@pytest.fixture
+def etcd_service(etcd_map, tmp_path, monkeypatch):
+    """etcd's data directory under tmp_path and whether its unit runs (``running``), as service.status says."""
+    etcd_map["data_dir"] = str(tmp_path / "ha-cluster")
+    state = {"running": False, "asked": []}
+
+    def status(name):
+        state["asked"].append(name)
+        return state["running"]
+
+    monkeypatch.setitem(ha_etcd.__salt__, "service.status", status)
+    return state
+
+
+def test_remove_data_deletes_the_data_directory(etcd_map, etcd_service, tmp_path):
+    member_dir = tmp_path / "ha-cluster" / "member" / "snap"
+    member_dir.mkdir(parents=True)
+    (member_dir / "db").write_bytes(b"bolt")
+    assert ha_etcd.remove_data() is True
+    assert not (tmp_path / "ha-cluster").exists() and tmp_path.exists()
+    assert etcd_service["asked"] == ["etcd"]
+
+
+def test_remove_data_without_data(etcd_map, etcd_service, tmp_path):
+    assert ha_etcd.remove_data() is False
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_remove_data_refused_while_etcd_runs(etcd_map, etcd_service, tmp_path):
+    (tmp_path / "ha-cluster" / "member").mkdir(parents=True)
+    etcd_service["running"] = True
+    with pytest.raises(CommandExecutionError) as err:
+        ha_etcd.remove_data()
+    assert str(err.value) == f"etcd runs here: stop it before its data in {tmp_path / 'ha-cluster'} is removed"
+    assert (tmp_path / "ha-cluster" / "member").is_dir()

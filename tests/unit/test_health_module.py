@@ -468,3 +468,101 @@ def test_the_pacemaker_gate_waits_for_this_node(salt, memcached):
                                                     "online in a quorate cluster within 300 s$"):
         ha_health.restart_services()
     assert "ha_openstack.apis" not in salt.names()
+
+
+# --- some steps only; a leaving controller's units retired ---------------------------------------------------------
+
+STEP_NAMES = "galera, rabbitmq, etcd, memcached, pacemaker, openstack"
+
+
+@pytest.mark.parametrize("names", [["nope"], ["openstack", "galera", "other", "nope"]])
+def test_an_unknown_step_is_refused_before_any_unit(salt, memcached, names):
+    unknown = ", ".join(sorted(set(names) - set(STEP_UNITS)))
+    with pytest.raises(CommandExecutionError) as err:
+        ha_health.restart_services(steps=names)
+    assert str(err.value) == f"no such step: {unknown}; the steps are {STEP_NAMES}"
+    assert service_calls(salt) == []
+
+
+def test_steps_are_taken_in_their_order_whatever_the_order_asked():
+    assert [step["name"] for step in ha_health._steps(["openstack", "galera"])] == ["galera", "openstack"]
+    assert [step["name"] for step in ha_health._steps(None)] == list(STEP_UNITS)
+    assert ha_health._steps([]) == []
+
+
+def test_restart_services_of_the_openstack_step_only(salt, memcached):
+    result = ha_health.restart_services(timeout=60, steps=["openstack"])
+    assert result == {"restarted": [{"name": "openstack", "units": OPENSTACK_UNITS, "seconds": 0.0}]}
+    assert service_calls(salt) == expected_service_calls(["openstack"])
+    # Only the OpenStack gate: no other component is waited for.
+    assert not {"ha_galera.wait_synced", "ha_rabbitmq.cluster_status", "ha_etcd.wait_whole",
+                "ha_pacemaker.online"} & set(salt.names())
+    assert ("ha_openstack.apis", (), {"gate": True}) in salt.calls
+    assert memcached.calls == []
+
+
+# The map's units of the "other" step besides restart_steps' (HAProxy, the Galera health endpoint, pcsd).
+RETIRE_MAP = {**MAP, "haproxy": {"service": "haproxy"},
+              "galera": {**MAP["galera"], "clustercheck": {"unit": "ha-clustercheck"}},
+              "pacemaker": {**MAP["pacemaker"], "pcsd_service": "pcsd"}}
+
+
+@pytest.fixture
+def units(salt):
+    """The units that run (``active``) and start at boot (``enabled``) on the leaving controller."""
+    state = {"active": set(), "enabled": set()}
+    salt["ha_topology.formula_map"] = lambda: RETIRE_MAP
+    salt["service.status"] = lambda unit: unit in state["active"]
+    salt["service.enabled"] = lambda unit: unit in state["enabled"]
+    salt["service.disable"] = lambda unit: True
+    return state
+
+
+def changes(salt) -> list[str]:
+    return [call for call in service_calls(salt) if call.split()[0] in ("stop", "disable")]
+
+
+def test_retire_services_stops_what_runs_and_disables_what_starts_at_boot(salt, units):
+    units["active"] = {"rabbitmq-server", "haproxy", "ha-clustercheck.service"}
+    units["enabled"] = {"rabbitmq-server", "ha-rabbitmq-watchdog", "ha-clustercheck.socket", "pcsd"}
+    retired = ha_health.retire_services(["rabbitmq", "other"])
+    # In the order asked; each step's units in reverse (the watchdog before the server it would restart).
+    assert changes(salt) == ["disable ha-rabbitmq-watchdog", "stop rabbitmq-server", "disable rabbitmq-server",
+                             "disable pcsd", "stop ha-clustercheck.service", "disable ha-clustercheck.socket",
+                             "stop haproxy"]
+    assert retired == ["ha-rabbitmq-watchdog", "rabbitmq-server", "pcsd", "ha-clustercheck.service",
+                       "ha-clustercheck.socket", "haproxy"]
+    assert "service.start" not in salt.names()
+
+
+def test_retire_services_in_the_order_given(salt, units):
+    units["active"] = units["enabled"] = {"mariadb", "etcd", "corosync", "pacemaker", "ha-vip-guard", "keystone"}
+    ha_health.retire_services(["openstack", "pacemaker", "galera"])
+    assert [call for call in changes(salt) if call.startswith("stop")] == [
+        "stop keystone", "stop ha-vip-guard", "stop pacemaker", "stop corosync", "stop mariadb"]
+    assert "stop etcd" not in service_calls(salt)
+
+
+def test_retire_services_leaves_retired_units_alone(salt, units):
+    assert ha_health.retire_services(["etcd", "memcached"]) == ["etcd", "memcached"]
+    assert changes(salt) == []
+    assert service_calls(salt) == ["status etcd", "enabled etcd", "status memcached", "enabled memcached"]
+
+
+def test_retire_services_of_a_unit_that_does_not_stop_or_disable(salt, units):
+    units["active"] = units["enabled"] = {"mariadb", "pcsd"}
+    salt["service.stop"] = lambda unit: unit != "mariadb"
+    with pytest.raises(CommandExecutionError, match="^galera: mariadb did not stop: see journalctl -u mariadb$"):
+        ha_health.retire_services(["galera", "other"])
+    assert "disable mariadb" not in service_calls(salt)
+    salt["service.stop"] = lambda unit: True
+    salt["service.disable"] = lambda unit: unit != "pcsd"
+    with pytest.raises(CommandExecutionError, match="^other: pcsd did not disable: see journalctl -u pcsd$"):
+        ha_health.retire_services(["other"])
+
+
+def test_retire_services_refuses_an_unknown_step(salt, units):
+    units["active"] = {"mariadb"}
+    with pytest.raises(CommandExecutionError, match="^no such step: nope; the steps are galera, "):
+        ha_health.retire_services(["galera", "nope"])
+    assert service_calls(salt) == []

@@ -749,3 +749,75 @@ def test_standby_that_does_not_settle(run_all):
     pcs_answering(run_all, **{"node standby": (1, "", "Error: waiting timeout\n")})
     with pytest.raises(CommandExecutionError, match="^pcs node standby failed \\(exit 1\\): Error: waiting timeout$"):
         ha_pacemaker.standby(C01)
+
+
+# --- node_remove ------------------------------------------------------------------------------------------------
+
+C04 = "openstack-controller04"
+# corosync.conf of the cluster grown to four nodes (pcs cluster node add).
+PCS_CONF_4 = PCS_CONF.removesuffix("}\n") + """
+    node {
+        ring0_addr: 10.10.10.54
+        name: openstack-controller04
+        nodeid: 4
+    }
+}
+"""
+
+
+def crm_mon_of(nodes: dict[str, bool], quorate: bool = True) -> str:
+    """crm_mon's XML for these nodes (name to online), with or without quorum."""
+    listed = "".join(f'<node name="{name}" online="{str(up).lower()}"/>' for name, up in nodes.items())
+    return (f'<pacemaker-result api-version="2.30"><summary><current_dc present="true" name="{C01}" '
+            f'with_quorum="{str(quorate).lower()}"/></summary><nodes>{listed}</nodes><resources/>'
+            '<status code="0" message="OK"/></pacemaker-result>')
+
+
+@pytest.fixture
+def four_nodes(pacemaker_map):
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF_4)
+    assert list(ha_pacemaker.cluster_config()["nodes"]) == [C01, C02, C03, C04]
+
+
+def test_node_remove_of_a_node_that_is_no_member(run_all, pacemaker_map):
+    # No corosync.conf at all, then a cluster without the node: nothing to do, no pcs command.
+    assert ha_pacemaker.node_remove(C04) is False
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF)
+    assert ha_pacemaker.node_remove(C04) is False
+    assert run_all.calls == []
+
+
+def test_node_remove_waits_until_the_node_is_gone_and_the_rest_online(run_all, clock, four_nodes):
+    views = [
+        crm_mon_of({C01: True, C02: True, C03: True, C04: False}),  # still listed
+        crm_mon_of({C01: True, C02: True, C03: False}),  # gone, but C03 not back yet
+        crm_mon_of({C01: True, C02: True, C03: True}, quorate=False),  # every node, no quorum yet
+        crm_mon_of({C01: True, C02: True, C03: True}),
+    ]
+    pcs_answering(run_all, **{"--one-shot --inactive": lambda argv: (0, views.pop(0), "")})
+    assert ha_pacemaker.node_remove(C04, timeout=60) is True
+    argvs = [call["argv"] for call in run_all.calls]
+    assert argvs[:2] == [[PCS, "--version"], [PCS, "cluster", "node", "remove", C04]]
+    assert argvs[2:] == [["/usr/sbin/crm_mon", "--one-shot", "--inactive", "--output-as=xml"]] * 4
+    assert run_all.calls[1]["timeout"] == 60
+    assert clock.sleeps == [2, 2, 2] and views == []
+
+
+def test_node_remove_gives_up_with_what_it_saw_last(run_all, clock, four_nodes):
+    pcs_answering(run_all, **{"--one-shot --inactive": (0, crm_mon_of({C01: True, C02: True, C03: True,
+                                                                          C04: False}), "")})
+    with pytest.raises(CommandExecutionError) as err:
+        ha_pacemaker.node_remove(C04, timeout=10)
+    assert str(err.value) == (f"did not see {C04} gone from a quorate cluster within 10 s: quorate: True, nodes "
+                              f"online: {{'{C01}': True, '{C02}': True, '{C03}': True, '{C04}': False}}")
+    assert [call["argv"][1:] for call in run_all.calls[:2]] == [["--version"], ["cluster", "node", "remove", C04]]
+
+
+def test_node_remove_that_pcs_refuses(run_all, clock, four_nodes):
+    pcs_answering(run_all, **{"cluster node": (1, "", "Error: Unable to connect to openstack-controller04\n")})
+    with pytest.raises(CommandExecutionError, match="^pcs cluster node failed \\(exit 1\\): Error: Unable to connect"):
+        ha_pacemaker.node_remove(C04)
+    # No wait after a failed removal.
+    assert len(run_all.calls) == 2 and clock.sleeps == []

@@ -41,8 +41,16 @@ class FakeCtl:
 
     def __init__(self, run_all):
         self.run_all = run_all
-        self.answers: dict = {}  # command -> (returncode, stdout, stderr), or an exception to raise
-        run_all.handler = lambda argv, **kwargs: self.answers.get(command(argv), (0, "", ""))
+        # command -> (returncode, stdout, stderr), or an exception to raise; or a list of them, answered in turn
+        # (the last one then for every further call)
+        self.answers: dict = {}
+        run_all.handler = self.answer
+
+    def answer(self, argv, **kwargs):
+        answer = self.answers.get(command(argv), (0, "", ""))
+        if isinstance(answer, list):
+            return answer.pop(0) if len(answer) > 1 else answer[0]
+        return answer
 
     @property
     def calls(self) -> list[dict]:
@@ -66,7 +74,8 @@ def configure_loader_modules(rabbitmq_map, run_all, utils):
     return {ha_rabbitmq: {"__salt__": {"ha_topology.formula_map": lambda: {"rabbitmq": rabbitmq_map},
                                        "cmd.run_all": run_all,
                                        # The waits' probes call the module through __salt__.
-                                       "ha_rabbitmq.cluster_status": lambda: ha_rabbitmq.cluster_status()},
+                                       "ha_rabbitmq.cluster_status": lambda *args, **kwargs: ha_rabbitmq.cluster_status(
+                                           *args, **kwargs)},
                           "__utils__": utils}}
 
 
@@ -403,3 +412,109 @@ def test_queues_that_cannot_be_listed(ctl, run_all):
     ctl.answers["list_queues"] = run_all.timed_out(LIST_QUEUES, 30)
     with pytest.raises(CommandExecutionError, match="^rabbitmqctl list_queues did not finish within 30 s$"):
         ha_rabbitmq.queues({"running_nodes": RABBITS, "disc_nodes": RABBITS, "ram_nodes": []})
+
+
+# --- forget ------------------------------------------------------------------------------------------------------
+
+C04 = "rabbit@openstack-controller04"
+
+
+def status(disk=RABBITS, ram=(), running=RABBITS, partitions=None) -> tuple:
+    """rabbitmqctl cluster_status's answer (JSON, as 3.10 prints it) for these nodes."""
+    return 0, json.dumps({"disk_nodes": list(disk), "ram_nodes": list(ram), "running_nodes": list(running),
+                          "partitions": partitions or {}, "alarms": []}), ""
+
+
+STATUS_ARGV = [CTL, "cluster_status", "--formatter", "json"]
+
+
+@pytest.mark.parametrize(("kind", "timeout", "first_look"), [
+    # A member either way: a disc node or a RAM node, running or not. The first look is bounded by the timeout,
+    # at most 60 s (the rest of the bound is the command's, then the wait's).
+    ("disk", 90, 60), ("ram", 90, 60), ("disk", 30, 30), ("disk", 180, 60)])
+def test_forget_a_stopped_member(ctl, clock, kind, timeout, first_look):
+    before = {"disk": RABBITS, "ram": []}
+    before[kind] = [*before[kind], C04]
+    ctl.answers["cluster_status"] = [status(**before), status()]
+    assert ha_rabbitmq.forget(C04, timeout=timeout) is True
+    # Then the cluster as the first look after it sees it: without the node, all running, no partition.
+    assert [call["argv"] for call in ctl.calls] == [STATUS_ARGV, [CTL, "forget_cluster_node", C04], STATUS_ARGV]
+    assert [call["timeout"] for call in ctl.calls] == [first_look, timeout, 15]
+    assert clock.sleeps == []
+
+
+def test_forget_a_node_that_is_no_member_still_waits_for_the_cluster(ctl, clock):
+    # Nothing to forget (a removal run again): no forget_cluster_node, but the same wait until every member left
+    # runs without a partition.
+    ctl.answers["cluster_status"] = [status(), status(running=[C01, C02]), status(partitions={C02: [C03]}), status()]
+    assert ha_rabbitmq.forget(C04) is False
+    assert [call["argv"] for call in ctl.calls] == [STATUS_ARGV] * 4
+    # The default bound (120 s): its first look at most 60 s, each look of the wait 15 s.
+    assert [call["timeout"] for call in ctl.calls] == [60, 15, 15, 15]
+    assert clock.sleeps == [2, 2]
+
+
+def test_forget_a_node_that_is_no_member_gives_up_saying_what_it_saw(ctl, clock):
+    ctl.answers["cluster_status"] = [status(), status(running=[C01, C03])]
+    with pytest.raises(CommandExecutionError) as err:
+        ha_rabbitmq.forget(C04, timeout=10)
+    assert str(err.value) == (f"did not see RabbitMQ without {C04} within 10 s: members {RABBITS}, running "
+                              f"{[C01, C03]}, partitions {{}}")
+    assert clock.sleeps == [2] * 5
+    assert ctl.commands() == ["cluster_status"] * (1 + 6)
+
+
+def test_forget_waits_until_the_rest_agree(ctl, clock):
+    ctl.answers["cluster_status"] = [
+        status(disk=[*RABBITS, C04]),
+        status(disk=[*RABBITS, C04]),  # still listed just after forget_cluster_node
+        (69, "", UNREACHABLE),  # no answer
+        status(running=[C01, C03]),  # a member left not running
+        status(partitions={C02: [C03]}),  # a partition
+        status(),
+    ]
+    assert ha_rabbitmq.forget(C04, timeout=60) is True
+    assert ctl.commands() == ["cluster_status", "forget_cluster_node", *["cluster_status"] * 5]
+    assert [call["timeout"] for call in ctl.calls] == [60, 60, *[15] * 5]
+    assert clock.sleeps == [2, 2, 2, 2]
+
+
+@pytest.mark.parametrize(("seen", "why"), [
+    (status(disk=[*RABBITS, C04]), f"members {[*RABBITS, C04]}, running {RABBITS}, partitions {{}}"),
+    (status(running=[C01, C02], partitions={C01: [C03], C02: [C03]}),
+     f"members {RABBITS}, running {[C01, C02]}, partitions {{'{C01}': ['{C03}'], '{C02}': ['{C03}']}}"),
+])
+def test_forget_gives_up_saying_what_it_saw(ctl, clock, seen, why):
+    ctl.answers["cluster_status"] = [status(disk=[*RABBITS, C04]), seen]
+    with pytest.raises(CommandExecutionError) as err:
+        ha_rabbitmq.forget(C04, timeout=10)
+    assert str(err.value) == f"did not see RabbitMQ without {C04} within 10 s: {why}"
+    # Every 2 s, and once more at the deadline.
+    assert clock.sleeps == [2] * 5 and ctl.commands().count("cluster_status") == 1 + 6
+    assert ctl.commands().count("forget_cluster_node") == 1
+
+
+def test_forget_refused_while_the_node_runs(ctl, clock):
+    ctl.answers["cluster_status"] = status(disk=[*RABBITS, C04], running=[*RABBITS, C04])
+    ctl.answers["forget_cluster_node"] = (69, "", f"Error:\n{{:error, {{:failed_to_remove_node, :\"{C04}\", "
+                                                  "{:active, 'Mnesia is running'}}}")
+    with pytest.raises(CommandExecutionError, match="^rabbitmqctl forget_cluster_node failed: Error: .*Mnesia is "
+                                                    "running"):
+        ha_rabbitmq.forget(C04)
+    # Nothing waited for.
+    assert ctl.commands() == ["cluster_status", "forget_cluster_node"] and clock.sleeps == []
+
+
+def test_remove_data_of_a_forgotten_node(rabbitmq_map, tmp_path, monkeypatch):
+    rabbitmq_map["mnesia_dir"] = str(tmp_path / "mnesia")
+    running = []
+    monkeypatch.setitem(ha_rabbitmq.__salt__, "service.status", lambda name: name in running)
+    assert ha_rabbitmq.remove_data() is False
+    (tmp_path / "mnesia" / "rabbit@openstack-controller04").mkdir(parents=True)
+    running.append("rabbitmq-server")
+    with pytest.raises(CommandExecutionError, match="^rabbitmq-server runs here: stop it before its data in "):
+        ha_rabbitmq.remove_data()
+    assert (tmp_path / "mnesia").is_dir()
+    running.clear()
+    assert ha_rabbitmq.remove_data() is True
+    assert list(tmp_path.iterdir()) == []
