@@ -158,10 +158,16 @@ def remove(args) -> int:
 
 
 def unlist(args) -> int:
-    """Take a node out of the lab's pillar only: it keeps running (the first step of removing a controller)."""
+    """Take a node out of the lab's pillar only: it keeps running (the first step of removing a controller).
+    Nodes unlisted before stay unlisted."""
     topology = _topology()
     node = topology.node(args.node)
-    master.write_pillar(config.without(topology, node.name))
+    listed = master.pillar_nodes()
+    left = topology
+    for other in topology.nodes:
+        if other.name == node.name or other.name not in listed:
+            left = config.without(left, other.name)
+    master.write_pillar(left)
     step(f"{node.name} no longer in the lab's pillar; still running until bin/lab remove {node.name}")
     return 0
 

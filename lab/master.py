@@ -82,6 +82,14 @@ def fill_placeholders(data, known=None):
     return data
 
 
+def pillar_nodes() -> set[str]:
+    """The nodes that the lab's pillar lists now (none before the first `up`)."""
+    pillar_file = config.PILLAR_DIR / "ha.sls"
+    if not pillar_file.exists():
+        return set()
+    return set(yaml.safe_load(pillar_file.read_text())["ha"]["nodes"])
+
+
 def write_pillar(topology: Topology) -> None:
     """
     The lab's site pillar: pillar.example with the lab's nodes and random

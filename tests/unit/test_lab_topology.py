@@ -69,3 +69,20 @@ def test_remove_keeps_three_controllers():
     with pytest.raises(SystemExit, match="no node named"):
         config.without(left, "openstack-controller09")
     assert Node(C[0], "10.10.10.51", "controller") in left.nodes
+
+
+def test_unlist_keeps_the_nodes_unlisted_before(monkeypatch):
+    # bin/lab unlist twice: the second one must not list the first node again (the pillar is written whole).
+    from lab import cli, master
+
+    lab = config.make_topology(5, 1, "key")
+    pillar = {n.name for n in lab.nodes}
+    monkeypatch.setattr(cli, "_topology", lambda: lab)
+    monkeypatch.setattr(master, "pillar_nodes", lambda: set(pillar))
+    monkeypatch.setattr(master, "write_pillar", lambda topology: (pillar.clear(), pillar.update(
+        n.name for n in topology.nodes)))
+    for node in (C[3], C[4]):
+        assert cli.unlist(type("Args", (), {"node": node})()) == 0
+    assert sorted(pillar) == sorted([*C[:3], "openstack-compute01"])
+    with pytest.raises(SystemExit, match="fewer than 3 controllers"):
+        cli.unlist(type("Args", (), {"node": C[2]})())
