@@ -1,6 +1,6 @@
 # make lab   - install what the lab needs, boot the default lab, run ha.deploy
 # make test  - the whole test suite (unit, render, lab); .ci/run calls it
-# make test-scale - a fresh lab deployed, grown from 3 to 5 controllers, removed
+# make test-scale - a fresh lab deployed, grown from 3 to 5 controllers and shrunk back to 3, removed
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

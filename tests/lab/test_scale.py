@@ -45,6 +45,33 @@ def failures(steps: dict) -> dict[str, str]:
     return failed
 
 
+def assert_members(report: dict, controllers: list[str]) -> None:
+    """In ``ha.status``'s ``report``, every controller sees exactly ``controllers`` in Galera (Synced), RabbitMQ
+    (running), etcd (healthy) and Pacemaker (online, quorate), and every HAProxy listener of the VIP holder has
+    exactly them as servers."""
+    rabbits = sorted(f"rabbit@{node}" for node in controllers)
+    for node in controllers:
+        seen = report["reports"][node]
+        assert seen["galera"]["state"] == "Synced" and seen["galera"]["size"] == len(controllers), (node, seen)
+        assert sorted(seen["rabbitmq"]["running_nodes"]) == rabbits, (node, seen["rabbitmq"])
+        assert seen["etcd"]["healthy"] and sorted(seen["etcd"]["members"]) == sorted(controllers), (node, seen)
+        pacemaker = seen["pacemaker"]
+        assert pacemaker["quorate"] and sorted(pacemaker["nodes"]) == sorted(controllers), (node, pacemaker)
+        assert all(pacemaker["nodes"].values()), (node, pacemaker)
+    listeners = report["reports"][report["vip_holder"]]["haproxy"]["listeners"]
+    other = {name: sorted(servers) for name, servers in listeners.items() if sorted(servers) != sorted(controllers)}
+    # The healthy report says the served listeners have them UP.
+    assert listeners and not other, f"listeners whose servers are not {controllers}: {other}"
+
+
+def deploy_changes_nothing(lab, measure, what: str) -> None:
+    started = time.monotonic()
+    code, steps = lab.orchestrate()
+    changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
+    measure(f"ha.deploy {what}: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
+    assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
+
+
 def controllers_of(lab) -> list[str]:
     return [node for node, state in lab.status().items() if state["role"] == "controller"]
 
@@ -89,24 +116,9 @@ def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer
 
     code, report, _ = wait_until("a healthy report of five controllers", lambda: (lambda r: r[0] == 0 and r)(
         status(lab)), 120, 5)
-    rabbits = sorted(f"rabbit@{node}" for node in grown)
-    for node in grown:
-        seen = report["reports"][node]
-        assert seen["galera"]["state"] == "Synced" and seen["galera"]["size"] == GROWN, (node, seen["galera"])
-        assert sorted(seen["rabbitmq"]["running_nodes"]) == rabbits, (node, seen["rabbitmq"])
-        assert seen["etcd"]["healthy"] and sorted(seen["etcd"]["members"]) == sorted(grown), (node, seen["etcd"])
-        assert seen["pacemaker"]["quorate"], (node, seen["pacemaker"])
-        assert sorted(n for n, online in seen["pacemaker"]["nodes"].items() if online) == sorted(grown)
-    listeners = report["reports"][holder]["haproxy"]["listeners"]
-    short = {name: sorted(servers) for name, servers in listeners.items() if len(servers) != GROWN}
-    # Every listener lists every controller; the healthy report says the served ones have them UP.
-    assert listeners and not short, f"listeners without {GROWN} servers: {short}"
+    assert_members(report, grown)
     # A second deploy of the grown lab changes nothing: the joins are done.
-    started = time.monotonic()
-    code, steps = lab.orchestrate()
-    changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
-    measure(f"ha.deploy of the grown lab again: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
-    assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
+    deploy_changes_nothing(lab, measure, "of the grown lab again")
     assert all(node in report["reports"] for node in added)
 
 
@@ -159,19 +171,6 @@ def test_two_controllers_leave_through_the_removal_orchestration(sql_client, wri
 
     code, report, _ = wait_until("a healthy report of three controllers", lambda: (lambda r: r[0] == 0 and r)(
         status(lab)), 120, 5)
-    rabbits = sorted(f"rabbit@{node}" for node in CONTROLLERS)
-    for node in CONTROLLERS:
-        seen = report["reports"][node]
-        assert seen["galera"]["state"] == "Synced" and seen["galera"]["size"] == len(CONTROLLERS), (node, seen)
-        assert sorted(seen["rabbitmq"]["running_nodes"]) == rabbits, (node, seen["rabbitmq"])
-        assert seen["etcd"]["healthy"] and sorted(seen["etcd"]["members"]) == CONTROLLERS, (node, seen["etcd"])
-        assert seen["pacemaker"]["quorate"] and sorted(seen["pacemaker"]["nodes"]) == CONTROLLERS, seen["pacemaker"]
-    listeners = report["reports"][report["vip_holder"]]["haproxy"]["listeners"]
-    other = {name: sorted(servers) for name, servers in listeners.items() if sorted(servers) != CONTROLLERS}
-    assert listeners and not other, f"listeners whose servers are not the three controllers: {other}"
+    assert_members(report, CONTROLLERS)
     # A deploy after the removal changes nothing: the remaining nodes were configured without the two.
-    started = time.monotonic()
-    code, steps = lab.orchestrate()
-    changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
-    measure(f"ha.deploy after the scale-in: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
-    assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
+    deploy_changes_nothing(lab, measure, "after the scale-in")
