@@ -34,15 +34,20 @@ GROWN = 5
 RESTARTED_BY_DESIGN = {"ha-rabbitmq-watchdog"}
 
 
+def failed_below(changes) -> list[str]:
+    """The comments of the failed states or runner returns nested in a step's ``changes`` (a salt.state step
+    holds every minion's states there), so that a failure names its cause, not only the minion."""
+    if not isinstance(changes, dict):
+        return []
+    if changes.get("result") is False and isinstance(changes.get("comment"), str):
+        return [f"{changes.get('__id__', '')} {changes['comment']}".strip()]
+    return [why for value in changes.values() for why in failed_below(value)]
+
+
 def failures(steps: dict) -> dict[str, str]:
-    """The orchestration's failed steps, each with a runner's own comment (why it failed) where it has one."""
-    failed = {}
-    for step_id, step in steps.items():
-        if not step["result"]:
-            returned = step.get("changes", {}).get("return")
-            why = returned.get("comment") if isinstance(returned, dict) else None
-            failed[step_id] = f"{step['comment']} {why or ''}".strip()
-    return failed
+    """The orchestration's failed steps, each with the causes found below it."""
+    return {step_id: " | ".join([step["comment"], *failed_below(step.get("changes"))[:5]])
+            for step_id, step in steps.items() if not step["result"]}
 
 
 def assert_members(report: dict, controllers: list[str]) -> None:
