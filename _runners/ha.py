@@ -184,6 +184,12 @@ def _problems(report: dict) -> str:
                      for name, part in report["components"].items() if part["verdict"] != "healthy")
 
 
+def _refused(comment: str, **extra: Any) -> dict:
+    """A runner's failure as the orchestration's salt.runner reads it: result False, exit code 1, why."""
+    __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
+    return {"result": False, "retcode": 1, **extra, "comment": comment}
+
+
 def require_healthy(timeout: float = 0) -> dict:
     """
     Succeed when ``ha.status`` says healthy (with ``timeout``: once it says
@@ -210,9 +216,7 @@ def _require_healthy(topology: dict, timeout: float) -> dict:
     try:
         _wait("a healthy control plane", probe, timeout, 5)
     except CommandExecutionError:
-        __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
-        return {"result": False, "retcode": 1,
-                "comment": f"the control plane is {reports[-1]['verdict']}: {_problems(reports[-1])}"}
+        return _refused(f"the control plane is {reports[-1]['verdict']}: {_problems(reports[-1])}")
     return {"result": True, "retcode": 0, "comment": "every component is healthy",
             "vip_holder": reports[-1]["vip_holder"]}
 
@@ -257,9 +261,8 @@ def _drain(client, node: str, others: list[str], done: list[str], timeline: dict
 
 def _failed(node: str, exc: Exception, done: list[str], then: str, **extra: Any) -> dict:
     """A day-2 step's failure: the node, the reason, what was ``done`` and what ``then`` holds."""
-    __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
-    return {"result": False, "retcode": 1, "node": node, "done": done, **extra,
-            "comment": f"{node}: {_reason(exc, node)}. Left as it is after: {', '.join(done) or 'nothing'}; {then}"}
+    return _refused(f"{node}: {_reason(exc, node)}. Left as it is after: {', '.join(done) or 'nothing'}; {then}",
+                    node=node, done=done, **extra)
 
 
 def restart_controller(node: str, steps: list[str] | None = None) -> dict:
@@ -370,8 +373,7 @@ def require_removable(controllers: str | list[str], timeout: float = 0) -> dict:
         topology = _topology()
         _removable(topology, leaving)
     except CommandExecutionError as exc:
-        __context__["retcode"] = 1  # noqa: F821 - Salt loader dunder
-        return {"result": False, "retcode": 1, "comment": str(exc)}
+        return _refused(str(exc))
     return _require_healthy(_with(topology, leaving), float(timeout))
 
 
