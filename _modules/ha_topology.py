@@ -693,10 +693,12 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
 
 def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
-    The initial settings of this controller joining a running cluster whose
-    member list (``ha_etcd.members``, this member already added) is
-    ``listed``: that cluster, state ``existing``. Raises when the list has a
-    member that no controller of the pillar explains.
+    The initial settings of this controller starting with a running cluster
+    whose member list (``ha_etcd.members``, this member already in it) is
+    ``listed``: that cluster, state ``existing``; or, for a member the
+    cluster was created with that never started, state ``new`` (see
+    ``ha_topology_etcd.joining``). Raises when the list has a member that no
+    controller of the pillar explains.
 
     CLI Example:
 
@@ -707,7 +709,8 @@ def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | No
     ha = _ha_pillar(ha)
     me, controllers = _controller(ha, minion_id)
     try:
-        return ha_topology_etcd.joining(listed, ha_topology_etcd.members(ha, controllers), me["id"])
+        return ha_topology_etcd.joining(listed, ha_topology_etcd.members(ha, controllers), me["id"],
+                                        ha_topology_etcd.cluster_token(ha))
     except ValueError as exc:
         raise CommandExecutionError(f"cannot join the running etcd cluster: {exc}") from None
 

@@ -121,7 +121,10 @@ def initial_settings(name: str, data_dir: str, timeout: float = 300) -> dict:
     - a cluster answers: this node joins it. Unless it is listed already,
       it waits until the controllers before it in the pillar are started
       members, then is added (``ha_etcd.member_add``); its settings are that
-      cluster, state ``existing`` (``ha_topology.etcd_joining``).
+      cluster, state ``existing`` (``ha_topology.etcd_joining``). Listed and
+      never started as one of the members the cluster was created with (on
+      a first deploy the others may start first), its settings are those
+      members, state ``new``.
 
     With ``test=True`` nothing is added or written.
 
@@ -156,7 +159,8 @@ def initial_settings(name: str, data_dir: str, timeout: float = 300) -> dict:
                 _kit("change")(ret, "member", None, me)
             joining = __salt__["ha_topology.etcd_joining"](listed)  # noqa: F821
             wanted = {**joining, "ETCD_INITIAL_CLUSTER_TOKEN": node["new_cluster"]["ETCD_INITIAL_CLUSTER_TOKEN"]}
-            how = "joining the running cluster"
+            how = ("a member of the new cluster, started after the others"
+                   if joining["ETCD_INITIAL_CLUSTER_STATE"] == "new" else "joining the running cluster")
     except CommandExecutionError as exc:
         return _kit("fail")(ret, f"{me}: {exc}")
     current = None

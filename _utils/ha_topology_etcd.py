@@ -7,6 +7,7 @@ dunders.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ha_pillar import INT, STR, check_ports, section
@@ -43,6 +44,22 @@ def members(ha: dict, controllers: list[dict]) -> dict[str, dict]:
     }
 
 
+def cluster_token(ha: dict) -> str:
+    """The cluster token of ``ha:etcd``: part of every member id of a new cluster."""
+    return section(ha, "etcd", DEFAULTS)["cluster_token"]
+
+
+def bootstrap_id(peer_urls: list[str], token: str) -> str:
+    """
+    The id etcd gives a member of a new cluster (initial state ``new``), in
+    hex as ha_etcd.members prints it: the first 8 bytes of the SHA-1 of its
+    sorted peer URLs joined, then the cluster token (etcd's computeMemberID
+    without a time; a member added to a running cluster has the time in it).
+    """
+    digest = hashlib.sha1(("".join(sorted(peer_urls)) + token).encode()).digest()
+    return format(int.from_bytes(digest[:8], "big"), "x")
+
+
 def node(ha: dict, me: dict, controllers: list[dict], data_dir: str) -> dict:
     """etcd on controller ``me`` (see ha_topology.etcd_node)."""
     etcd = section(ha, "etcd", DEFAULTS)
@@ -59,7 +76,7 @@ def node(ha: dict, me: dict, controllers: list[dict], data_dir: str) -> dict:
         },
         "new_cluster": {
             "ETCD_INITIAL_CLUSTER": initial_cluster({name: spec["peer_url"] for name, spec in every.items()}),
-            "ETCD_INITIAL_CLUSTER_TOKEN": etcd["cluster_token"],
+            "ETCD_INITIAL_CLUSTER_TOKEN": cluster_token(ha),
             "ETCD_INITIAL_CLUSTER_STATE": "new",
         },
         "members": every,
@@ -72,17 +89,26 @@ def initial_cluster(peers: dict[str, str] | list[tuple[str, str]]) -> str:
     return ",".join(f"{name}={url}" for name, url in pairs)
 
 
-def joining(listed: list[dict], expected: dict[str, dict], me: str) -> dict[str, str]:
+def joining(listed: list[dict], expected: dict[str, dict], me: str, token: str) -> dict[str, str]:
     """
-    The initial settings of ``me`` joining a running cluster whose member
-    list (``ha_etcd.members``, ``me`` already added) is ``listed``: the
-    cluster as it is, state ``existing``. A member added but never started
-    has no name yet: it is named after the expected member with its peer
-    URL. Raises ValueError for a member that cannot be named, a name that
-    two members have, or ``me`` missing.
+    The initial settings of ``me`` starting with a running cluster whose
+    member list (``ha_etcd.members``, ``me`` already in it) is ``listed``:
+
+    - ``me`` added to it (``ha_etcd.member_add``): the cluster as it is,
+      state ``existing``;
+    - ``me`` one of the members the cluster was created with (its id is the
+      one etcd derives from its peer URLs and ``token``) that never started:
+      the other members of a new cluster started first. It starts as one of
+      them, state ``new``, with the members of the listing that the cluster
+      was created with (etcd derives the cluster's id from them); a member
+      of a new cluster started as ``existing`` hangs at its first start.
+
+    A member not started has no name yet: it is named after the expected
+    member with its peer URL. Raises ValueError for a member that cannot be
+    named, a name that two members have, or ``me`` missing.
     """
     by_url = {spec["peer_url"]: name for name, spec in expected.items()}
-    pairs: list[tuple[str, str]] = []
+    named: list[tuple[str, dict]] = []
     owners: dict[str, str] = {}
     problems = []
     for member in listed:
@@ -93,9 +119,18 @@ def joining(listed: list[dict], expected: dict[str, dict], me: str) -> dict[str,
         if owners.setdefault(name, member["id"]) != member["id"]:
             problems.append(f"members {owners[name]} and {member['id']} are both {name}: remove the stale one "
                             "(etcdctl member remove)")
-        pairs += [(name, url) for url in member["peer_urls"]]
+        named.append((name, member))
     if me not in owners:
         problems.append(f"{me} is not a member")
     if problems:
         raise ValueError("; ".join(problems))
+
+    def created_with(member: dict) -> bool:
+        return member["id"] == bootstrap_id(member["peer_urls"], token)
+
+    mine = next(member for name, member in named if name == me)
+    if not mine["name"] and created_with(mine):
+        pairs = [(name, url) for name, member in named if created_with(member) for url in member["peer_urls"]]
+        return {"ETCD_INITIAL_CLUSTER": initial_cluster(pairs), "ETCD_INITIAL_CLUSTER_STATE": "new"}
+    pairs = [(name, url) for name, member in named for url in member["peer_urls"]]
     return {"ETCD_INITIAL_CLUSTER": initial_cluster(pairs), "ETCD_INITIAL_CLUSTER_STATE": "existing"}

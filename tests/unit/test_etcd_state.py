@@ -320,6 +320,25 @@ def test_initial_settings_of_a_member_listed_already(paths, cluster, clock):
     assert environment_file(name) == JOINED
 
 
+def test_initial_settings_of_a_member_the_new_cluster_started_without(paths, cluster, grains, clock):
+    # A first deploy: 01, 02 and 04 started the new cluster before 03 asked. 03 is listed, not started, with
+    # the id etcd gives a member of a new cluster: it starts as one of them, nothing added.
+    grains["id"] = C03
+    name, data_dir = paths
+    answer = listed(C01, C02, C03, C04, unstarted=(C03,))
+    bootstrap_id = ha_topology.ha_topology_etcd.bootstrap_id
+    for member in answer:
+        member["id"] = bootstrap_id(member["peer_urls"], TOKEN)
+    cluster.answers = [answer]
+    ret = state.initial_settings(str(name), str(data_dir))
+    expected = {**NEW, "ETCD_INITIAL_CLUSTER": f"{C03}={PEER[C03]},{C01}={PEER[C01]},{C02}={PEER[C02]},"
+                                               f"{C04}={PEER[C04]}"}
+    assert ret == {"name": str(name), "changes": {"settings": {"old": None, "new": expected}}, "result": True,
+                   "comment": "initial settings written: a member of the new cluster, started after the others"}
+    assert cluster.asked() == ["etcd_node", "members"] and clock.sleeps == []
+    assert environment_file(name) == expected
+
+
 def test_initial_settings_in_test_mode(paths, cluster, opts, grains, clock):
     opts["test"] = True
     name, data_dir = paths

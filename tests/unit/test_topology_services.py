@@ -219,7 +219,52 @@ def test_etcd_joining_is_the_cluster_as_it_is(four):
     assert joining["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
     # The pure function is given the expected members by the wrapper.
     etcd = ha_topology.ha_topology_etcd
-    assert etcd.joining(listed, ha_topology.etcd_members(), C04) == joining
+    assert etcd.joining(listed, ha_topology.etcd_members(), C04, "etcd-cluster-01") == joining
+
+
+def test_etcd_bootstrap_id_is_etcds():
+    # The ids a real etcd 3.4.23 gave the members of the lab's new cluster (etcdctl member list -w json).
+    etcd = ha_topology.ha_topology_etcd
+    assert etcd.bootstrap_id(["http://10.10.10.51:2380"], "etcd-cluster-01") == "1c1f9e587f93061"
+    assert etcd.bootstrap_id(["http://10.10.10.53:2380"], "etcd-cluster-01") == "64d447dc193c4f78"
+    assert etcd.bootstrap_id(["http://10.10.10.55:2380"], "etcd-cluster-01") == "632591215e4e3587"
+    # The token is part of it; the peer URLs count sorted.
+    assert etcd.bootstrap_id(["http://10.10.10.51:2380"], "etcd-site-b") != "1c1f9e587f93061"
+    assert etcd.bootstrap_id(["http://b:2380", "http://a:2380"], "t") == etcd.bootstrap_id(
+        ["http://a:2380", "http://b:2380"], "t")
+
+
+def _created(name, address, started=True):
+    """One member the cluster was created with, with the id etcd gave it."""
+    member = _listed(name, address, started)
+    member["id"] = ha_topology.ha_topology_etcd.bootstrap_id(member["peer_urls"], "etcd-cluster-01")
+    return member
+
+
+def test_etcd_a_member_of_a_new_cluster_started_after_the_others(four):
+    # A first deploy of four: 01, 02 and 04 formed the new cluster before 03 asked it. 03 starts as one of the
+    # members it was created with (state new); a member added later (random id) is not one of them.
+    listed = [_created("", "10.10.10.53", started=False), _created("openstack-controller01", "10.10.10.51"),
+              _created("openstack-controller02", "10.10.10.52"), _created(C04, "10.10.10.61")]
+    assert ha_topology.etcd_joining(listed, "openstack-controller03") == {
+        "ETCD_INITIAL_CLUSTER": "openstack-controller03=http://10.10.10.53:2380,"
+                                "openstack-controller01=http://10.10.10.51:2380,"
+                                "openstack-controller02=http://10.10.10.52:2380,"
+                                f"{C04}=http://10.10.10.61:2380",
+        "ETCD_INITIAL_CLUSTER_STATE": "new",
+    }
+    added = _listed("", "10.10.10.61", started=False)
+    created = [_created("", "10.10.10.53", started=False), *listed[1:3]]
+    assert ha_topology.etcd_joining([added, *created], "openstack-controller03")["ETCD_INITIAL_CLUSTER"] == (
+        "openstack-controller03=http://10.10.10.53:2380,openstack-controller01=http://10.10.10.51:2380,"
+        "openstack-controller02=http://10.10.10.52:2380")
+    # The member added to the running cluster joins it as it is, the member not started yet included.
+    joined = ha_topology.etcd_joining([added, *created], C04)
+    assert joined["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+    assert joined["ETCD_INITIAL_CLUSTER"].startswith(f"{C04}=http://10.10.10.61:2380,openstack-controller03=")
+    # Another token: another cluster's ids, so not one this member was created with.
+    four["etcd"]["cluster_token"] = "etcd-site-b"
+    assert ha_topology.etcd_joining(listed, "openstack-controller03")["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
 
 
 def test_etcd_joining_refuses_a_member_it_cannot_name(four):
@@ -232,7 +277,7 @@ def test_etcd_joining_refuses_a_member_it_cannot_name(four):
     with pytest.raises(CommandExecutionError, match=f"^cannot join the running etcd cluster: {C04} is not a member$"):
         ha_topology.etcd_joining(started, C04)
     with pytest.raises(ValueError, match=f"^{C04} is not a member$"):
-        ha_topology.ha_topology_etcd.joining(started, ha_topology.etcd_members(), C04)
+        ha_topology.ha_topology_etcd.joining(started, ha_topology.etcd_members(), C04, "etcd-cluster-01")
     with pytest.raises(CommandExecutionError, match="^openstack-compute01 is not a controller in ha:nodes$"):
         ha_topology.etcd_joining(started, "openstack-compute01")
 
