@@ -119,12 +119,20 @@ def _cache(memcached: list[str]) -> dict:
             "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT, "memcache_dead_retry": MEMCACHE_DEAD_RETRY}
 
 
-def _uwsgi(address: str, port: int, workers: int) -> dict:
+def _uwsgi(address: str, port: int, workers: int, eventlet: bool = False) -> dict:
     # Debian's init scripts read the bind address, port and process count
     # from the keys that UWSGI_BIND_CONFIG_* name (see the units' drop-in);
     # uWSGI itself takes unknown keys as placeholders. (No '-' in these keys:
     # openstack-pkg-tools' INI reader does not match it.)
-    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers}}
+    options: dict = {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers}
+    if eventlet:
+        # An app that eventlet monkey-patches (nova's APIs) runs one thread
+        # per process, as Debian's nova-api ini and kolla's nova do. Debian's
+        # nova-api-metadata ini has 32: on a 5-controller lab it deadlocked at
+        # its first requests ("greenlet.error: cannot switch to a different
+        # thread"), its listen queue full, and never answered again.
+        options["threads"] = 1
+    return {"uwsgi": options}
 
 
 def _transport_url(rabbitmq: list[str]) -> str:
@@ -228,8 +236,8 @@ def _nova(ha: dict, node: dict) -> dict:
             "cache": _cache(node["memcached"]),
         },
         "uwsgi": {
-            "nova-api": _uwsgi(address, ports["nova"][1], workers),
-            "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers),
+            "nova-api": _uwsgi(address, ports["nova"][1], workers, eventlet=True),
+            "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers, eventlet=True),
         },
     }
 

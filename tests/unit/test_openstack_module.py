@@ -138,8 +138,9 @@ def test_nova_settings():
     assert config["oslo_messaging_rabbit"] == {"rabbit_quorum_queue": False}
     assert config["cache"] == CACHE
     assert settings["uwsgi"] == {
-        "nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2}},
-        "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2}},
+        "nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2, "threads": 1}},
+        "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2,
+                                        "threads": 1}},
     }
 
 
