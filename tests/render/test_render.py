@@ -403,9 +403,22 @@ def test_openstack_per_os_family(salt_cli):
     assert args(redhat["ha-placement-httpd-placement"], "ha_openstack")["name"] == (
         "/etc/httpd/conf.d/00-placement-api.conf")
     assert args(redhat["ha-openstack-httpd-listen"], "ha_openstack")["name"] == "/etc/httpd/conf/httpd.conf"
-    watched = args(redhat["ha-keystone-service-httpd"], "service")["watch"]
-    assert {"ha_openstack": "ha-keystone-httpd-keystone"} in watched
-    assert {"ha_openstack": "ha-openstack-httpd-listen"} in watched
+    # A settings change leaves a flag that the service's restart clears, also in a later state run (ha.deploy
+    # writes the settings and restarts the services in different steps). Each service watches its own flag.
+    pending = args(redhat["ha-keystone-restart-pending"], "file")
+    assert pending["name"] == "/var/lib/ha-formula/restart-pending/keystone"
+    assert {"ha_openstack": "ha-keystone-httpd-keystone"} in pending["onchanges"]
+    assert {"ha_openstack": "ha-openstack-httpd-listen"} in pending["onchanges"]
+    assert {"ha_openstack": "ha-keystone-config"} in pending["onchanges"]
     assert {"ha_openstack": "ha-placement-httpd-placement"} in args(
-        redhat["ha-placement-service-httpd"], "service")["watch"]
+        redhat["ha-placement-restart-pending"], "file")["onchanges"]
+    assert args(redhat["ha-keystone-service-httpd"], "service")["watch"] == [{"file": "ha-keystone-restart-due"}]
+    assert args(redhat["ha-placement-restart-due"], "file")["name"] == (
+        "/var/lib/ha-formula/restart-pending/placement")
+    nova = args(debian["ha-nova-restart-pending"], "file")["onchanges"]
+    assert {"ha_openstack": "ha-nova-uwsgi-nova-api-metadata"} in nova and {"file": "ha-nova-defaults"} in nova
+    assert {"ha_openstack": "ha-nova-members"} not in nova
+    assert args(debian["ha-nova-service-nova-api-metadata"], "service")["watch"] == [{"file": "ha-nova-restart-due"}]
+    due = args(debian["ha-keystone-restart-due"], "file")["require"]
+    assert {"ha_openstack": "ha-keystone-db-sync"} in due and {"ha_openstack": "ha-keystone-keys"} in due
     assert not [state_id for state_id in debian if "httpd" in state_id]

@@ -113,3 +113,32 @@ ha-openstack-httpd-listen:
     - require:
       - sls: {{ sls_install }}
 {%- endif %}
+{%- for service in salt['ha_openstack.services']() %}
+{%- set svc = openstack[service] %}
+
+# A change of the settings that the service reads at its start, kept until
+# it is restarted (ha.openstack.keystone, ha.openstack.services): ha.deploy
+# writes the settings in one step and restarts the services in a later one,
+# where Salt's watch no longer sees the change.
+ha-{{ service }}-restart-pending:
+  file.managed:
+    - name: {{ openstack.restart_pending_dir }}/{{ service }}
+    - makedirs: True
+    - mode: '0644'
+    - contents: "{{ service }}: settings changed, restart pending"
+    - onchanges:
+      - ha_openstack: ha-{{ service }}-config
+{%- if svc.defaults %}
+      - file: ha-{{ service }}-defaults
+{%- endif %}
+{%- for unit in svc.uwsgi | sort %}
+      - ha_openstack: ha-{{ service }}-uwsgi-{{ unit }}
+      - file: ha-{{ service }}-uwsgi-bind-{{ unit }}
+{%- endfor %}
+{%- for site in svc.httpd.values() %}
+      - ha_openstack: ha-{{ service }}-httpd-{{ site.api }}
+{%- endfor %}
+{%- if svc.httpd and openstack.httpd_conf %}
+      - ha_openstack: ha-openstack-httpd-listen
+{%- endif %}
+{%- endfor %}

@@ -45,32 +45,29 @@ ha-keystone-keys:
     - require:
       - sls: {{ sls_config }}
 {%- endif %}
+
+# Due now: the flag goes once every requisite of the restart is met, and the
+# units restart (or start) because it went.
+ha-keystone-restart-due:
+  file.absent:
+    - name: {{ ha_map.openstack.restart_pending_dir }}/keystone
+    - require:
+      - file: ha-keystone-restart-pending
+      - ha_openstack: ha-keystone-keys
+      - ha_openstack: ha-keystone-members
+{%- if grains.id == first %}
+      - ha_openstack: ha-keystone-db-sync
+{%- endif %}
 {%- for unit in keystone.services %}
 
 ha-keystone-service-{{ unit }}:
   service.running:
     - name: {{ unit }}
     - enable: True
-    - require:
-      - ha_openstack: ha-keystone-keys
-      - ha_openstack: ha-keystone-members
-{%- if grains.id == first %}
-      - ha_openstack: ha-keystone-db-sync
-{%- endif %}
-    # keystone's own settings by ID, not the whole SLS: another service's
-    # config change must not restart keystone.
+    # keystone's own settings (ha.openstack.config's restart flag), not the
+    # whole SLS: another service's config change must not restart keystone.
     - watch:
-      - ha_openstack: ha-keystone-config
-{%- for uwsgi_unit in keystone.uwsgi %}
-      - ha_openstack: ha-keystone-uwsgi-{{ uwsgi_unit }}
-      - file: ha-keystone-uwsgi-bind-{{ uwsgi_unit }}
-{%- endfor %}
-{%- for site in keystone.httpd.values() %}
-      - ha_openstack: ha-keystone-httpd-{{ site.api }}
-{%- endfor %}
-{%- if ha_map.openstack.httpd_conf %}
-      - ha_openstack: ha-openstack-httpd-listen
-{%- endif %}
+      - file: ha-keystone-restart-due
 {%- endfor %}
 
 # Health gate: keystone answers on this node's own address.

@@ -4,36 +4,30 @@
 {%- set openstack = ha_map.openstack %}
 {%- set services = salt['ha_openstack.services']('services') %}
 # glance, placement and nova on a controller, each restarted when its
-# settings change; health gate: each API answers on the node's own address.
-# Each service watches its own states of openstack.config by ID, not the SLS:
-# another service's config change must not restart it.
+# settings changed (ha.openstack.config's restart flag, kept from an earlier
+# run until the restart); health gate: each API answers on the node's own
+# address. Each service watches its own flag, not the SLS: another service's
+# config change must not restart it.
 include:
   - {{ sls_config }}
 {%- for service in services %}
-{%- set svc = openstack[service] %}
-{%- for unit in svc.services %}
+
+# Due now: the flag goes once the service's requisites are met, and its
+# units restart (or start) because it went.
+ha-{{ service }}-restart-due:
+  file.absent:
+    - name: {{ openstack.restart_pending_dir }}/{{ service }}
+    - require:
+      - file: ha-{{ service }}-restart-pending
+      - ha_openstack: ha-{{ service }}-members
+{%- for unit in openstack[service].services %}
 
 ha-{{ service }}-service-{{ unit }}:
   service.running:
     - name: {{ unit }}
     - enable: True
-    - require:
-      - ha_openstack: ha-{{ service }}-members
     - watch:
-      - ha_openstack: ha-{{ service }}-config
-{%- if svc.defaults %}
-      - file: ha-{{ service }}-defaults
-{%- endif %}
-{%- for uwsgi_unit in svc.uwsgi %}
-      - ha_openstack: ha-{{ service }}-uwsgi-{{ uwsgi_unit }}
-      - file: ha-{{ service }}-uwsgi-bind-{{ uwsgi_unit }}
-{%- endfor %}
-{%- for site in svc.httpd.values() %}
-      - ha_openstack: ha-{{ service }}-httpd-{{ site.api }}
-{%- endfor %}
-{%- if svc.httpd and openstack.httpd_conf %}
-      - ha_openstack: ha-openstack-httpd-listen
-{%- endif %}
+      - file: ha-{{ service }}-restart-due
 {%- endfor %}
 {%- endfor %}
 {%- for api in salt['ha_openstack.apis']('services', gate=True) %}
