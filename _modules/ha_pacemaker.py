@@ -39,6 +39,8 @@ CONSTRAINT_ATTRIBUTES = {
 # Defaults Pacemaker applies when an attribute is left out of the CIB.
 CONSTRAINT_DEFAULTS = {"first-action": "start", "then-action": "start", "kind": "Mandatory", "symmetrical": "true"}
 CIB_TAGS = {"order": "rsc_order", "colocation": "rsc_colocation", "location": "rsc_location"}
+# Probes in a row (2 s apart), under one DC, that must see a removed node gone.
+STABLE_PROBES = 3
 # A property value in milliseconds ("150ms"), which pcs cannot check.
 MILLISECONDS_RE = re.compile(r"^[0-9]+(ms|msec)$")
 
@@ -281,8 +283,17 @@ def node_remove(node: str, timeout: float = 180) -> bool:
     there, removes it from corosync's node list on every other node and
     reloads it (no running node restarts), and Pacemaker forgets it. Run it
     on a node that stays; put ``node`` in standby first, so that its
-    resources move in order. Returns once the cluster is quorate without
-    it; False when it was no cluster node (nothing to do).
+    resources move in order.
+
+    Returns once the cluster's nodes are exactly the rest of corosync's node
+    list, all online, quorate under a designated controller that is not
+    ``node``, for STABLE_PROBES probes in a row under one DC: a controller
+    taking over from a DC that left can write a removed node back into the
+    CIB from its peer cache (seen on a 5-to-3 removal: the first removed node
+    listed again, offline, after the second removal). An offline node that
+    is in no node list, this one or one removed before, is purged again
+    (``crm_node --force --remove``). False when ``node`` was neither in
+    corosync's node list nor in the CIB (nothing to do).
 
     CLI Example:
 
@@ -291,20 +302,48 @@ def node_remove(node: str, timeout: float = 180) -> bool:
         salt openstack-controller01 ha_pacemaker.node_remove openstack-controller04
     """
     config = cluster_config()
-    if config is None or node not in config["nodes"]:
+    if config is None:
         return False
-    _pcs("cluster", "node", "remove", node, timeout=timeout)
+    if node in config["nodes"]:
+        _pcs("cluster", "node", "remove", node, timeout=timeout)
+    elif node not in status()["nodes"]:
+        return False
     rest = [name for name in config["nodes"] if name != node]
+    gone_under: list[str] = []  # the DC of each probe in a row that saw the node gone
 
     def probe() -> dict:
         # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
         current = __salt__["ha_pacemaker.status"]()  # noqa: F821 - Salt loader dunder
-        if node in current["nodes"] or not current["quorate"] or not all(current["nodes"].get(n) for n in rest):
-            raise CommandExecutionError(f"quorate: {current['quorate']}, nodes online: {current['nodes']}")
+        state = f"quorate: {current['quorate']}, DC: {current['dc']}, nodes online: {current['nodes']}"
+        # This node or one removed before (its entry written back meanwhile): offline, in no node list.
+        for stale in sorted(name for name, up in current["nodes"].items() if not up and name not in rest):
+            __salt__["ha_pacemaker.forget_node"](stale)  # noqa: F821
+        if set(current["nodes"]) != set(rest) or not all(current["nodes"].values()) or not current["quorate"] \
+                or current["dc"] in (None, node):
+            gone_under.clear()
+            raise CommandExecutionError(state)
+        gone_under.append(current["dc"])
+        if len(gone_under) < STABLE_PROBES or len(set(gone_under[-STABLE_PROBES:])) > 1:
+            raise CommandExecutionError(f"gone for {len(gone_under)} probe(s) in a row; {state}")
         return current
 
     __utils__["ha_kit.wait"](f"{node} gone from a quorate cluster", probe, timeout, 2)  # noqa: F821
     return True
+
+
+def forget_node(node: str) -> None:
+    """
+    Purge the offline ``node`` from Pacemaker: its CIB entries and every
+    daemon's peer cache (``crm_node --force --remove``). For a node that is
+    no longer in corosync's node list; see :py:func:`node_remove`.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.forget_node openstack-controller04
+    """
+    _run([_map()["crm_node"], "--force", "--remove", node], what=f"crm_node --force --remove {node}")
 
 
 def update_totem(totem: dict) -> None:

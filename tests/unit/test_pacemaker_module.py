@@ -143,7 +143,8 @@ MOVED = {"type": "location", "id": "cli-prefer-vip", "rsc": "vip", "score": "INF
 def pacemaker_map(tmp_path):
     return {"corosync_conf": str(tmp_path / "corosync.conf"), "known_hosts": str(tmp_path / "known-hosts"),
             "package_cluster": {"name": "debian", "nodes": {"node1": "127.0.0.1"}}, "user": "hacluster",
-            "pcs": PCS, "crm_mon": "/usr/sbin/crm_mon", "cibadmin": "/usr/sbin/cibadmin"}
+            "pcs": PCS, "crm_mon": "/usr/sbin/crm_mon", "cibadmin": "/usr/sbin/cibadmin",
+            "crm_node": "/usr/sbin/crm_node"}
 
 
 @pytest.fixture
@@ -151,7 +152,8 @@ def configure_loader_modules(pacemaker_map, run_all, utils):
     return {ha_pacemaker: {"__salt__": {"ha_topology.formula_map": lambda: {"pacemaker": pacemaker_map},
                                         "cmd.run_all": run_all,
                                         # The waits' probes call the module through __salt__.
-                                        "ha_pacemaker.status": lambda: ha_pacemaker.status()},
+                                        "ha_pacemaker.status": lambda: ha_pacemaker.status(),
+                                        "ha_pacemaker.forget_node": lambda node: ha_pacemaker.forget_node(node)},
                            "__utils__": utils, "__context__": {}}}
 
 
@@ -765,12 +767,18 @@ PCS_CONF_4 = PCS_CONF.removesuffix("}\n") + """
 """
 
 
-def crm_mon_of(nodes: dict[str, bool], quorate: bool = True) -> str:
-    """crm_mon's XML for these nodes (name to online), with or without quorum."""
+def crm_mon_of(nodes: dict[str, bool], quorate: bool = True, dc: str | None = C01) -> str:
+    """crm_mon's XML for these nodes (name to online), with or without quorum, under ``dc`` (None: no DC)."""
     listed = "".join(f'<node name="{name}" online="{str(up).lower()}"/>' for name, up in nodes.items())
-    return (f'<pacemaker-result api-version="2.30"><summary><current_dc present="true" name="{C01}" '
-            f'with_quorum="{str(quorate).lower()}"/></summary><nodes>{listed}</nodes><resources/>'
-            '<status code="0" message="OK"/></pacemaker-result>')
+    current_dc = (f'<current_dc present="true" name="{dc}" with_quorum="{str(quorate).lower()}"/>' if dc
+                  else '<current_dc present="false"/>')
+    return (f'<pacemaker-result api-version="2.30"><summary>{current_dc}</summary><nodes>{listed}</nodes>'
+            '<resources/><status code="0" message="OK"/></pacemaker-result>')
+
+
+THREE = {C01: True, C02: True, C03: True}
+CRM_MON_ARGV = ["/usr/sbin/crm_mon", "--one-shot", "--inactive", "--output-as=xml"]
+PURGE = ["/usr/sbin/crm_node", "--force", "--remove", C04]
 
 
 @pytest.fixture
@@ -780,39 +788,96 @@ def four_nodes(pacemaker_map):
     assert list(ha_pacemaker.cluster_config()["nodes"]) == [C01, C02, C03, C04]
 
 
+def answering_views(run_all, views: list[str]) -> None:
+    """crm_mon answering ``views`` in turn, the last one repeated; pcs and crm_node succeeding."""
+    def answer(argv, **kwargs):
+        return 0, views.pop(0) if len(views) > 1 else views[0], ""
+
+    pcs_answering(run_all, **{"--one-shot --inactive": answer})
+
+
 def test_node_remove_of_a_node_that_is_no_member(run_all, pacemaker_map):
-    # No corosync.conf at all, then a cluster without the node: nothing to do, no pcs command.
-    assert ha_pacemaker.node_remove(C04) is False
-    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
-        handle.write(PCS_CONF)
+    # No corosync.conf at all, then a cluster without the node and a CIB without it: nothing to do.
     assert ha_pacemaker.node_remove(C04) is False
     assert run_all.calls == []
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF)
+    answering_views(run_all, [crm_mon_of(THREE)])
+    assert ha_pacemaker.node_remove(C04) is False
+    assert [call["argv"] for call in run_all.calls] == [CRM_MON_ARGV]
 
 
 def test_node_remove_waits_until_the_node_is_gone_and_the_rest_online(run_all, clock, four_nodes):
     views = [
-        crm_mon_of({C01: True, C02: True, C03: True, C04: False}),  # still listed
+        crm_mon_of({**THREE, C04: True}),  # still listed, online: not purged
         crm_mon_of({C01: True, C02: True, C03: False}),  # gone, but C03 not back yet
-        crm_mon_of({C01: True, C02: True, C03: True}, quorate=False),  # every node, no quorum yet
-        crm_mon_of({C01: True, C02: True, C03: True}),
+        crm_mon_of(THREE, quorate=False),  # every node, no quorum yet
+        crm_mon_of(THREE, dc=None),  # no DC yet
+        crm_mon_of(THREE, dc=C04),  # the leaving node still the DC
+        crm_mon_of(THREE),  # gone, 1 ...
+        crm_mon_of(THREE, dc=C02),  # ... another DC: counted anew
+        crm_mon_of(THREE, dc=C02),
+        crm_mon_of(THREE, dc=C02),
     ]
-    pcs_answering(run_all, **{"--one-shot --inactive": lambda argv: (0, views.pop(0), "")})
+    answering_views(run_all, views)
     assert ha_pacemaker.node_remove(C04, timeout=60) is True
     argvs = [call["argv"] for call in run_all.calls]
     assert argvs[:2] == [[PCS, "--version"], [PCS, "cluster", "node", "remove", C04]]
-    assert argvs[2:] == [["/usr/sbin/crm_mon", "--one-shot", "--inactive", "--output-as=xml"]] * 4
+    assert argvs[2:] == [CRM_MON_ARGV] * 9
     assert run_all.calls[1]["timeout"] == 60
-    assert clock.sleeps == [2, 2, 2] and views == []
+    assert clock.sleeps == [2] * 8 and len(views) == 1
+
+
+def test_node_remove_purges_the_node_written_back_and_counts_anew(run_all, clock, four_nodes):
+    # Gone, then a DC taking over writes it back from its peer cache (offline): purged, and the count restarts.
+    views = [crm_mon_of(THREE), crm_mon_of(THREE, dc=C02), crm_mon_of({**THREE, C04: False}, dc=C02),
+             crm_mon_of(THREE, dc=C02)]
+    answering_views(run_all, views)
+    assert ha_pacemaker.node_remove(C04, timeout=60) is True
+    argvs = [call["argv"] for call in run_all.calls][2:]
+    assert argvs == [CRM_MON_ARGV, CRM_MON_ARGV, CRM_MON_ARGV, PURGE, CRM_MON_ARGV, CRM_MON_ARGV, CRM_MON_ARGV]
+    assert clock.sleeps == [2] * 5
+
+
+def test_node_remove_purges_an_entry_left_by_an_earlier_removal(run_all, clock, pacemaker_map):
+    # Not in corosync's node list any more, but the CIB lists it offline: purged, then the same wait.
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF)
+    answering_views(run_all, [crm_mon_of({**THREE, C04: False}), crm_mon_of({**THREE, C04: False}),
+                              crm_mon_of(THREE)])
+    assert ha_pacemaker.node_remove(C04, timeout=60) is True
+    argvs = [call["argv"] for call in run_all.calls]
+    assert [PCS, "cluster", "node", "remove", C04] not in argvs
+    assert argvs == [CRM_MON_ARGV, CRM_MON_ARGV, PURGE, CRM_MON_ARGV, CRM_MON_ARGV, CRM_MON_ARGV]
+
+
+def test_node_remove_purges_a_node_removed_before_that_came_back(run_all, clock, four_nodes):
+    # Removing C04: controller05, removed before, is written back offline meanwhile; a node of corosync's list
+    # that is offline (C03, crashed) is no stale entry: never purged, waited for.
+    c05 = "openstack-controller05"
+    answering_views(run_all, [crm_mon_of({**THREE, C04: False, c05: False}), crm_mon_of({**THREE, c05: False}),
+                              crm_mon_of({C01: True, C02: True, C03: False}), crm_mon_of(THREE)])
+    assert ha_pacemaker.node_remove(C04, timeout=60) is True
+    purged = [call["argv"][-1] for call in run_all.calls if call["argv"][0] == "/usr/sbin/crm_node"]
+    assert purged == [C04, c05, c05]
 
 
 def test_node_remove_gives_up_with_what_it_saw_last(run_all, clock, four_nodes):
-    pcs_answering(run_all, **{"--one-shot --inactive": (0, crm_mon_of({C01: True, C02: True, C03: True,
-                                                                          C04: False}), "")})
+    answering_views(run_all, [crm_mon_of({**THREE, C04: True})])
     with pytest.raises(CommandExecutionError) as err:
         ha_pacemaker.node_remove(C04, timeout=10)
-    assert str(err.value) == (f"did not see {C04} gone from a quorate cluster within 10 s: quorate: True, nodes "
-                              f"online: {{'{C01}': True, '{C02}': True, '{C03}': True, '{C04}': False}}")
+    assert str(err.value) == (f"did not see {C04} gone from a quorate cluster within 10 s: quorate: True, DC: {C01}, "
+                              f"nodes online: {{'{C01}': True, '{C02}': True, '{C03}': True, '{C04}': True}}")
     assert [call["argv"][1:] for call in run_all.calls[:2]] == [["--version"], ["cluster", "node", "remove", C04]]
+    assert PURGE not in [call["argv"] for call in run_all.calls]
+
+
+def test_forget_node_that_crm_node_refuses(run_all):
+    run_all.handler = lambda argv, **kwargs: (1, "", "crm_node: Could not remove node: No such device\n")
+    with pytest.raises(CommandExecutionError, match=f"^crm_node --force --remove {C04} failed \\(exit 1\\): "
+                                                    "crm_node: Could not remove node: No such device$"):
+        ha_pacemaker.forget_node(C04)
+    assert run_all.calls[0]["argv"] == PURGE
 
 
 def test_node_remove_that_pcs_refuses(run_all, clock, four_nodes):
