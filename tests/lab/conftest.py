@@ -85,6 +85,12 @@ class Lab:
         return result.returncode, {body["__id__"]: body for body in steps.values()}
 
 
+def slowest_steps(steps: dict, count: int = 6) -> str:
+    """The ``count`` slowest steps of an orchestration's result ({state id: result}), as 'ID 12.3 s'."""
+    timed = sorted(((body.get("duration", 0) / 1000, step_id) for step_id, body in steps.items()), reverse=True)
+    return ", ".join(f"{step_id} {seconds:.1f} s" for seconds, step_id in timed[:count])
+
+
 def wait_until(what: str, probe, timeout: float, interval: float = 0.5, describe=None):
     """Poll ``probe`` until truthy; on timeout fail, with ``describe()`` saying what is still wrong."""
     deadline = time.monotonic() + timeout

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import lab_secrets
+from tests.lab.conftest import lab_secrets, slowest_steps
 
 pytestmark = pytest.mark.lab
 
@@ -46,7 +46,8 @@ def test_second_deploy_repairs_a_drift_and_changes_nothing_else(deployed, measur
     deployed.exec(node, "hostname", "drifted")
     started = time.monotonic()
     code, steps = deployed.orchestrate()
-    measure(f"second ha.deploy (one drifted host name): {time.monotonic() - started:.1f} s")
+    measure(f"second ha.deploy (one drifted host name): {time.monotonic() - started:.1f} s; "
+            f"slowest steps: {slowest_steps(steps)}")
     assert code == 0
     assert all(step["result"] is True for step in steps.values())
     changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}

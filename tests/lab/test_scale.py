@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from tests.lab.conftest import CLIENT_NODE, CONTROLLERS, cluster_events, vip_holder, wait_until
+from tests.lab.conftest import CLIENT_NODE, CONTROLLERS, cluster_events, slowest_steps, vip_holder, wait_until
 from tests.lab.test_operations import CLIENT, status, unit_starts
 from tests.lab.test_pacemaker import VIP, ha_pillar, in_node, last_line, stop
 
@@ -73,7 +73,8 @@ def deploy_changes_nothing(lab, measure, what: str) -> None:
     started = time.monotonic()
     code, steps = lab.orchestrate()
     changed = {step_id: step["changes"] for step_id, step in steps.items() if step["changes"]}
-    measure(f"ha.deploy {what}: {time.monotonic() - started:.0f} s, {len(changed)} steps changed")
+    measure(f"ha.deploy {what}: {time.monotonic() - started:.0f} s, {len(changed)} steps changed; "
+            f"slowest steps: {slowest_steps(steps)}")
     assert code == 0 and not changed, json.dumps(changed, indent=1)[:4000]
 
 
@@ -114,7 +115,8 @@ def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer
     measure(f"scale-out 3 -> {GROWN} controllers: nodes booted in {booted:.0f} s, ha.deploy {took:.0f} s; "
             f"{len(result['acked'])} writes acknowledged, {len(lost)} lost, {len(result['failed_writes'])} failed "
             f"writes, {result['tokens']} tokens, {len(result['failed_tokens'])} failed token requests; "
-            f"restarted on the first three: {restarted or 'none'}; VIP starts {len(events['vip']) - vip_starts}")
+            f"restarted on the first three: {restarted or 'none'}; VIP starts {len(events['vip']) - vip_starts}; "
+            f"slowest steps: {slowest_steps(steps)}")
     assert lost == [], f"acknowledged writes lost: {lost[:20]}"
     assert restarted == [], f"restarted by the scale-out: {restarted}"
     assert vip_holder(lab, online=grown) == holder and len(events["vip"]) == vip_starts, events["vip"][vip_starts:]
