@@ -169,8 +169,31 @@ def start() -> None:
     wait_for("the salt-master to listen", _listening, 60)
 
 
+def others(proc: Path = Path("/proc")) -> list[int]:
+    """
+    Every other salt-master process on the lab's config: a master whose
+    pidfile a second run overwrote keeps its socket on the lab's address,
+    and the next lab's minions would talk to it.
+    """
+    mine, main = f"-c\0{ETC}\0".encode(), pid()
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            argv = (entry / "cmdline").read_bytes()
+            # The running master's workers are in its process group (see stop).
+            if b"salt-master" in argv and mine in argv + b"\0" and os.getpgid(int(entry.name)) != main:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
 def stop() -> None:
     main = pid()
+    stale = others()
+    for process in stale:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process, signal.SIGKILL)
     if main is None:
         return
     # The master runs in a session of its own (start_new_session): its

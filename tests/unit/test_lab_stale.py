@@ -49,3 +49,22 @@ def test_a_lab_whose_master_died_with_nodes_running_is_not_stale(lab_state):
     lab_state.setattr(master, "pid", lambda: None)
     lab_state.setattr(nodes, "leader", lambda node: 77 if node.role == "controller" else None)
     assert cli._stale_lab() is False
+
+
+def test_down_finds_a_master_whose_pidfile_a_second_run_overwrote(tmp_path, monkeypatch):
+    """Processes of salt-master on the lab's config, other than the running master's group, are others."""
+    etc = str(master.ETC).encode()
+    proc = tmp_path / "proc"
+    commands = {101: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # the running master
+                102: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # its worker
+                201: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # a stale master
+                202: b"python3\0salt-master\0-c\0" + etc + b"\0",  # its worker, -c last
+                301: b"python3\0salt-master\0-c\0/etc/other\0",  # another master
+                302: b"sleep\0" + etc + b"\0"}  # not a master
+    for number, argv in commands.items():
+        (proc / str(number)).mkdir(parents=True)
+        (proc / str(number) / "cmdline").write_bytes(argv)
+    (proc / "self").mkdir()
+    monkeypatch.setattr(master, "pid", lambda: 101)
+    monkeypatch.setattr(master.os, "getpgid", lambda number: 101 if number < 200 else number // 100 * 100 + 1)
+    assert master.others(proc) == [201, 202]
