@@ -60,6 +60,20 @@ def members(endpoints: list[str]) -> list[dict]:
     return _members(_etcdctl(endpoints, "member", "list"))
 
 
+def cluster_id(endpoints: list[str]) -> str:
+    """
+    The running cluster's id, in hex (as ``ha_topology_etcd.created_id``
+    derives it from the ids of the members it was created with).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_etcd.cluster_id '[http://10.10.10.51:2379]'
+    """
+    return format(_etcdctl(endpoints, "member", "list")["header"]["cluster_id"], "x")
+
+
 def _members(raw: dict) -> list[dict]:
     return sorted(
         (

@@ -292,8 +292,9 @@ def node_remove(node: str, timeout: float = 180) -> bool:
     CIB from its peer cache (seen on a 5-to-3 removal: the first removed node
     listed again, offline, after the second removal). An offline node that
     is in no node list, this one or one removed before, is purged again
-    (``crm_node --force --remove``). False when ``node`` was neither in
-    corosync's node list nor in the CIB (nothing to do).
+    (``crm_node --force --remove``). False when ``node`` was not in
+    corosync's node list and the CIB has no such offline node (nothing to
+    do). Raises on a node without corosync.conf.
 
     CLI Example:
 
@@ -303,21 +304,23 @@ def node_remove(node: str, timeout: float = 180) -> bool:
     """
     config = cluster_config()
     if config is None:
-        return False
+        raise CommandExecutionError("this node has no corosync.conf: run the removal on a node of the cluster")
+    rest = [name for name in config["nodes"] if name != node]
     if node in config["nodes"]:
         _pcs("cluster", "node", "remove", node, timeout=timeout)
-    elif node not in status()["nodes"]:
+    elif not _stale(status()["nodes"], rest):
         return False
-    rest = [name for name in config["nodes"] if name != node]
     gone_under: list[str] = []  # the DC of each probe in a row that saw the node gone
 
     def probe() -> dict:
         # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
         current = __salt__["ha_pacemaker.status"]()  # noqa: F821 - Salt loader dunder
         state = f"quorate: {current['quorate']}, DC: {current['dc']}, nodes online: {current['nodes']}"
-        # This node or one removed before (its entry written back meanwhile): offline, in no node list.
-        for stale in sorted(name for name, up in current["nodes"].items() if not up and name not in rest):
-            __salt__["ha_pacemaker.forget_node"](stale)  # noqa: F821
+        stale = _stale(current["nodes"], rest)
+        if stale:
+            gone_under.clear()
+        for name in stale:
+            __salt__["ha_pacemaker.forget_node"](name)  # noqa: F821
         if set(current["nodes"]) != set(rest) or not all(current["nodes"].values()) or not current["quorate"] \
                 or current["dc"] in (None, node):
             gone_under.clear()
@@ -329,6 +332,12 @@ def node_remove(node: str, timeout: float = 180) -> bool:
 
     __utils__["ha_kit.wait"](f"{node} gone from a quorate cluster", probe, timeout, 2)  # noqa: F821
     return True
+
+
+def _stale(nodes: dict[str, bool], listed: list[str]) -> list[str]:
+    """The offline ``nodes`` (name to online) that corosync's node list (``listed``) no longer has: a node
+    removed, or one whose entry a DC wrote back."""
+    return sorted(name for name, up in nodes.items() if not up and name not in listed)
 
 
 def forget_node(node: str) -> None:

@@ -691,13 +691,14 @@ def etcd_node(data_dir: str, minion_id: str | None = None, ha: dict | None = Non
     return ha_topology_etcd.node(ha, me, controllers, data_dir)
 
 
-def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | None = None) -> dict:
+def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | None = None,
+                 cluster_id: str | None = None) -> dict:
     """
     The initial settings of this controller starting with a running cluster
     whose member list (``ha_etcd.members``, this member already in it) is
     ``listed``: that cluster, state ``existing``; or, for a member the
-    cluster was created with that never started, state ``new`` (see
-    ``ha_topology_etcd.joining``). Raises when the list has a member that no
+    cluster (of id ``cluster_id``) was created with that never started,
+    state ``new`` (see ``ha_topology_etcd.joining``). Raises when the list has a member that no
     controller of the pillar explains.
 
     CLI Example:
@@ -710,7 +711,7 @@ def etcd_joining(listed: list[dict], minion_id: str | None = None, ha: dict | No
     me, controllers = _controller(ha, minion_id)
     try:
         return ha_topology_etcd.joining(listed, ha_topology_etcd.members(ha, controllers), me["id"],
-                                        ha_topology_etcd.cluster_token(ha))
+                                        ha_topology_etcd.cluster_token(ha), cluster_id)
     except ValueError as exc:
         raise CommandExecutionError(f"cannot join the running etcd cluster: {exc}") from None
 

@@ -157,7 +157,8 @@ def initial_settings(name: str, data_dir: str, timeout: float = 300) -> dict:
                                          {"member": {"old": None, "new": me}})
                 listed = _added_in_turn(me, members, others, timeout)
                 _kit("change")(ret, "member", None, me)
-            joining = __salt__["ha_topology.etcd_joining"](listed)  # noqa: F821
+            joining = __salt__["ha_topology.etcd_joining"](  # noqa: F821
+                listed, cluster_id=__salt__["ha_etcd.cluster_id"](others))  # noqa: F821
             wanted = {**joining, "ETCD_INITIAL_CLUSTER_TOKEN": node["new_cluster"]["ETCD_INITIAL_CLUSTER_TOKEN"]}
             how = ("a member of the new cluster, started after the others"
                    if joining["ETCD_INITIAL_CLUSTER_STATE"] == "new" else "joining the running cluster")

@@ -60,6 +60,16 @@ def bootstrap_id(peer_urls: list[str], token: str) -> str:
     return format(int.from_bytes(digest[:8], "big"), "x")
 
 
+def created_id(member_ids: list[str]) -> str:
+    """
+    The id etcd gives a new cluster of the members ``member_ids`` (hex), as
+    ha_etcd.cluster_id prints it: the first 8 bytes of the SHA-1 of their
+    ids, sorted, each as 8 big-endian bytes (etcd's RaftCluster.genID).
+    """
+    packed = b"".join(number.to_bytes(8, "big") for number in sorted(int(member_id, 16) for member_id in member_ids))
+    return format(int.from_bytes(hashlib.sha1(packed).digest()[:8], "big"), "x")
+
+
 def node(ha: dict, me: dict, controllers: list[dict], data_dir: str) -> dict:
     """etcd on controller ``me`` (see ha_topology.etcd_node)."""
     etcd = section(ha, "etcd", DEFAULTS)
@@ -89,7 +99,8 @@ def initial_cluster(peers: dict[str, str] | list[tuple[str, str]]) -> str:
     return ",".join(f"{name}={url}" for name, url in pairs)
 
 
-def joining(listed: list[dict], expected: dict[str, dict], me: str, token: str) -> dict[str, str]:
+def joining(listed: list[dict], expected: dict[str, dict], me: str, token: str,
+            cluster_id: str | None = None) -> dict[str, str]:
     """
     The initial settings of ``me`` starting with a running cluster whose
     member list (``ha_etcd.members``, ``me`` already in it) is ``listed``:
@@ -97,11 +108,13 @@ def joining(listed: list[dict], expected: dict[str, dict], me: str, token: str) 
     - ``me`` added to it (``ha_etcd.member_add``): the cluster as it is,
       state ``existing``;
     - ``me`` one of the members the cluster was created with (its id is the
-      one etcd derives from its peer URLs and ``token``) that never started:
-      the other members of a new cluster started first. It starts as one of
-      them, state ``new``, with the members of the listing that the cluster
-      was created with (etcd derives the cluster's id from them); a member
-      of a new cluster started as ``existing`` hangs at its first start.
+      one etcd derives from its peer URLs and ``token``) that never started
+      (no client URL): the other members of a new cluster started first. It
+      starts as one of them, state ``new``, with the members of the listing
+      that the cluster was created with, provided that they give the
+      running cluster's id ``cluster_id`` (none of them removed since); a
+      member of a new cluster started as ``existing`` hangs at its first
+      start.
 
     A member not started has no name yet: it is named after the expected
     member with its peer URL. Raises ValueError for a member that cannot be
@@ -129,8 +142,10 @@ def joining(listed: list[dict], expected: dict[str, dict], me: str, token: str) 
         return member["id"] == bootstrap_id(member["peer_urls"], token)
 
     mine = next(member for name, member in named if name == me)
-    if not mine["name"] and created_with(mine):
-        pairs = [(name, url) for name, member in named if created_with(member) for url in member["peer_urls"]]
+    created = [(name, member) for name, member in named if created_with(member)]
+    if not mine["client_urls"] and created_with(mine) and cluster_id is not None \
+            and created_id([member["id"] for _, member in created]) == cluster_id:
+        pairs = [(name, url) for name, member in created for url in member["peer_urls"]]
         return {"ETCD_INITIAL_CLUSTER": initial_cluster(pairs), "ETCD_INITIAL_CLUSTER_STATE": "new"}
     pairs = [(name, url) for name, member in named for url in member["peer_urls"]]
     return {"ETCD_INITIAL_CLUSTER": initial_cluster(pairs), "ETCD_INITIAL_CLUSTER_STATE": "existing"}

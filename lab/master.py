@@ -175,15 +175,18 @@ def others(proc: Path = Path("/proc")) -> list[int]:
     pidfile a second run overwrote keeps its socket on the lab's address,
     and the next lab's minions would talk to it.
     """
-    mine, main = f"-c\0{ETC}\0".encode(), pid()
+    main = pid()
     found = []
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            argv = (entry / "cmdline").read_bytes()
+            # Salt sets its processes' titles: one string with spaces, not NUL-separated arguments.
+            words = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").split()
+            config_dirs = [after for before, after in zip(words, words[1:], strict=False) if before == "-c"]
             # The running master's workers are in its process group (see stop).
-            if b"salt-master" in argv and mine in argv + b"\0" and os.getpgid(int(entry.name)) != main:
+            if any(word.endswith("salt-master") for word in words) and str(ETC) in config_dirs \
+                    and os.getpgid(int(entry.name)) != main:
                 found.append(int(entry.name))
     return sorted(found)
 

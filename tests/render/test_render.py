@@ -403,22 +403,28 @@ def test_openstack_per_os_family(salt_cli):
     assert args(redhat["ha-placement-httpd-placement"], "ha_openstack")["name"] == (
         "/etc/httpd/conf.d/00-placement-api.conf")
     assert args(redhat["ha-openstack-httpd-listen"], "ha_openstack")["name"] == "/etc/httpd/conf/httpd.conf"
-    # A settings change leaves a flag that the service's restart clears, also in a later state run (ha.deploy
-    # writes the settings and restarts the services in different steps). Each service watches its own flag.
+    # A settings change leaves a flag; the service's units restart while it is there (also in a later state run:
+    # ha.deploy writes the settings and restarts the services in different steps), then it goes. A failed
+    # setting fails the flag's state (required too), so the units neither start nor restart.
     pending = args(redhat["ha-keystone-restart-pending"], "file")
     assert pending["name"] == "/var/lib/ha-formula/restart-pending/keystone"
-    assert {"ha_openstack": "ha-keystone-httpd-keystone"} in pending["onchanges"]
-    assert {"ha_openstack": "ha-openstack-httpd-listen"} in pending["onchanges"]
-    assert {"ha_openstack": "ha-keystone-config"} in pending["onchanges"]
+    for setting in ({"ha_openstack": "ha-keystone-httpd-keystone"}, {"ha_openstack": "ha-openstack-httpd-listen"},
+                    {"ha_openstack": "ha-keystone-config"}):
+        assert setting in pending["onchanges"] and setting in pending["require"]
     assert {"ha_openstack": "ha-placement-httpd-placement"} in args(
         redhat["ha-placement-restart-pending"], "file")["onchanges"]
-    assert args(redhat["ha-keystone-service-httpd"], "service")["watch"] == [{"file": "ha-keystone-restart-due"}]
-    assert args(redhat["ha-placement-restart-due"], "file")["name"] == (
+    due = args(redhat["ha-keystone-restart-due"], "test")
+    assert due["onlyif"] == [{"fun": "file.file_exists", "path": "/var/lib/ha-formula/restart-pending/keystone"}]
+    assert args(redhat["ha-keystone-service-httpd"], "service")["watch"] == [{"test": "ha-keystone-restart-due"}]
+    assert args(redhat["ha-placement-restart-done"], "file")["name"] == (
         "/var/lib/ha-formula/restart-pending/placement")
+    assert args(redhat["ha-placement-restart-done"], "file")["require"] == [
+        {"service": "ha-placement-service-httpd"}]
     nova = args(debian["ha-nova-restart-pending"], "file")["onchanges"]
     assert {"ha_openstack": "ha-nova-uwsgi-nova-api-metadata"} in nova and {"file": "ha-nova-defaults"} in nova
     assert {"ha_openstack": "ha-nova-members"} not in nova
-    assert args(debian["ha-nova-service-nova-api-metadata"], "service")["watch"] == [{"file": "ha-nova-restart-due"}]
-    due = args(debian["ha-keystone-restart-due"], "file")["require"]
+    assert args(debian["ha-nova-service-nova-api-metadata"], "service")["watch"] == [{"test": "ha-nova-restart-due"}]
+    assert {"service": "ha-nova-service-nova-api-metadata"} in args(debian["ha-nova-restart-done"], "file")["require"]
+    due = args(debian["ha-keystone-restart-due"], "test")["require"]
     assert {"ha_openstack": "ha-keystone-db-sync"} in due and {"ha_openstack": "ha-keystone-keys"} in due
     assert not [state_id for state_id in debian if "httpd" in state_id]

@@ -91,6 +91,8 @@ class FakeCluster:
         self.answers: list = [NO_ANSWER]
         self.added: list[dict] | Exception | None = None
         self.refusals: list[Exception] = []  # what member_add raises first, one per call
+        self.cluster_id = "c1d"  # what ha_etcd.cluster_id answers
+        self.ids_asked: list[list[str]] = []
         self.calls: list[tuple] = []
 
     def _answer(self, answer):
@@ -114,7 +116,12 @@ class FakeCluster:
             self.calls.append(("etcd_node", data_dir))
             return ha_topology.etcd_node(data_dir)
 
+        def cluster_id(endpoints):
+            self.ids_asked.append(list(endpoints))  # apart from calls: asked on every join
+            return self.cluster_id
+
         return {"ha_etcd.members": members, "ha_etcd.member_add": member_add, "ha_topology.etcd_node": etcd_node,
+                "ha_etcd.cluster_id": cluster_id,
                 "ha_topology.etcd_joining": ha_topology.etcd_joining}
 
     def asked(self, *kinds: str) -> list[str]:
@@ -330,13 +337,21 @@ def test_initial_settings_of_a_member_the_new_cluster_started_without(paths, clu
     for member in answer:
         member["id"] = bootstrap_id(member["peer_urls"], TOKEN)
     cluster.answers = [answer]
+    cluster.cluster_id = ha_topology.ha_topology_etcd.created_id([member["id"] for member in answer])
     ret = state.initial_settings(str(name), str(data_dir))
     expected = {**NEW, "ETCD_INITIAL_CLUSTER": f"{C03}={PEER[C03]},{C01}={PEER[C01]},{C02}={PEER[C02]},"
                                                f"{C04}={PEER[C04]}"}
     assert ret == {"name": str(name), "changes": {"settings": {"old": None, "new": expected}}, "result": True,
                    "comment": "initial settings written: a member of the new cluster, started after the others"}
     assert cluster.asked() == ["etcd_node", "members"] and clock.sleeps == []
+    assert cluster.ids_asked == [[CLIENT[C01], CLIENT[C02], CLIENT[C04]]]
     assert environment_file(name) == expected
+    # Another cluster's id (a member it was created with removed since): joined as it is.
+    name.unlink()
+    cluster.cluster_id = "1234"
+    ret = state.initial_settings(str(name), str(data_dir))
+    assert ret["comment"] == "initial settings written: joining the running cluster"
+    assert environment_file(name)["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
 
 
 def test_initial_settings_in_test_mode(paths, cluster, opts, grains, clock):

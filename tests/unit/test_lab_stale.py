@@ -54,13 +54,14 @@ def test_a_lab_whose_master_died_with_nodes_running_is_not_stale(lab_state):
 def test_down_finds_a_master_whose_pidfile_a_second_run_overwrote(tmp_path, monkeypatch):
     """Processes of salt-master on the lab's config, other than the running master's group, are others."""
     etc = str(master.ETC).encode()
+    title = b"/venv/bin/python3 /venv/bin/salt-master -c " + etc + b" --log-level=quiet "  # setproctitle's
+    commands = {101: title + b"MainProcess\0",  # the running master
+                102: title + b"MWorker-default-0\0",  # its worker
+                201: title + b"MainProcess\0",  # a stale master
+                202: b"python3\0/venv/bin/salt-master\0-c\0" + etc + b"\0",  # its worker, plain argv
+                301: b"python3 /venv/bin/salt-master -c /etc/other\0",  # another master
+                302: b"sleep -c " + etc + b"\0"}  # not a master
     proc = tmp_path / "proc"
-    commands = {101: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # the running master
-                102: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # its worker
-                201: b"python3\0salt-master\0-c\0" + etc + b"\0--log-level=quiet\0",  # a stale master
-                202: b"python3\0salt-master\0-c\0" + etc + b"\0",  # its worker, -c last
-                301: b"python3\0salt-master\0-c\0/etc/other\0",  # another master
-                302: b"sleep\0" + etc + b"\0"}  # not a master
     for number, argv in commands.items():
         (proc / str(number)).mkdir(parents=True)
         (proc / str(number) / "cmdline").write_bytes(argv)

@@ -797,14 +797,28 @@ def answering_views(run_all, views: list[str]) -> None:
 
 
 def test_node_remove_of_a_node_that_is_no_member(run_all, pacemaker_map):
-    # No corosync.conf at all, then a cluster without the node and a CIB without it: nothing to do.
-    assert ha_pacemaker.node_remove(C04) is False
+    # No corosync.conf at all: not a node of the cluster, an error, nothing run.
+    with pytest.raises(CommandExecutionError, match="^this node has no corosync.conf: run the removal on a node "):
+        ha_pacemaker.node_remove(C04)
     assert run_all.calls == []
+    # A cluster without the node and a CIB without it, or with it online (not a stale entry): nothing to do.
     with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
         handle.write(PCS_CONF)
     answering_views(run_all, [crm_mon_of(THREE)])
     assert ha_pacemaker.node_remove(C04) is False
     assert [call["argv"] for call in run_all.calls] == [CRM_MON_ARGV]
+
+
+def test_node_remove_run_again_purges_another_node_written_back(run_all, clock, pacemaker_map):
+    # C04 is gone, but controller05 (removed earlier) is listed again offline: purged, then the same wait.
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF)
+    c05 = "openstack-controller05"
+    answering_views(run_all, [crm_mon_of({**THREE, c05: False}), crm_mon_of({**THREE, c05: False}),
+                              crm_mon_of(THREE)])
+    assert ha_pacemaker.node_remove(C04, timeout=60) is True
+    purged = [call["argv"][-1] for call in run_all.calls if call["argv"][0] == "/usr/sbin/crm_node"]
+    assert purged == [c05]
 
 
 def test_node_remove_waits_until_the_node_is_gone_and_the_rest_online(run_all, clock, four_nodes):

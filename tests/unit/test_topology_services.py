@@ -241,30 +241,45 @@ def _created(name, address, started=True):
     return member
 
 
+def ids(members):
+    return [member["id"] for member in members]
+
+
 def test_etcd_a_member_of_a_new_cluster_started_after_the_others(four):
     # A first deploy of four: 01, 02 and 04 formed the new cluster before 03 asked it. 03 starts as one of the
     # members it was created with (state new); a member added later (random id) is not one of them.
+    created_id = ha_topology.ha_topology_etcd.created_id
     listed = [_created("", "10.10.10.53", started=False), _created("openstack-controller01", "10.10.10.51"),
               _created("openstack-controller02", "10.10.10.52"), _created(C04, "10.10.10.61")]
-    assert ha_topology.etcd_joining(listed, "openstack-controller03") == {
+    assert ha_topology.etcd_joining(listed, "openstack-controller03", cluster_id=created_id(ids(listed))) == {
         "ETCD_INITIAL_CLUSTER": "openstack-controller03=http://10.10.10.53:2380,"
                                 "openstack-controller01=http://10.10.10.51:2380,"
                                 "openstack-controller02=http://10.10.10.52:2380,"
                                 f"{C04}=http://10.10.10.61:2380",
         "ETCD_INITIAL_CLUSTER_STATE": "new",
     }
+    # Without the cluster's id, or with another one: joined as it is.
+    assert ha_topology.etcd_joining(listed, "openstack-controller03")["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+    assert ha_topology.etcd_joining(listed, "openstack-controller03", cluster_id="1234")[
+        "ETCD_INITIAL_CLUSTER_STATE"] == "existing"
     added = _listed("", "10.10.10.61", started=False)
     created = [_created("", "10.10.10.53", started=False), *listed[1:3]]
-    assert ha_topology.etcd_joining([added, *created], "openstack-controller03")["ETCD_INITIAL_CLUSTER"] == (
-        "openstack-controller03=http://10.10.10.53:2380,openstack-controller01=http://10.10.10.51:2380,"
-        "openstack-controller02=http://10.10.10.52:2380")
+    assert ha_topology.etcd_joining([added, *created], "openstack-controller03", cluster_id=created_id(ids(created)))[
+        "ETCD_INITIAL_CLUSTER"] == ("openstack-controller03=http://10.10.10.53:2380,"
+                                    "openstack-controller01=http://10.10.10.51:2380,"
+                                    "openstack-controller02=http://10.10.10.52:2380")
+    # A member it was created with was removed since (C04): the created ones left do not give the cluster's id,
+    # and a new cluster of them would be another one: joined as it is.
+    assert ha_topology.etcd_joining(created, "openstack-controller03", cluster_id=created_id(ids(listed)))[
+        "ETCD_INITIAL_CLUSTER_STATE"] == "existing"
     # The member added to the running cluster joins it as it is, the member not started yet included.
-    joined = ha_topology.etcd_joining([added, *created], C04)
+    joined = ha_topology.etcd_joining([added, *created], C04, cluster_id=created_id(ids(created)))
     assert joined["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
     assert joined["ETCD_INITIAL_CLUSTER"].startswith(f"{C04}=http://10.10.10.61:2380,openstack-controller03=")
     # Another token: another cluster's ids, so not one this member was created with.
     four["etcd"]["cluster_token"] = "etcd-site-b"
-    assert ha_topology.etcd_joining(listed, "openstack-controller03")["ETCD_INITIAL_CLUSTER_STATE"] == "existing"
+    assert ha_topology.etcd_joining(listed, "openstack-controller03", cluster_id=created_id(ids(listed)))[
+        "ETCD_INITIAL_CLUSTER_STATE"] == "existing"
 
 
 def test_etcd_joining_refuses_a_member_it_cannot_name(four):

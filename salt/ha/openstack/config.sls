@@ -115,30 +115,34 @@ ha-openstack-httpd-listen:
 {%- endif %}
 {%- for service in salt['ha_openstack.services']() %}
 {%- set svc = openstack[service] %}
+{#- The settings that the service reads at its start. #}
+{%- set settings = [{'ha_openstack': 'ha-' ~ service ~ '-config'}] %}
+{%- if svc.defaults %}
+{%- do settings.append({'file': 'ha-' ~ service ~ '-defaults'}) %}
+{%- endif %}
+{%- for unit in svc.uwsgi | sort %}
+{%- do settings.extend([{'ha_openstack': 'ha-' ~ service ~ '-uwsgi-' ~ unit},
+                        {'file': 'ha-' ~ service ~ '-uwsgi-bind-' ~ unit}]) %}
+{%- endfor %}
+{%- for site in svc.httpd.values() %}
+{%- do settings.append({'ha_openstack': 'ha-' ~ service ~ '-httpd-' ~ site.api}) %}
+{%- endfor %}
+{%- if svc.httpd and openstack.httpd_conf %}
+{%- do settings.append({'ha_openstack': 'ha-openstack-httpd-listen'}) %}
+{%- endif %}
 
 # A change of the settings that the service reads at its start, kept until
-# it is restarted (ha.openstack.keystone, ha.openstack.services): ha.deploy
+# it has restarted (ha.openstack.keystone, ha.openstack.services): ha.deploy
 # writes the settings in one step and restarts the services in a later one,
-# where Salt's watch no longer sees the change.
+# where Salt's watch no longer sees the change. A setting that failed fails
+# this state too (Salt takes a failed onchanges for no change): the service
+# then neither starts nor restarts.
 ha-{{ service }}-restart-pending:
   file.managed:
     - name: {{ openstack.restart_pending_dir }}/{{ service }}
     - makedirs: True
     - mode: '0644'
     - contents: "{{ service }}: settings changed, restart pending"
-    - onchanges:
-      - ha_openstack: ha-{{ service }}-config
-{%- if svc.defaults %}
-      - file: ha-{{ service }}-defaults
-{%- endif %}
-{%- for unit in svc.uwsgi | sort %}
-      - ha_openstack: ha-{{ service }}-uwsgi-{{ unit }}
-      - file: ha-{{ service }}-uwsgi-bind-{{ unit }}
-{%- endfor %}
-{%- for site in svc.httpd.values() %}
-      - ha_openstack: ha-{{ service }}-httpd-{{ site.api }}
-{%- endfor %}
-{%- if svc.httpd and openstack.httpd_conf %}
-      - ha_openstack: ha-openstack-httpd-listen
-{%- endif %}
+    - onchanges: {{ settings | json }}
+    - require: {{ settings | json }}
 {%- endfor %}

@@ -46,11 +46,16 @@ ha-keystone-keys:
       - sls: {{ sls_config }}
 {%- endif %}
 
-# Due now: the flag goes once every requisite of the restart is met, and the
-# units restart (or start) because it went.
+# keystone's units restart (or start) while its settings' restart flag is
+# there, once every requisite is met; the flag goes once they run. Its own
+# flag, not the whole SLS: another service's config change must not restart
+# keystone.
 ha-keystone-restart-due:
-  file.absent:
-    - name: {{ ha_map.openstack.restart_pending_dir }}/keystone
+  test.succeed_with_changes:
+    - name: "keystone: settings changed since its last restart"
+    - onlyif:
+      - fun: file.file_exists
+        path: {{ ha_map.openstack.restart_pending_dir }}/keystone
     - require:
       - file: ha-keystone-restart-pending
       - ha_openstack: ha-keystone-keys
@@ -64,10 +69,16 @@ ha-keystone-service-{{ unit }}:
   service.running:
     - name: {{ unit }}
     - enable: True
-    # keystone's own settings (ha.openstack.config's restart flag), not the
-    # whole SLS: another service's config change must not restart keystone.
     - watch:
-      - file: ha-keystone-restart-due
+      - test: ha-keystone-restart-due
+{%- endfor %}
+
+ha-keystone-restart-done:
+  file.absent:
+    - name: {{ ha_map.openstack.restart_pending_dir }}/keystone
+    - require:
+{%- for unit in keystone.services %}
+      - service: ha-keystone-service-{{ unit }}
 {%- endfor %}
 
 # Health gate: keystone answers on this node's own address.

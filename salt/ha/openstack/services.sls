@@ -12,11 +12,14 @@ include:
   - {{ sls_config }}
 {%- for service in services %}
 
-# Due now: the flag goes once the service's requisites are met, and its
-# units restart (or start) because it went.
+# The service's units restart (or start) while its settings' restart flag
+# is there, once its requisites are met; the flag goes once they run.
 ha-{{ service }}-restart-due:
-  file.absent:
-    - name: {{ openstack.restart_pending_dir }}/{{ service }}
+  test.succeed_with_changes:
+    - name: "{{ service }}: settings changed since its last restart"
+    - onlyif:
+      - fun: file.file_exists
+        path: {{ openstack.restart_pending_dir }}/{{ service }}
     - require:
       - file: ha-{{ service }}-restart-pending
       - ha_openstack: ha-{{ service }}-members
@@ -27,7 +30,15 @@ ha-{{ service }}-service-{{ unit }}:
     - name: {{ unit }}
     - enable: True
     - watch:
-      - file: ha-{{ service }}-restart-due
+      - test: ha-{{ service }}-restart-due
+{%- endfor %}
+
+ha-{{ service }}-restart-done:
+  file.absent:
+    - name: {{ openstack.restart_pending_dir }}/{{ service }}
+    - require:
+{%- for unit in openstack[service].services %}
+      - service: ha-{{ service }}-service-{{ unit }}
 {%- endfor %}
 {%- endfor %}
 {%- for api in salt['ha_openstack.apis']('services', gate=True) %}
