@@ -234,6 +234,14 @@ def test_etcd_bootstrap_id_is_etcds():
         ["http://a:2380", "http://b:2380"], "t")
 
 
+def test_etcd_created_id_is_etcds():
+    # A real etcd 3.4.23 cluster of the lab's three controllers: its member ids and the header's cluster_id.
+    created_id = ha_topology.ha_topology_etcd.created_id
+    assert created_id(["1c1f9e587f93061", "64d447dc193c4f78", "d57a2d062fd51e4c"]) == "a54dfded61bf9080"
+    assert created_id(["d57a2d062fd51e4c", "1c1f9e587f93061", "64d447dc193c4f78"]) == "a54dfded61bf9080"
+    assert created_id(["1c1f9e587f93061", "64d447dc193c4f78"]) != "a54dfded61bf9080"
+
+
 def _created(name, address, started=True):
     """One member the cluster was created with, with the id etcd gave it."""
     member = _listed(name, address, started)
