@@ -316,14 +316,12 @@ def node_remove(node: str, timeout: float = 180) -> bool:
         # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
         current = __salt__["ha_pacemaker.status"]()  # noqa: F821 - Salt loader dunder
         state = f"quorate: {current['quorate']}, DC: {current['dc']}, nodes online: {current['nodes']}"
-        stale = _stale(current["nodes"], rest)
-        if stale:
-            gone_under.clear()
-        for name in stale:
-            __salt__["ha_pacemaker.forget_node"](name)  # noqa: F821
+        # A stale node is never in ``rest``: a probe that sees one counts anew, then purges it.
         if set(current["nodes"]) != set(rest) or not all(current["nodes"].values()) or not current["quorate"] \
                 or current["dc"] in (None, node):
             gone_under.clear()
+            for name in _stale(current["nodes"], rest):
+                __salt__["ha_pacemaker.forget_node"](name)  # noqa: F821
             raise CommandExecutionError(state)
         gone_under.append(current["dc"])
         if len(gone_under) < STABLE_PROBES or len(set(gone_under[-STABLE_PROBES:])) > 1:
