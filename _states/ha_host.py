@@ -1,10 +1,17 @@
 """
-The node's kernel and time service: ``ha_host.kernel_module`` loads a module
-now (its loading at boot is a file in modules-load.d, managed by the SLS);
-``ha_host.chrony_answering`` is the health gate after chronyd's start.
+The node's name, time zone, kernel and time service: ``ha_host.hostname``
+sets the kernel's host name now (/etc/hostname is a file the SLS manages);
+``ha_host.timezone`` the time zone's files;
+``ha_host.kernel_module`` loads a module now (its loading at boot is a file
+in modules-load.d, managed by the SLS); ``ha_host.chrony_answering`` is the
+health gate after chronyd's start.
 """
 
 from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
 
 from salt.exceptions import CommandExecutionError
 
@@ -23,6 +30,96 @@ def __virtual__():
 def _kit(function: str):
     """A function of the formula's toolkit (_utils/ha_kit.py)."""
     return __utils__[f"ha_kit.{function}"]  # noqa: F821 - Salt loader dunder
+
+
+def hostname(name: str) -> dict:
+    """
+    The kernel's host name is ``name`` (hostname(1), not hostnamectl, whose
+    D-Bus round trip can time out on a busy node). Read in Python: a no-op
+    run starts no process.
+
+    .. code-block:: yaml
+
+        ha-base-hostname:
+          ha_host.hostname:
+            - name: openstack-controller01
+    """
+    ret = _kit("ret")(name)
+    current = socket.gethostname()
+    if current == name:
+        ret["comment"] = f"the host name is {name}"
+        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, f"the host name would be set to {name}", {"old": current, "new": name})
+    try:
+        done = _kit("run")(__salt__, ["hostname", name], what=f"hostname {name}")  # noqa: F821
+    except CommandExecutionError as exc:
+        return _kit("fail")(ret, str(exc))
+    if done["retcode"]:
+        return _kit("fail")(ret, f"hostname {name} failed: {_kit('tail')(done)}")
+    ret["changes"] = {"old": current, "new": name}
+    ret["comment"] = f"the host name set to {name}"
+    return ret
+
+
+def timezone(name: str, zoneinfo_dir: str, localtime: str, timezone_file: str | None = None) -> dict:
+    """
+    The node's time zone is ``name``: ``localtime`` a symbolic link to its
+    file in ``zoneinfo_dir``, and where the family names it in a file
+    (Debian's /etc/timezone), ``timezone_file`` says ``name``. Files only:
+    timedatectl's D-Bus activation can time out on a busy node.
+
+    .. code-block:: yaml
+
+        ha-base-timezone:
+          ha_host.timezone:
+            - name: Europe/Berlin
+            - zoneinfo_dir: /usr/share/zoneinfo
+            - localtime: /etc/localtime
+            - timezone_file: /etc/timezone
+    """
+    ret = _kit("ret")(name)
+    zone = Path(zoneinfo_dir, name)
+    # A name is a path below zoneinfo_dir: no "..", not absolute.
+    if Path(name).is_absolute() or ".." in Path(name).parts or not zone.is_file():
+        return _kit("fail")(ret, f"ha:timezone: {name!r} is no time zone of {zoneinfo_dir} (is tzdata installed?)")
+    link = Path(localtime)
+    changes = {}
+    if not link.is_symlink() or os.path.realpath(link) != os.path.realpath(zone):
+        changes[localtime] = {"old": os.readlink(link) if link.is_symlink() else None, "new": str(zone)}
+    if timezone_file and _read(timezone_file) != name:
+        changes[timezone_file] = {"old": _read(timezone_file), "new": name}
+    if not changes:
+        ret["comment"] = f"the time zone is {name}"
+        return ret
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        return _kit("would")(ret, f"the time zone would be set to {name}", changes)
+    done = {}
+    try:
+        if localtime in changes:
+            # A new link renamed over the old one: there is always a localtime.
+            staged = link.with_name(f".{link.name}.ha-new")
+            staged.unlink(missing_ok=True)
+            staged.symlink_to(zone)
+            os.replace(staged, link)
+            done[localtime] = changes[localtime]
+        if timezone_file in changes:
+            Path(timezone_file).write_text(name + "\n")
+            done[timezone_file] = changes[timezone_file]
+    except OSError as exc:
+        # What was changed before the failure is reported as changed.
+        return _kit("fail")(ret, f"setting the time zone {name} failed: {exc}", done)
+    ret["changes"] = changes
+    ret["comment"] = f"the time zone set to {name}"
+    return ret
+
+
+def _read(path: str) -> str | None:
+    """The file's text, or None when it cannot be read (missing, a directory, not text): to be written."""
+    try:
+        return Path(path).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def kernel_module(name: str) -> dict:

@@ -1,11 +1,15 @@
-"""Unit tests of _states/ha_host.py over a fake execution module."""
+"""Unit tests of _states/ha_host.py over a fake execution module, a recording cmd.run_all and files in tmp_path."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 from salt.exceptions import CommandExecutionError
 
 from tests.helpers import load_module
+from tests.unit.conftest import RunAll
 
 state = load_module("_states/ha_host.py", "ha_host_state")
 
@@ -41,8 +45,8 @@ def opts():
 
 
 @pytest.fixture
-def configure_loader_modules(fake, opts, utils):
-    return {state: {"__salt__": fake.funcs(), "__opts__": opts, "__utils__": utils}}
+def configure_loader_modules(fake, opts, utils, run_all):
+    return {state: {"__salt__": {**fake.funcs(), "cmd.run_all": run_all}, "__opts__": opts, "__utils__": utils}}
 
 
 @pytest.fixture
@@ -115,3 +119,190 @@ def test_chrony_not_answering_fails(fake, opts):
     assert "506 Cannot talk to daemon" in ret["comment"]
     opts["test"] = True
     assert state.chrony_answering("chronyd")["result"] is None
+
+
+@pytest.fixture
+def kernel_name(monkeypatch):
+    """The kernel's host name as socket.gethostname reads it."""
+    current = ["localhost.localdomain"]
+    monkeypatch.setattr(state.socket, "gethostname", lambda: current[0])
+    return current
+
+
+def test_hostname_already_set_runs_nothing(kernel_name, run_all):
+    kernel_name[0] = "openstack-controller01"
+    ret = state.hostname("openstack-controller01")
+    assert ret == {"name": "openstack-controller01", "changes": {}, "result": True,
+                   "comment": "the host name is openstack-controller01"}
+    assert run_all.calls == []
+
+
+def test_hostname_set_through_hostname(kernel_name, run_all, opts):
+    changes = {"old": "localhost.localdomain", "new": "openstack-controller01"}
+    opts["test"] = True
+    ret = state.hostname("openstack-controller01")
+    assert (ret["result"], ret["changes"], run_all.calls) == (None, changes, [])
+    assert ret["comment"] == "the host name would be set to openstack-controller01"
+    opts["test"] = False
+    ret = state.hostname("openstack-controller01")
+    assert (ret["result"], ret["changes"]) == (True, changes)
+    assert ret["comment"] == "the host name set to openstack-controller01"
+    (call,) = run_all.calls
+    assert call["argv"] == ["hostname", "openstack-controller01"] and call["python_shell"] is False
+
+
+def test_hostname_failure_says_why(kernel_name, run_all):
+    run_all.handler = lambda argv, **kwargs: (1, "", "hostname: you must be root to change the host name\n")
+    ret = state.hostname("openstack-controller01")
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == ("hostname openstack-controller01 failed: hostname: you must be root to change the host "
+                              "name")
+
+
+@pytest.mark.parametrize(("answer", "comment"), [
+    pytest.param(lambda argv, **kwargs: RunAll.missing(argv), "hostname not found", id="no hostname program"),
+    pytest.param(lambda argv, timeout, **kwargs: RunAll.timed_out(argv, timeout),
+                 "hostname openstack-controller01 did not finish within 120 s", id="timed out"),
+])
+def test_hostname_that_cannot_run_fails_with_the_reason(kernel_name, run_all, answer, comment):
+    run_all.handler = answer
+    ret = state.hostname("openstack-controller01")
+    assert ret == {"name": "openstack-controller01", "changes": {}, "result": False, "comment": comment}
+    assert len(run_all.calls) == 1
+
+
+@pytest.fixture
+def zones(tmp_path) -> dict:
+    """A tz database in tmp_path/zoneinfo and the node's /etc in tmp_path/etc, as Debian leaves them (Etc/UTC)."""
+    zoneinfo, etc = tmp_path / "zoneinfo", tmp_path / "etc"
+    for name in ("Etc/UTC", "Europe/Berlin", "Asia/Shanghai"):
+        (zoneinfo / name).parent.mkdir(parents=True, exist_ok=True)
+        (zoneinfo / name).write_bytes(b"TZif2" + name.encode())
+    etc.mkdir()
+    (etc / "localtime").symlink_to(zoneinfo / "Etc/UTC")
+    (etc / "timezone").write_text("Etc/UTC\n")
+    return {"zoneinfo_dir": str(zoneinfo), "localtime": str(etc / "localtime"), "timezone_file": str(etc / "timezone")}
+
+
+def test_timezone_sets_the_link_and_the_file(zones):
+    localtime, zone = Path(zones["localtime"]), Path(zones["zoneinfo_dir"], "Europe/Berlin")
+    ret = state.timezone("Europe/Berlin", **zones)
+    assert (ret["result"], ret["comment"]) == (True, "the time zone set to Europe/Berlin")
+    assert ret["changes"] == {
+        zones["localtime"]: {"old": str(Path(zones["zoneinfo_dir"], "Etc/UTC")), "new": str(zone)},
+        zones["timezone_file"]: {"old": "Etc/UTC", "new": "Europe/Berlin"},
+    }
+    assert localtime.is_symlink() and os.readlink(localtime) == str(zone)
+    assert Path(zones["timezone_file"]).read_text() == "Europe/Berlin\n"
+    # The new link was renamed over the old one: nothing staged is left beside it.
+    assert sorted(p.name for p in localtime.parent.iterdir()) == ["localtime", "timezone"]
+    again = state.timezone("Europe/Berlin", **zones)
+    assert again == {"name": "Europe/Berlin", "changes": {}, "result": True,
+                     "comment": "the time zone is Europe/Berlin"}
+
+
+def test_timezone_in_test_mode_changes_no_file(zones, opts):
+    opts["test"] = True
+    ret = state.timezone("Asia/Shanghai", **zones)
+    assert (ret["result"], ret["comment"]) == (None, "the time zone would be set to Asia/Shanghai")
+    assert set(ret["changes"]) == {zones["localtime"], zones["timezone_file"]}
+    assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
+    assert Path(zones["timezone_file"]).read_text() == "Etc/UTC\n"
+
+
+def test_timezone_without_a_timezone_file(zones):
+    # RedHat: the link only; no /etc/timezone is written.
+    Path(zones["timezone_file"]).unlink()
+    ret = state.timezone("Europe/Berlin", zones["zoneinfo_dir"], zones["localtime"])
+    assert list(ret["changes"]) == [zones["localtime"]] and ret["result"] is True
+    assert not Path(zones["timezone_file"]).exists()
+    assert state.timezone("Europe/Berlin", zones["zoneinfo_dir"], zones["localtime"], None)["changes"] == {}
+
+
+def test_timezone_fixes_each_file_on_its_own(zones):
+    localtime = Path(zones["localtime"])
+    zone = Path(zones["zoneinfo_dir"], "Etc/UTC")
+    # Debian's own link is relative: the same zone, nothing to change but the file that differs.
+    localtime.unlink()
+    localtime.symlink_to(os.path.relpath(zone, localtime.parent))
+    Path(zones["timezone_file"]).write_text("Europe/Berlin\n")
+    ret = state.timezone("Etc/UTC", **zones)
+    assert ret["changes"] == {zones["timezone_file"]: {"old": "Europe/Berlin", "new": "Etc/UTC"}}
+    assert os.readlink(localtime) == os.path.relpath(zone, localtime.parent)
+    # A copy of the zone's file rather than a link, and no /etc/timezone at all.
+    localtime.unlink()
+    localtime.write_bytes(zone.read_bytes())
+    Path(zones["timezone_file"]).unlink()
+    ret = state.timezone("Etc/UTC", **zones)
+    assert ret["changes"] == {zones["localtime"]: {"old": None, "new": str(zone)},
+                              zones["timezone_file"]: {"old": None, "new": "Etc/UTC"}}
+    assert os.readlink(localtime) == str(zone) and Path(zones["timezone_file"]).read_text() == "Etc/UTC\n"
+
+
+def test_timezone_replaces_a_link_left_staged_by_an_interrupted_run(zones):
+    localtime = Path(zones["localtime"])
+    staged = localtime.with_name(".localtime.ha-new")
+    staged.symlink_to("/nowhere")
+    localtime.unlink()
+    assert state.timezone("Europe/Berlin", **zones)["changes"][zones["localtime"]]["old"] is None
+    assert os.readlink(localtime) == str(Path(zones["zoneinfo_dir"], "Europe/Berlin"))
+    assert not staged.is_symlink()
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "Europe", "", "../secret", "Europe/../Etc/UTC"])
+def test_timezone_refuses_what_is_no_zone(zones, opts, name):
+    # ../secret exists beside the tz database and Europe/../Etc/UTC is a zone's file: refused for the "..".
+    Path(zones["zoneinfo_dir"], "..", "secret").write_text("not a zone")
+    for test in (False, True):
+        opts["test"] = test
+        ret = state.timezone(name, **zones)
+        assert (ret["result"], ret["changes"]) == (False, {})
+        assert ret["comment"] == (f"ha:timezone: {name!r} is no time zone of {zones['zoneinfo_dir']} "
+                                  "(is tzdata installed?)")
+    assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
+    assert Path(zones["timezone_file"]).read_text() == "Etc/UTC\n"
+
+
+@pytest.mark.parametrize("absolute", [
+    pytest.param(lambda zones: "/etc/passwd", id="/etc/passwd"),
+    pytest.param(lambda zones: zones["timezone_file"], id="the timezone file"),
+    pytest.param(lambda zones: str(Path(zones["zoneinfo_dir"], "Europe/Berlin")), id="a zone's own path"),
+])
+def test_timezone_refuses_an_absolute_name(zones, opts, absolute):
+    name = absolute(zones)
+    # Path(zoneinfo_dir, "/etc/passwd") is /etc/passwd, an existing file: refused for being absolute.
+    assert Path(zones["zoneinfo_dir"], name).is_file()
+    for test in (False, True):
+        opts["test"] = test
+        ret = state.timezone(name, **zones)
+        assert (ret["result"], ret["changes"]) == (False, {})
+        assert ret["comment"] == (f"ha:timezone: {name!r} is no time zone of {zones['zoneinfo_dir']} "
+                                  "(is tzdata installed?)")
+    assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
+    assert Path(zones["timezone_file"]).read_text() == "Etc/UTC\n"
+    assert sorted(p.name for p in Path(zones["localtime"]).parent.iterdir()) == ["localtime", "timezone"]
+
+
+def test_timezone_link_that_cannot_be_replaced_fails(zones, monkeypatch):
+    # The rename itself fails (a read-only /etc; a read-only folder would not stop root).
+    def refused(src, dst):
+        raise PermissionError(13, "Permission denied", str(src), None, str(dst))
+
+    monkeypatch.setattr(state.os, "replace", refused)
+    ret = state.timezone("Europe/Berlin", **zones)
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"].startswith("setting the time zone Europe/Berlin failed: [Errno 13] Permission denied")
+    # The old link stays, and so does the file written after it.
+    assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
+    assert Path(zones["timezone_file"]).read_text() == "Etc/UTC\n"
+
+
+def test_timezone_file_that_cannot_be_written_fails(zones, tmp_path):
+    # /etc/timezone in a folder that does not exist: reading finds no file, writing fails.
+    timezone_file = str(tmp_path / "missing" / "timezone")
+    ret = state.timezone("Etc/UTC", zones["zoneinfo_dir"], zones["localtime"], timezone_file)
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == (f"setting the time zone Etc/UTC failed: [Errno 2] No such file or directory: "
+                              f"{timezone_file!r}")
+    assert not Path(timezone_file).parent.exists()
+    assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
