@@ -10,6 +10,8 @@ the defaults below are Debian's.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
@@ -451,6 +453,77 @@ def _valid_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", name):
         raise CommandExecutionError(f"invalid {kind} name {name!r}: letters, digits and _ only")
     return name
+
+
+# The tables in which the services' migration tools record the version of
+# their schema (alembic's, and sqlalchemy-migrate's in older releases).
+SCHEMA_VERSION_TABLES = ("alembic_version", "migrate_version")
+
+
+@contextlib.contextmanager
+def _reading(what: str):
+    """A failed read (a missing table, a lost connection) as an error that names what was read."""
+    try:
+        yield
+    except CommandExecutionError:
+        raise
+    except Exception as exc:  # PyMySQL's errors: the module is imported lazily (_connect)
+        raise CommandExecutionError(f"{what} failed: {exc}") from exc
+
+
+def schema_digest(databases: list[str]) -> str:
+    """
+    A digest of the schemas of ``databases`` as this node's MariaDB holds
+    them: every table's name and the rows of the migration tools' version
+    tables. It changes when a migration ran, a database was dropped or
+    restored from another point in time; the deploy compares it with the one
+    recorded after the last schema sync (ha_openstack.db_synced).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_galera.schema_digest '[nova, nova_api, nova_cell0]'
+    """
+    if not isinstance(databases, list):
+        raise CommandExecutionError(f"databases must be a list of names, not {databases!r}")
+    names = [_valid_name("database", name) for name in databases]
+    connection = _connect()
+    try:
+        with _reading(f"reading the schemas of {', '.join(names)}"), connection.cursor() as cursor:
+            found: dict[str, list] = {}
+            for name in names:
+                cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s "
+                               "ORDER BY table_name", (name,))
+                tables = [row[0] for row in cursor.fetchall()]
+                versions = {}
+                for table in SCHEMA_VERSION_TABLES:
+                    if table in tables:
+                        # Both names are checked above: letters, digits and _ only.
+                        cursor.execute(f"SELECT * FROM `{name}`.`{table}`")
+                        versions[table] = sorted(str(row) for row in cursor.fetchall())
+                found[name] = [tables, versions]
+    finally:
+        connection.close()
+    return hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()
+
+
+def column(database: str, table: str, name: str) -> list[str]:
+    """
+    The values of column ``name`` of ``database``.``table`` on this node,
+    sorted (read-only; e.g. the names of nova's cell mappings).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_galera.column nova_api cell_mappings name
+    """
+    sql = (f"SELECT `{_valid_name('column', name)}` "
+           f"FROM `{_valid_name('database', database)}`.`{_valid_name('table', table)}`")
+    with _reading(f"reading {database}.{table}.{name}"):
+        rows = _query(sql)
+    return sorted(str(row[0]) for row in rows)
 
 
 def ensure_user(user: str, hosts: list[str], password: str, grants: dict[str, list[str]],

@@ -11,6 +11,7 @@ No secret is ever returned: changes name options, files and objects only.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 from pathlib import Path
@@ -254,12 +255,44 @@ def _version(result: dict) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def db_synced(name: str, sync: list[str], version: list[str], user: str, check: list[str] | None = None) -> dict:
+def _schema_fingerprint(name: str, packages: list[str]) -> dict:
+    """What a schema sync depends on: the versions of the service's packages and its databases' digest."""
+    return {"packages": {package: __salt__["pkg.version"](package) for package in packages},  # noqa: F821
+            "schemas": __salt__["ha_galera.schema_digest"](topology.schema_databases(name))}  # noqa: F821
+
+
+def _stamped(stamp: str, fingerprint: dict) -> bool:
+    try:
+        return json.loads(Path(stamp).read_text()) == fingerprint
+    except (OSError, ValueError):
+        return False
+
+
+def _record(ret: dict, name: str, stamp: str, fingerprint) -> None:
+    """Write ``fingerprint`` (or what it returns, when callable) to ``stamp``: a failure is a warning, the
+    schema is synced and the next run syncs again (a no-op) and records it."""
+    try:
+        path = Path(stamp)
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        path.write_text(json.dumps(fingerprint() if callable(fingerprint) else fingerprint, sort_keys=True) + "\n")
+    except (CommandExecutionError, OSError) as exc:
+        ret.setdefault("warnings", []).append(f"{name}'s sync not recorded: {exc}")
+
+
+def db_synced(name: str, sync: list[str], version: list[str], user: str, stamp: str, packages: list[str],
+              check: list[str] | None = None) -> dict:
     """
-    Bring a service's database schema up to date with ``sync`` (run as
-    ``user``), on one controller (Galera replicates it). ``check``, where
-    the service has one, exits 0 when nothing is to do; otherwise ``sync``
-    runs and the state reports a change only when ``version``'s output moved.
+    Bring the schema ``name`` (a key of a service's schemas in
+    ha_topology_openstack: keystone, nova_api, nova, ...) up to date with
+    ``sync`` (run as ``user``), on one controller (Galera replicates it).
+
+    After a sync the state records in ``stamp`` the versions of
+    ``packages`` and a digest of the schema's databases
+    (ha_galera.schema_digest); while both are unchanged, nothing runs: the
+    schema can only move when the code (an upgrade) or the databases (a
+    migration, a drop, a restore) moved. Otherwise ``check``, where the
+    service has one, exits 0 when nothing is to do; else ``sync`` runs and the
+    state reports a change only when ``version``'s output moved.
 
     .. code-block:: yaml
 
@@ -270,9 +303,20 @@ def db_synced(name: str, sync: list[str], version: list[str], user: str, check: 
             - check: [keystone-manage, db_sync, --check]
             - version: [keystone-manage, db_version]
             - user: keystone
+            - stamp: /var/lib/ha-formula/schema-synced/keystone
+            - packages: [keystone]
     """
     ret = _kit("ret")(name)
+    try:
+        fingerprint = _schema_fingerprint(name, packages)
+    except CommandExecutionError as exc:
+        return _kit("fail")(ret, f"{name}'s schema cannot be compared with its last sync: {exc}")
+    if _stamped(stamp, fingerprint):
+        ret["comment"] = f"{name}'s database schema is up to date (packages and schema as at its last sync)"
+        return ret
     if check and _mod("run_manage", check, user)["retcode"] == 0:
+        if not _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            _record(ret, name, stamp, fingerprint)
         ret["comment"] = f"{name}'s database schema is up to date"
         return ret
     before = _mod("run_manage", version, user)
@@ -282,6 +326,7 @@ def db_synced(name: str, sync: list[str], version: list[str], user: str, check: 
     if done["retcode"]:
         return _failed(ret, " ".join(sync), done)
     after = _mod("run_manage", version, user)
+    _record(ret, name, stamp, lambda: _schema_fingerprint(name, packages))
     if _version(after) != _version(before) or before["retcode"]:
         ret["changes"] = {"schema": [_version(after) or "synced"]}
         ret["comment"] = f"{name}'s database schema synced"
@@ -303,10 +348,11 @@ def nova_cells(name: str, user: str) -> dict:
             - user: nova
     """
     ret = _kit("ret")(name)
-    listed = _mod("run_manage", ["nova-manage", "cell_v2", "list_cells"], user)
-    if listed["retcode"]:
-        return _failed(ret, "nova-manage cell_v2 list_cells", listed)
-    names = {row.split("|")[1].strip() for row in listed["output"].splitlines() if row.count("|") > 3}
+    # Read from the API database (a nova-manage start takes seconds).
+    try:
+        names = __salt__["ha_galera.column"](topology.NOVA_API_DATABASE, "cell_mappings", "name")  # noqa: F821
+    except CommandExecutionError as exc:
+        return _kit("fail")(ret, f"nova's cells cannot be read: {exc}")
     todo = [cell for cell in ("cell0", name) if cell not in names]
     if not todo:
         ret["comment"] = f"nova's cells cell0 and {name} exist"
@@ -321,6 +367,31 @@ def nova_cells(name: str, user: str) -> dict:
         if done["retcode"]:
             return _failed(ret, " ".join(command[:3]), done)
     ret["comment"] = f"nova's cells {', '.join(todo)} created"
+    return ret
+
+
+def restart_due(name: str, service: str) -> dict:
+    """
+    A change (that the service's units watch) while the restart flag ``name``
+    is there: the service's settings changed since its last restart
+    (ha.openstack.config writes the flag; the units' run removes it). Read in
+    Python: an ``onlyif`` would load every execution module first.
+
+    .. code-block:: yaml
+
+        ha-nova-restart-due:
+          ha_openstack.restart_due:
+            - name: /var/lib/ha-formula/restart-pending/nova
+            - service: nova
+    """
+    ret = _kit("ret")(name)
+    if not os.path.exists(name):
+        ret["comment"] = f"{service}: no setting changed since its last restart"
+        return ret
+    ret["changes"] = {"restart": service}
+    ret["comment"] = f"{service}: settings changed since its last restart"
+    if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+        ret["result"] = None
     return ret
 
 

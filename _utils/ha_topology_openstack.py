@@ -42,6 +42,8 @@ MEMCACHE_DEAD_RETRY = 30
 # the others through the Salt mine, sealed (ha_kit.seal) with a key derived
 # from keystone's own database password, which every controller holds: the
 # mine, the master's cache and any job return hold them encrypted only.
+# nova's API database (its cell mappings among them).
+NOVA_API_DATABASE = "nova_api"
 KEYS_SEAL = {"secret": "ha:galera:databases:keystone:password", "purpose": "keystone key repositories"}
 # A service's call to keystone through the VIP waits this long for a
 # connection (no limit by default).
@@ -119,20 +121,19 @@ def _cache(memcached: list[str]) -> dict:
             "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT, "memcache_dead_retry": MEMCACHE_DEAD_RETRY}
 
 
-def _uwsgi(address: str, port: int, workers: int, eventlet: bool = False) -> dict:
+def _uwsgi(address: str, port: int, workers: int) -> dict:
     # Debian's init scripts read the bind address, port and process count
     # from the keys that UWSGI_BIND_CONFIG_* name (see the units' drop-in);
     # uWSGI itself takes unknown keys as placeholders. (No '-' in these keys:
     # openstack-pkg-tools' INI reader does not match it.)
-    options: dict = {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers}
-    if eventlet:
-        # An app that eventlet monkey-patches (nova's APIs) runs one thread
-        # per process, as Debian's nova-api ini and kolla's nova do. Debian's
-        # nova-api-metadata ini has 32: on a 5-controller lab it deadlocked at
-        # its first requests ("greenlet.error: cannot switch to a different
-        # thread"), its listen queue full, and never answered again.
-        options["threads"] = 1
-    return {"uwsgi": options}
+    # One thread per process, as kolla runs keystone, placement and nova's
+    # APIs: eventlet (nova's monkey-patching, and a hub that the libraries
+    # start even in placement) cannot switch greenlets across threads. With
+    # Debian's 32 threads, nova-api-metadata on a 5-controller lab and
+    # placement-api on a cold 3-controller deploy deadlocked at their first
+    # requests ("greenlet.error: cannot switch to a different thread"),
+    # their listen queues full, and never answered again.
+    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers, "threads": 1}}
 
 
 def _transport_url(rabbitmq: list[str]) -> str:
@@ -221,7 +222,7 @@ def _nova(ha: dict, node: dict) -> dict:
                 "metadata_workers": workers,
             },
             "api": {"auth_strategy": "keystone"},
-            "api_database": {"connection": _db_url(ha, "nova", "nova_api")},
+            "api_database": {"connection": _db_url(ha, "nova", NOVA_API_DATABASE)},
             "database": {"connection": _db_url(ha, "nova", "nova")},
             "keystone_authtoken": _authtoken(ha, "nova", node["memcached"]),
             "placement": placement,
@@ -236,8 +237,8 @@ def _nova(ha: dict, node: dict) -> dict:
             "cache": _cache(node["memcached"]),
         },
         "uwsgi": {
-            "nova-api": _uwsgi(address, ports["nova"][1], workers, eventlet=True),
-            "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers, eventlet=True),
+            "nova-api": _uwsgi(address, ports["nova"][1], workers),
+            "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers),
         },
     }
 
@@ -252,8 +253,10 @@ def _nova(ha: dict, node: dict) -> dict:
 #   path on the node (the health gate's); gate: whether the deploy waits
 #   for it to answer before going on (the console proxy is checked by
 #   HAProxy only: nothing the deploy does next needs it).
-# - databases: the MariaDB account named after the service
-#   (ha:galera:databases) and the databases it needs.
+# - schemas: each schema sync of the service (ha.openstack.databases,
+#   named as in the map's db_sync/api_db_sync) and the databases it
+#   migrates; together, the databases its MariaDB account (named after the
+#   service, ha:galera:databases) needs.
 # - service_user: a keystone user in the service project (keystone's own
 #   admin comes from keystone-manage bootstrap), with the password
 #   ha:openstack:service_passwords:NAME.
@@ -264,7 +267,7 @@ SERVICES: dict[str, dict[str, Any]] = {
     "keystone": {
         "stage": "identity",
         "apis": {"keystone": {"listener": "keystone_public", "path": "/v3", "gate": True}},
-        "databases": ["keystone"],
+        "schemas": {"keystone": ["keystone"]},
         "service_user": False,
         "catalog": {"type": "identity", "description": "OpenStack Identity", "api": "keystone", "path": "/v3"},
         "settings": _keystone,
@@ -272,7 +275,7 @@ SERVICES: dict[str, dict[str, Any]] = {
     "glance": {
         "stage": "services",
         "apis": {"glance": {"listener": "glance_api", "path": "/", "gate": True}},
-        "databases": ["glance"],
+        "schemas": {"glance": ["glance"]},
         "service_user": True,
         "catalog": {"type": "image", "description": "OpenStack Image", "api": "glance", "path": ""},
         "settings": _glance,
@@ -280,7 +283,7 @@ SERVICES: dict[str, dict[str, Any]] = {
     "placement": {
         "stage": "services",
         "apis": {"placement": {"listener": "placement_api", "path": "/", "gate": True}},
-        "databases": ["placement"],
+        "schemas": {"placement": ["placement"]},
         "service_user": True,
         "catalog": {"type": "placement", "description": "Placement API", "api": "placement", "path": ""},
         "settings": _placement,
@@ -292,7 +295,7 @@ SERVICES: dict[str, dict[str, Any]] = {
             "nova_metadata": {"listener": "nova_metadata", "path": "/", "gate": True},
             "nova_vncproxy": {"listener": "nova_vncproxy", "path": "/", "gate": False},
         },
-        "databases": ["nova", "nova_api", "nova_cell0"],
+        "schemas": {NOVA_API_DATABASE: [NOVA_API_DATABASE], "nova": ["nova", "nova_cell0"]},
         "service_user": True,
         "catalog": {"type": "compute", "description": "OpenStack Compute", "api": "nova", "path": "/v2.1"},
         "settings": _nova,
@@ -318,7 +321,21 @@ def listeners() -> list[str]:
 
 def accounts() -> dict[str, list[str]]:
     """The MariaDB account of each service and the databases it needs."""
-    return {name: list(spec["databases"]) for name, spec in SERVICES.items()}
+    return {name: [database for databases in spec["schemas"].values() for database in databases]
+            for name, spec in SERVICES.items()}
+
+
+def schema_databases(schema: str) -> list[str]:
+    """The databases that the schema sync ``schema`` (a key of a service's schemas) migrates."""
+    for spec in SERVICES.values():
+        if schema in spec["schemas"]:
+            return list(spec["schemas"][schema])
+    raise KeyError(f"{schema} is no schema of the OpenStack services ({', '.join(schemas())})")
+
+
+def schemas() -> list[str]:
+    """Every schema sync of the services, in deploy order."""
+    return [schema for spec in SERVICES.values() for schema in spec["schemas"]]
 
 
 def service_users() -> list[str]:

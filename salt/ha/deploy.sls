@@ -2,8 +2,12 @@
 
     Rendered on the master. The topology comes from the formula's
     ha_topology module (salt-run saltutil.sync_all brings it to the master);
-    this file only places its values. Each step requires the one before, so
-    the first failure stops the deploy. #}
+    this file only places its values. The steps run in this order, each
+    after the steps it requires; steps that do not depend on each other
+    (Galera, RabbitMQ, memcached, etcd, HAProxy and Pacemaker, the OpenStack
+    settings) run at the same time (parallel: True; concurrent: True lets
+    several state runs of one deploy share a node). A failed step stops every
+    step that requires it. #}
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- if 'ha_topology.plan' not in salt %}
 ha-formula-synced-to-master:
@@ -40,46 +44,58 @@ ha-pillar-valid-on-nodes:
 
 # 4. Base of every node: host name, names that resolve, time zone,
 #    repositories, common packages, kernel modules and parameters, SELinux
-#    and firewall policy.
+#    and firewall policy; then chrony: the time servers serve the management
+#    network, every other node follows them.
 ha-base:
   salt.state:
     - tgt: {{ plan.all | json }}
     - tgt_type: list
-    - sls: {{ tplroot }}.base
+    - sls:
+      - {{ tplroot }}.base
+      - {{ tplroot }}.chrony
     - require:
       - salt: ha-pillar-valid-on-nodes
 
-# 5. chrony on every node: the time servers serve the management network,
-#    every other node follows them.
-ha-chrony:
-  salt.state:
-    - tgt: {{ plan.all | json }}
-    - tgt_type: list
-    - sls: {{ tplroot }}.chrony
-    - require:
-      - salt: ha-base
-
-# 6. MariaDB Galera: packages, config and health endpoint on every
-#    controller, then the bootstrap node, then one join at a time, each
-#    waiting until the joiner is Synced; then the SQL side on the first.
-ha-galera-prepare:
+# 5. Every controller, one component after the other: every package (the
+#    package manager runs once at a time; the steps below run at the same
+#    time), then what needs no peer: the Galera config and its health
+#    endpoint, memcached, HAProxy (config checked before it is installed,
+#    every listener on the VIP, non-local bind), Pacemaker's node side
+#    (hacluster password, pcsd, no package default cluster) and the
+#    OpenStack services' HA settings.
+ha-prepare:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
     - sls:
       - {{ tplroot }}.galera.install
+      - {{ tplroot }}.rabbitmq.install
+      - {{ tplroot }}.memcached.install
+      - {{ tplroot }}.etcd.install
+      - {{ tplroot }}.haproxy.install
+      - {{ tplroot }}.pacemaker.install
+      - {{ tplroot }}.openstack.install
       - {{ tplroot }}.galera.config
       - {{ tplroot }}.galera.clustercheck
+      - {{ tplroot }}.memcached
+      - {{ tplroot }}.haproxy
+      - {{ tplroot }}.pacemaker.node
+      - {{ tplroot }}.openstack.config
     - require:
-      - salt: ha-chrony
+      - salt: ha-base
 
-{%- set chain = namespace(previous='ha-galera-prepare') %}
+# 6. At the same time, the clusters (6 to 9).
+#    MariaDB Galera: the bootstrap node, then one join at a time, each
+#    waiting until the joiner is Synced; then the SQL side on the first.
+{%- set chain = namespace(previous='ha-prepare') %}
 {%- for controller in plan.controllers %}
 
 ha-galera-cluster-{{ controller }}:
   salt.state:
     - tgt: {{ controller }}
     - sls: {{ tplroot }}.galera.cluster
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: {{ chain.previous }}
 {%- set chain.previous = 'ha-galera-cluster-' ~ controller %}
@@ -89,22 +105,17 @@ ha-galera-sql:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.galera.sql
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: {{ chain.previous }}
 
-# 7. RabbitMQ: packages on every controller at once; then one controller at
-#    a time (a config change restarts one node only), the first one, then
-#    each other joins it; every step returns when its node is a running
-#    member, with its self-repair running. Then users and policy on the
-#    first.
-ha-rabbitmq-install:
-  salt.state:
-    - tgt: {{ plan.controllers | json }}
-    - tgt_type: list
-    - sls: {{ tplroot }}.rabbitmq.install
-    - require:
-      - salt: ha-galera-sql
-{%- set chain.previous = 'ha-rabbitmq-install' %}
+# 7. RabbitMQ: one controller at a time (a config change
+#    restarts one node only), the first one, then each other joins it; every
+#    step returns when its node is a running member, with its self-repair
+#    running. Users and policy on the first once it runs (the others get
+#    them when they join).
+{%- set chain.previous = 'ha-prepare' %}
 {%- for controller in plan.controllers %}
 
 ha-rabbitmq-cluster-{{ controller }}:
@@ -113,6 +124,8 @@ ha-rabbitmq-cluster-{{ controller }}:
     - sls:
       - {{ tplroot }}.rabbitmq.cluster
       - {{ tplroot }}.rabbitmq.watchdog
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: {{ chain.previous }}
 {%- set chain.previous = 'ha-rabbitmq-cluster-' ~ controller %}
@@ -122,57 +135,35 @@ ha-rabbitmq-access:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.rabbitmq.access
+    - parallel: True
+    - concurrent: True
     - require:
-      - salt: {{ chain.previous }}
+      - salt: ha-rabbitmq-cluster-{{ plan.first }}
 
-# 8. memcached on every controller.
-ha-memcached:
-  salt.state:
-    - tgt: {{ plan.controllers | json }}
-    - tgt_type: list
-    - sls: {{ tplroot }}.memcached
-    - require:
-      - salt: ha-rabbitmq-access
-
-# 9. etcd: every member at once (the members of a new cluster wait for each
-#    other), then every node waits for all members healthy.
+# 8. etcd: every member at once (the members of a new cluster wait for
+#    each other), then every node waits for all members healthy.
 ha-etcd:
   salt.state:
     - tgt: {{ plan.controllers | json }}
     - tgt_type: list
     - sls: {{ tplroot }}.etcd
+    - parallel: True
+    - concurrent: True
     - require:
-      - salt: ha-memcached
+      - salt: ha-prepare
 
-# 10. HAProxy on every controller: config checked before it is installed,
-#    every listener on the VIP (non-local bind).
-ha-haproxy:
-  salt.state:
-    - tgt: {{ plan.controllers | json }}
-    - tgt_type: list
-    - sls: {{ tplroot }}.haproxy
-    - require:
-      - salt: ha-etcd
-
-# 11. Pacemaker: packages, hacluster password, pcsd, no package default
-#     cluster on every controller; then the cluster from the first (health
-#     gate: every node online); its services at boot and the VIP's
-#     quorum guard on every controller; then properties, VIP, HAProxy clone and constraints in one CIB push
-#     (health gate: VIP and clone started).
-ha-pacemaker-prepare:
-  salt.state:
-    - tgt: {{ plan.controllers | json }}
-    - tgt_type: list
-    - sls: {{ tplroot }}.pacemaker.node
-    - require:
-      - salt: ha-haproxy
-
+# 9. Pacemaker: the cluster from the first (health gate: every node
+#    online); its services at boot and the VIP's quorum guard on every
+#    controller; then properties, VIP, HAProxy clone and constraints in one
+#    CIB push (health gate: VIP and clone started).
 ha-pacemaker-cluster:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.pacemaker.cluster
+    - parallel: True
+    - concurrent: True
     - require:
-      - salt: ha-pacemaker-prepare
+      - salt: ha-prepare
 
 ha-pacemaker-services:
   salt.state:
@@ -181,6 +172,8 @@ ha-pacemaker-services:
     - sls:
       - {{ tplroot }}.pacemaker.service
       - {{ tplroot }}.pacemaker.guard
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: ha-pacemaker-cluster
 
@@ -188,45 +181,56 @@ ha-pacemaker-resources:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.pacemaker.resources
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: ha-pacemaker-services
 
-# 12. OpenStack: packages and HA settings on every controller; keystone on the
-#     first (keys set up once, schema, bootstrap; health gate: it answers on
-#     its own address), then on the others with the first's keys; the other
-#     schemas, nova's cells and the catalog once; then glance, placement and
-#     nova on every controller (health gate: every API answers on each node).
-ha-openstack-prepare:
+# 10. OpenStack: on the first controller, as soon as the databases are
+#     there, the other services' schemas and nova's cells (at the same time
+#     as the clusters above). Once every component is in place: keystone on
+#     the first (keys set up once, schema, bootstrap; health gate: it answers
+#     on its own address); then at the same time keystone on the others with
+#     the first's keys, and keystone's catalog from the first; then glance,
+#     placement and nova on every controller (health gate: every API answers
+#     on each node).
+ha-openstack-databases:
   salt.state:
-    - tgt: {{ plan.controllers | json }}
-    - tgt_type: list
-    - sls:
-      - {{ tplroot }}.openstack.install
-      - {{ tplroot }}.openstack.config
+    - tgt: {{ plan.first }}
+    - sls: {{ tplroot }}.openstack.databases
+    - parallel: True
+    - concurrent: True
     - require:
-      - salt: ha-pacemaker-resources
+      - salt: ha-galera-sql
 
 ha-keystone-first:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.openstack.keystone
     - require:
-      - salt: ha-openstack-prepare
+      - salt: ha-galera-sql
+      - salt: {{ chain.previous }}
+      - salt: ha-rabbitmq-access
+      - salt: ha-etcd
+      - salt: ha-pacemaker-resources
+      - salt: ha-openstack-databases
 
 ha-keystone-others:
   salt.state:
     - tgt: {{ plan.controllers[1:] | json }}
     - tgt_type: list
     - sls: {{ tplroot }}.openstack.keystone
+    - parallel: True
     - require:
       - salt: ha-keystone-first
 
-ha-openstack-databases:
+ha-openstack-catalog:
   salt.state:
     - tgt: {{ plan.first }}
-    - sls: {{ tplroot }}.openstack.databases
+    - sls: {{ tplroot }}.openstack.catalog
+    - parallel: True
     - require:
-      - salt: ha-keystone-others
+      - salt: ha-keystone-first
 
 ha-openstack-services:
   salt.state:
@@ -234,6 +238,7 @@ ha-openstack-services:
     - tgt_type: list
     - sls: {{ tplroot }}.openstack.services
     - require:
-      - salt: ha-openstack-databases
+      - salt: ha-keystone-others
+      - salt: ha-openstack-catalog
 {%- endif %}
 {%- endif %}

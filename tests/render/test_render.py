@@ -8,8 +8,16 @@ import pytest
 import salt.config
 import salt.state
 
-from tests.helpers import REPO, pillar_secrets
-from tests.render.conftest import MINIONS
+from tests.helpers import REPO, load_module, pillar_secrets
+from tests.render.conftest import MINIONS, PILLAR
+
+TOPOLOGY = load_module("_utils/ha_topology_openstack.py", "ha_topology_openstack_for_render")
+
+
+def function(body: dict, module: str) -> str:
+    """The function of a state as state.show_sls gives it: the one string among its module's arguments."""
+    (name,) = [arg for arg in body[module] if isinstance(arg, str)]
+    return name
 
 ORCHESTRATIONS = {"ha.deploy", "ha.galera_recover", "ha.rolling_restart", "ha.remove_controller"}
 STATES = sorted(
@@ -88,44 +96,68 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert ret.returncode == 0, ret
     steps = ret.data[next(iter(ret.data))]
     assert list(steps) == [
-        "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-chrony", "ha-galera-prepare",
+        "ha-pillar-valid", "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-prepare",
         "ha-galera-cluster-openstack-controller01", "ha-galera-cluster-openstack-controller02",
-        "ha-galera-cluster-openstack-controller03", "ha-galera-sql", "ha-rabbitmq-install",
+        "ha-galera-cluster-openstack-controller03", "ha-galera-sql",
         "ha-rabbitmq-cluster-openstack-controller01", "ha-rabbitmq-cluster-openstack-controller02",
-        "ha-rabbitmq-cluster-openstack-controller03", "ha-rabbitmq-access", "ha-memcached", "ha-etcd", "ha-haproxy",
-        "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
-        "ha-openstack-prepare", "ha-keystone-first", "ha-keystone-others", "ha-openstack-databases",
+        "ha-rabbitmq-cluster-openstack-controller03", "ha-rabbitmq-access", "ha-etcd",
+        "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
+        "ha-openstack-databases", "ha-keystone-first", "ha-keystone-others", "ha-openstack-catalog",
         "ha-openstack-services",
     ]
 
     def arg(step, name):
-        return next(a[name] for a in steps[step]["salt"] if isinstance(a, dict) and name in a)
+        return next((a[name] for a in steps[step].get("salt", []) if isinstance(a, dict) and name in a), None)
 
-    assert arg("ha-base", "tgt") == arg("ha-chrony", "tgt") == [
-        "openstack-controller01", "openstack-controller02", "openstack-controller03", "openstack-compute01"]
-    assert arg("ha-galera-prepare", "require") == [{"salt": "ha-chrony"}]
-    assert arg("ha-galera-prepare", "tgt") == ["openstack-controller01", "openstack-controller02",
-                                               "openstack-controller03"]
-    # One join at a time, each after the one before.
+    controllers = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
+    assert arg("ha-base", "tgt") == [*controllers, "openstack-compute01"]
+    assert arg("ha-base", "sls") == ["ha.base", "ha.chrony"]
+    # Every package in one state run per controller, before the steps that run at the same time.
+    assert arg("ha-prepare", "tgt") == controllers
+    assert arg("ha-prepare", "require") == [{"salt": "ha-base"}]
+    assert arg("ha-prepare", "parallel") is None
+    assert [sls for sls in arg("ha-prepare", "sls") if sls.endswith(".install")][-1] == "ha.openstack.install"
+    # The clusters at the same time, each step on nodes that other steps may share.
+    parallel = [step for step in steps if arg(step, "parallel")]
+    assert parallel == [step for step in steps if step.startswith(("ha-galera-", "ha-rabbitmq-", "ha-etcd",
+                                                                   "ha-pacemaker-", "ha-openstack-databases"))] + [
+        "ha-keystone-others", "ha-openstack-catalog"]
+    # Steps that may share a node with another one of the deploy.
+    assert [step for step in steps if arg(step, "concurrent")] == parallel[:-2]
+    # Galera: one join at a time, each after the one before; the SQL side on the first after the last join.
+    assert arg("ha-galera-cluster-openstack-controller01", "require") == [{"salt": "ha-prepare"}]
     assert arg("ha-galera-cluster-openstack-controller03", "require") == [
         {"salt": "ha-galera-cluster-openstack-controller02"}]
     assert arg("ha-galera-sql", "tgt") == "openstack-controller01"
-    # RabbitMQ: one controller at a time after the packages; access on the first.
-    assert arg("ha-rabbitmq-cluster-openstack-controller01", "require") == [{"salt": "ha-rabbitmq-install"}]
+    assert arg("ha-galera-sql", "require") == [{"salt": "ha-galera-cluster-openstack-controller03"}]
+    # RabbitMQ: one controller at a time after the packages; access on the first once it runs.
+    assert arg("ha-rabbitmq-cluster-openstack-controller01", "require") == [{"salt": "ha-prepare"}]
     assert arg("ha-rabbitmq-cluster-openstack-controller02", "require") == [
         {"salt": "ha-rabbitmq-cluster-openstack-controller01"}]
-    # Pacemaker: the cluster-wide steps on the first controller only.
-    assert arg("ha-pacemaker-prepare", "tgt") == arg("ha-haproxy", "tgt") == arg("ha-galera-prepare", "tgt")
-    assert arg("ha-pacemaker-cluster", "tgt") == arg("ha-pacemaker-resources", "tgt") == "openstack-controller01"
-    assert arg("ha-pacemaker-resources", "require") == [{"salt": "ha-pacemaker-services"}]
     assert arg("ha-rabbitmq-access", "tgt") == "openstack-controller01"
+    assert arg("ha-rabbitmq-access", "require") == [{"salt": "ha-rabbitmq-cluster-openstack-controller01"}]
+    # Pacemaker: the cluster-wide steps on the first controller only.
+    assert arg("ha-pacemaker-cluster", "tgt") == arg("ha-pacemaker-resources", "tgt") == "openstack-controller01"
+    assert arg("ha-pacemaker-cluster", "require") == [{"salt": "ha-prepare"}]
+    assert arg("ha-pacemaker-resources", "require") == [{"salt": "ha-pacemaker-services"}]
     # etcd: every member at once.
-    assert arg("ha-etcd", "tgt") == ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
-    # OpenStack: keystone on the first, then on the others; the databases once.
-    assert arg("ha-openstack-prepare", "require") == [{"salt": "ha-pacemaker-resources"}]
+    assert arg("ha-etcd", "tgt") == controllers
+    # OpenStack: the schemas on the first once its databases are there; keystone on the first once every
+    # cluster is done, then on the others while the catalog is set up once; then the services everywhere.
+    assert arg("ha-openstack-databases", "require") == [{"salt": "ha-galera-sql"}]
+    assert arg("ha-keystone-first", "require") == [
+        {"salt": "ha-galera-sql"}, {"salt": "ha-rabbitmq-cluster-openstack-controller03"},
+        {"salt": "ha-rabbitmq-access"}, {"salt": "ha-etcd"}, {"salt": "ha-pacemaker-resources"},
+        {"salt": "ha-openstack-databases"}]
     assert arg("ha-keystone-first", "tgt") == arg("ha-openstack-databases", "tgt") == "openstack-controller01"
+    assert arg("ha-openstack-catalog", "tgt") == "openstack-controller01"
+    assert arg("ha-openstack-catalog", "sls") == "ha.openstack.catalog"
     assert arg("ha-keystone-others", "tgt") == ["openstack-controller02", "openstack-controller03"]
-    assert arg("ha-openstack-services", "tgt") == arg("ha-openstack-prepare", "tgt") == arg("ha-etcd", "tgt")
+    assert arg("ha-keystone-others", "require") == arg("ha-openstack-catalog", "require") == [
+        {"salt": "ha-keystone-first"}]
+    assert arg("ha-openstack-services", "tgt") == controllers
+    assert arg("ha-openstack-services", "require") == [{"salt": "ha-keystone-others"},
+                                                       {"salt": "ha-openstack-catalog"}]
 
 
 def test_recovery_orchestration_renders(salt_run_cli):
@@ -163,11 +195,11 @@ def test_rolling_restart_orchestration_renders(salt_run_cli):
 CONTROLLERS = ["openstack-controller01", "openstack-controller02", "openstack-controller03"]
 # The deploy's steps (ha.deploy, included by the removal), in the order they run.
 DEPLOY_STEPS = [
-    "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-chrony", "ha-galera-prepare",
-    *(f"ha-galera-cluster-{node}" for node in CONTROLLERS), "ha-galera-sql", "ha-rabbitmq-install",
-    *(f"ha-rabbitmq-cluster-{node}" for node in CONTROLLERS), "ha-rabbitmq-access", "ha-memcached", "ha-etcd",
-    "ha-haproxy", "ha-pacemaker-prepare", "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
-    "ha-openstack-prepare", "ha-keystone-first", "ha-keystone-others", "ha-openstack-databases",
+    "ha-sync", "ha-pillar-valid-on-nodes", "ha-base", "ha-prepare",
+    *(f"ha-galera-cluster-{node}" for node in CONTROLLERS), "ha-galera-sql",
+    *(f"ha-rabbitmq-cluster-{node}" for node in CONTROLLERS), "ha-rabbitmq-access", "ha-etcd",
+    "ha-pacemaker-cluster", "ha-pacemaker-services", "ha-pacemaker-resources",
+    "ha-openstack-databases", "ha-keystone-first", "ha-keystone-others", "ha-openstack-catalog",
     "ha-openstack-services",
 ]
 
@@ -277,8 +309,6 @@ def test_galera_config_is_rendered_from_the_topology(salt_cli):
 
 
 def test_rendered_states_hold_no_secret(salt_cli):
-    from tests.render.conftest import PILLAR
-
     secrets = pillar_secrets(PILLAR)
     assert len(secrets) >= 14, secrets  # 10 fixed secrets and the example's 4 database accounts
     # Every state of a controller and of a compute node.
@@ -364,6 +394,52 @@ def test_base_per_os_family(salt_cli):
         "/etc/chrony/chrony.conf")
     assert args(states("ha.chrony", "openstack-controller02")["ha-chrony-options"], "file")["name"] == (
         "/etc/sysconfig/chronyd")
+    # The host name and the time zone by ha_host's states, in files and the kernel (no hostnamectl or timedatectl:
+    # their D-Bus round trips can time out); Debian also names the zone in /etc/timezone.
+    for minion, base, timezone_file in (("openstack-controller01", debian, "/etc/timezone"),
+                                        ("openstack-controller02", redhat, None)):
+        assert function(base["ha-base-hostname"], "ha_host") == "hostname"
+        hostname = args(base["ha-base-hostname"], "ha_host")
+        assert hostname["name"] == minion and hostname["require"] == [{"file": "ha-base-hostname-file"}]
+        assert args(base["ha-base-hostname-file"], "file")["contents"] == minion
+        assert function(base["ha-base-timezone"], "ha_host") == "timezone"
+        zone = args(base["ha-base-timezone"], "ha_host")
+        assert {k: zone[k] for k in ("name", "zoneinfo_dir", "localtime", "timezone_file")} == {
+            "name": PILLAR["timezone"], "zoneinfo_dir": "/usr/share/zoneinfo", "localtime": "/etc/localtime",
+            "timezone_file": timezone_file}
+        assert not [state_id for state_id, body in base.items()
+                    if "timezone" in body or (state_id.startswith("ha-base-hostname") and "cmd" in body)]
+
+
+@pytest.mark.parametrize(("minion", "keystone_pkg", "nova_pkg"), [
+    ("openstack-controller01", "keystone", "nova-api"),
+    ("openstack-controller02", "openstack-keystone", "openstack-nova-api"),
+])
+def test_schema_syncs_per_os_family(salt_cli, minion, keystone_pkg, nova_pkg):
+    """Each schema sync of the services' table has a state, with its own stamp and its service's packages."""
+    synced = {}
+    for sls in ("ha.openstack.keystone", "ha.openstack.databases"):
+        ret = salt_cli.run("state.show_sls", sls, minion_tgt=minion)
+        assert ret.returncode == 0, ret
+        for state_id, body in ret.data.items():
+            if "ha_openstack" in body and function(body, "ha_openstack") == "db_synced":
+                found = {k: v for arg in body["ha_openstack"] if isinstance(arg, dict) for k, v in arg.items()}
+                synced[found["name"]] = {**found, "id": state_id}
+    # keystone's schema is synced by the first controller's keystone SLS (ha.deploy's ha-keystone-first).
+    expected = [s for s in TOPOLOGY.schemas() if minion == "openstack-controller01" or s != "keystone"]
+    assert sorted(synced) == sorted(expected)
+    openstack = salt_cli.run("ha_topology.formula_map", minion_tgt=minion).data["openstack"]
+    pkgs = {service: openstack[service]["pkgs"] for service in TOPOLOGY.SERVICES}
+    for schema, found in synced.items():
+        service = next(name for name, spec in TOPOLOGY.SERVICES.items() if schema in spec["schemas"])
+        assert found["stamp"] == f"/var/lib/ha-formula/schema-synced/{schema}"
+        assert found["packages"] == pkgs[service] and found["packages"]
+    assert nova_pkg in synced["nova"]["packages"] and synced["nova_api"]["packages"] == synced["nova"]["packages"]
+    assert (synced["nova_api"]["id"], synced["nova"]["id"]) == ("ha-nova-api-db-sync", "ha-nova-db-sync")
+    if "keystone" in synced:
+        assert keystone_pkg in synced["keystone"]["packages"] and synced["keystone"]["id"] == "ha-keystone-db-sync"
+    else:
+        assert keystone_pkg in pkgs["keystone"]
 
 
 def test_openstack_per_os_family(salt_cli):
@@ -413,9 +489,13 @@ def test_openstack_per_os_family(salt_cli):
         assert setting in pending["onchanges"] and setting in pending["require"]
     assert {"ha_openstack": "ha-placement-httpd-placement"} in args(
         redhat["ha-placement-restart-pending"], "file")["onchanges"]
-    due = args(redhat["ha-keystone-restart-due"], "test")
-    assert due["onlyif"] == [{"fun": "file.file_exists", "path": "/var/lib/ha-formula/restart-pending/keystone"}]
-    assert args(redhat["ha-keystone-service-httpd"], "service")["watch"] == [{"test": "ha-keystone-restart-due"}]
+    # The flag is read by ha_openstack.restart_due (no onlyif, whose check loads every execution module).
+    assert function(redhat["ha-keystone-restart-due"], "ha_openstack") == "restart_due"
+    due = args(redhat["ha-keystone-restart-due"], "ha_openstack")
+    assert (due["name"], due["service"]) == ("/var/lib/ha-formula/restart-pending/keystone", "keystone")
+    assert "onlyif" not in due
+    assert args(redhat["ha-keystone-service-httpd"], "service")["watch"] == [
+        {"ha_openstack": "ha-keystone-restart-due"}]
     assert args(redhat["ha-placement-restart-done"], "file")["name"] == (
         "/var/lib/ha-formula/restart-pending/placement")
     assert args(redhat["ha-placement-restart-done"], "file")["require"] == [
@@ -423,8 +503,23 @@ def test_openstack_per_os_family(salt_cli):
     nova = args(debian["ha-nova-restart-pending"], "file")["onchanges"]
     assert {"ha_openstack": "ha-nova-uwsgi-nova-api-metadata"} in nova and {"file": "ha-nova-defaults"} in nova
     assert {"ha_openstack": "ha-nova-members"} not in nova
-    assert args(debian["ha-nova-service-nova-api-metadata"], "service")["watch"] == [{"test": "ha-nova-restart-due"}]
+    assert args(debian["ha-nova-service-nova-api-metadata"], "service")["watch"] == [
+        {"ha_openstack": "ha-nova-restart-due"}]
     assert {"service": "ha-nova-service-nova-api-metadata"} in args(debian["ha-nova-restart-done"], "file")["require"]
-    due = args(debian["ha-keystone-restart-due"], "test")["require"]
+    due = args(debian["ha-keystone-restart-due"], "ha_openstack")["require"]
     assert {"ha_openstack": "ha-keystone-db-sync"} in due and {"ha_openstack": "ha-keystone-keys"} in due
+    # On either family, every service's units watch its own restart_due state, which reads the flag that its
+    # restart-done state removes; no test state is left to watch.
+    for family in (debian, redhat):
+        for service in ("keystone", "glance", "placement", "nova"):
+            body = family[f"ha-{service}-restart-due"]
+            assert [module for module in body if not module.startswith("__")] == ["ha_openstack"]
+            assert function(body, "ha_openstack") == "restart_due"
+            due, done = args(body, "ha_openstack"), args(family[f"ha-{service}-restart-done"], "file")
+            assert due["service"] == service
+            assert due["name"] == done["name"] == f"/var/lib/ha-formula/restart-pending/{service}"
+            units = [unit["service"] for unit in done["require"]]
+            assert units and all(args(family[unit], "service")["watch"] == [
+                {"ha_openstack": f"ha-{service}-restart-due"}] for unit in units)
+        assert not [state_id for state_id, body in family.items() if "test" in body]
     assert not [state_id for state_id in debian if "httpd" in state_id]

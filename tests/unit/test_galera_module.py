@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from salt.exceptions import CommandExecutionError
 
@@ -320,3 +322,223 @@ def test_ensure_user_checks_every_name_before_changing_anything(monkeypatch):
 def test_invalid_names_rejected(name):
     with pytest.raises(CommandExecutionError, match="invalid"):
         ha_galera.ensure_database(name)
+
+
+class ProgrammingError(Exception):
+    """As PyMySQL raises it (pymysql.err.ProgrammingError): the server's error number and message as args."""
+
+
+class OperationalError(Exception):
+    """As PyMySQL raises it (pymysql.err.OperationalError)."""
+
+
+TABLES_SQL = "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY table_name"
+
+
+class FakeServer:
+    """
+    A MariaDB server in dicts, behind the PyMySQL connection that ``_connect``
+    opens: ``databases`` is {database: {table: [row as {column: value}]}}.
+    Answers the statements of schema_digest and column; records every
+    statement, every connection and every close. ``lost`` set: the next
+    statement raises it (a connection lost mid-read).
+    """
+
+    def __init__(self, databases: dict):
+        self.databases = databases
+        self.statements: list[tuple] = []
+        self.opened = self.closed = 0
+        self.lost: Exception | None = None
+
+    def connect(self, database=None):
+        self.opened += 1
+        return FakeConnection(self)
+
+    def answer(self, sql: str, args) -> list[tuple]:
+        self.statements.append((sql, args))
+        if self.lost:
+            raise self.lost
+        if sql == TABLES_SQL:
+            return [(table,) for table in sorted(self.databases.get(args[0], {}))]
+        found = re.fullmatch(r"SELECT (\*|`(\w+)`) FROM `(\w+)`\.`(\w+)`", sql)
+        assert found and args is None, sql
+        _, column, database, table = found.groups()
+        if table not in self.databases.get(database, {}):
+            raise ProgrammingError(1146, f"Table '{database}.{table}' doesn't exist")
+        rows = self.databases[database][table]
+        if column is None:
+            return [tuple(row.values()) for row in rows]
+        if rows and column not in rows[0]:
+            raise OperationalError(1054, f"Unknown column '{column}' in 'field list'")
+        return [(row[column],) for row in rows]
+
+
+class FakeConnection:
+    def __init__(self, server: FakeServer):
+        self.server = server
+
+    def cursor(self):
+        return FakeCursor(self.server)
+
+    def close(self):
+        self.server.closed += 1
+
+
+class FakeCursor:
+    def __init__(self, server: FakeServer):
+        self.server, self.rows = server, ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, args=None):
+        self.rows = tuple(self.server.answer(sql, args))
+        return len(self.rows)
+
+    def fetchall(self):
+        return self.rows
+
+
+def nova_databases(revision: str = "13863f4e1612") -> dict:
+    """nova's databases after a sync: alembic's revision in nova and nova_cell0, the data in other tables."""
+    return {
+        "nova": {"alembic_version": [{"version_num": revision}], "instances": [{"id": 1, "uuid": "a"}],
+                 "migrate_version": [{"repository_id": "nova", "repository_path": "/usr/lib/nova", "version": 402}]},
+        "nova_cell0": {"alembic_version": [{"version_num": revision}], "instances": []},
+        "nova_api": {"alembic_version": [{"version_num": "b30f573d3377"}],
+                     "cell_mappings": [{"id": 2, "name": "cell1"}, {"id": 1, "name": "cell0"}]},
+    }
+
+
+@pytest.fixture
+def server(monkeypatch):
+    fake = FakeServer(nova_databases())
+    monkeypatch.setattr(ha_galera, "_connect", fake.connect)
+    return fake
+
+
+def test_schema_digest_is_stable_for_the_same_schemas(server):
+    digest = ha_galera.schema_digest(["nova", "nova_cell0"])
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    assert ha_galera.schema_digest(["nova", "nova_cell0"]) == digest
+    # Another server with the same schemas (another controller, a replica): the same digest.
+    server.databases = nova_databases()
+    assert ha_galera.schema_digest(["nova", "nova_cell0"]) == digest
+    # Rows of the services' own tables are data, not schema.
+    server.databases["nova"]["instances"].append({"id": 2, "uuid": "b"})
+    server.databases["nova_api"]["cell_mappings"].append({"id": 3, "name": "cell2"})
+    assert ha_galera.schema_digest(["nova", "nova_cell0"]) == digest
+    # One connection per digest, closed.
+    assert server.opened == server.closed == 4
+
+
+def test_schema_digest_reads_the_version_tables_only_where_they_exist(server):
+    server.databases["nova_cell0"] = {"instances": []}
+    ha_galera.schema_digest(["nova", "nova_cell0", "glance"])
+    # A database without them (nova_cell0 here) or without any table (glance, not synced yet) is no error.
+    assert server.statements == [
+        (TABLES_SQL, ("nova",)),
+        ("SELECT * FROM `nova`.`alembic_version`", None),
+        ("SELECT * FROM `nova`.`migrate_version`", None),
+        (TABLES_SQL, ("nova_cell0",)),
+        (TABLES_SQL, ("glance",)),
+    ]
+
+
+@pytest.mark.parametrize("change", [
+    pytest.param(lambda dbs: dbs["nova"].__setitem__("services", []), id="a table added"),
+    pytest.param(lambda dbs: dbs["nova_cell0"].pop("instances"), id="a table dropped"),
+    pytest.param(lambda dbs: dbs["nova"]["alembic_version"][0].__setitem__("version_num", "960aac0e09ea"),
+                 id="alembic revision"),
+    pytest.param(lambda dbs: dbs["nova_cell0"]["alembic_version"][0].__setitem__("version_num", "960aac0e09ea"),
+                 id="alembic revision of the second database"),
+    pytest.param(lambda dbs: dbs["nova"]["migrate_version"][0].__setitem__("version", 403),
+                 id="sqlalchemy-migrate version"),
+    pytest.param(lambda dbs: dbs["nova"].pop("alembic_version"), id="version table dropped"),
+    pytest.param(lambda dbs: dbs.__setitem__("nova_cell0", {}), id="database emptied"),
+    # The same tables and rows in all, but one of them in the other database.
+    pytest.param(lambda dbs: dbs["nova_cell0"].__setitem__("migrate_version", dbs["nova"].pop("migrate_version")),
+                 id="a table moved to the other database"),
+])
+def test_schema_digest_changes_with_the_schemas(server, change):
+    before = ha_galera.schema_digest(["nova", "nova_cell0"])
+    change(server.databases)
+    assert ha_galera.schema_digest(["nova", "nova_cell0"]) != before
+
+
+def test_schema_digest_covers_only_the_databases_asked_for(server):
+    before = ha_galera.schema_digest(["nova_api"])
+    server.databases["nova"]["alembic_version"][0]["version_num"] = "960aac0e09ea"
+    assert ha_galera.schema_digest(["nova_api"]) == before
+    assert ha_galera.schema_digest(["nova_api", "nova"]) != before
+
+
+@pytest.mark.parametrize("name", ["nova;drop", "nova`", "a b", "", "x" * 65, "nova\n", None])
+def test_schema_digest_rejects_an_invalid_name_before_connecting(server, name):
+    with pytest.raises(CommandExecutionError, match=r"^invalid database name .*: letters, digits and _ only$"):
+        ha_galera.schema_digest(["nova", name])
+    assert (server.opened, server.statements) == (0, [])
+
+
+@pytest.mark.parametrize("databases", ["nova", "nova,nova_cell0", ("nova", "nova_cell0"), None])
+def test_schema_digest_of_no_list_is_refused_before_connecting(server, databases):
+    # A string would otherwise be read as its letters, each a valid database name ("n", "o", "v", "a").
+    with pytest.raises(CommandExecutionError, match=r"^databases must be a list of names, not "):
+        ha_galera.schema_digest(databases)
+    assert (server.opened, server.statements) == (0, [])
+
+
+def test_schema_digest_failure_names_what_was_read(server):
+    server.lost = OperationalError(2013, "Lost connection to MySQL server during query")
+    with pytest.raises(CommandExecutionError) as err:
+        ha_galera.schema_digest(["nova", "nova_cell0"])
+    assert str(err.value) == ("reading the schemas of nova, nova_cell0 failed: "
+                              "(2013, 'Lost connection to MySQL server during query')")
+    assert isinstance(err.value.__cause__, OperationalError)
+    assert server.opened == server.closed == 1
+
+
+def test_schema_digest_keeps_a_connection_error_as_it_is(monkeypatch):
+    def refused(database=None):
+        raise CommandExecutionError("cannot connect to MariaDB on /run/mysqld/mysqld.sock as root: refused")
+
+    monkeypatch.setattr(ha_galera, "_connect", refused)
+    with pytest.raises(CommandExecutionError, match="^cannot connect to MariaDB on /run/mysqld/mysqld.sock as root"):
+        ha_galera.schema_digest(["nova"])
+    with pytest.raises(CommandExecutionError, match="^cannot connect to MariaDB on /run/mysqld/mysqld.sock as root"):
+        ha_galera.column("nova_api", "cell_mappings", "name")
+
+
+def test_column_gives_the_sorted_values(server):
+    assert ha_galera.column("nova_api", "cell_mappings", "name") == ["cell0", "cell1"]
+    assert ha_galera.column("nova_api", "cell_mappings", "id") == ["1", "2"]
+    assert server.statements[0] == ("SELECT `name` FROM `nova_api`.`cell_mappings`", None)
+    server.databases["nova_api"]["cell_mappings"] = []
+    assert ha_galera.column("nova_api", "cell_mappings", "name") == []
+    assert server.opened == server.closed == 3
+
+
+@pytest.mark.parametrize(("args", "kind"), [
+    (("nova_api;", "cell_mappings", "name"), "database"),
+    (("nova_api", "cell_mappings`", "name"), "table"),
+    (("nova_api", "cell_mappings", "name FROM x"), "column"),
+    (("nova_api", "cell_mappings", "*"), "column"),
+])
+def test_column_rejects_an_invalid_name_before_connecting(server, args, kind):
+    with pytest.raises(CommandExecutionError, match=f"^invalid {kind} name "):
+        ha_galera.column(*args)
+    assert (server.opened, server.statements) == (0, [])
+
+
+def test_column_failure_names_what_was_read(server):
+    del server.databases["nova_api"]["cell_mappings"]
+    with pytest.raises(CommandExecutionError) as err:
+        ha_galera.column("nova_api", "cell_mappings", "name")
+    assert str(err.value) == ("reading nova_api.cell_mappings.name failed: "
+                              "(1146, \"Table 'nova_api.cell_mappings' doesn't exist\")")
+    assert isinstance(err.value.__cause__, ProgrammingError) and server.opened == server.closed == 1
+    with pytest.raises(CommandExecutionError, match=r"^reading nova_api\.alembic_version\.name failed: \(1054, "):
+        ha_galera.column("nova_api", "alembic_version", "name")

@@ -89,7 +89,8 @@ def test_keystone_settings():
             "token": {"provider": "fernet"},
             "cache": CACHE,
         },
-        "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2}}},
+        "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2,
+                                         "threads": 1}}},
     }
 
 
@@ -112,7 +113,7 @@ def test_placement_settings():
         "keystone_authtoken": _authtoken("placement"),
     }
     assert settings["uwsgi"] == {"placement-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8778,
-                                                             "processes": 2}}}
+                                                             "processes": 2, "threads": 1}}}
 
 
 def test_nova_settings():
@@ -240,10 +241,42 @@ def test_the_services_table_gives_each_view_of_the_services():
     table = ha_openstack.topology
     assert table.listeners() == ["galera", "keystone_public", "glance_api", "placement_api", "nova_api",
                                  "nova_metadata", "nova_vncproxy"]
+    # Each account's databases are those of the service's schema syncs, in the order they run.
     assert table.accounts() == {"keystone": ["keystone"], "glance": ["glance"], "placement": ["placement"],
-                                "nova": ["nova", "nova_api", "nova_cell0"]}
+                                "nova": ["nova_api", "nova", "nova_cell0"]}
+    # ha.openstack.databases runs nova's API schema sync, then its cells, then the sync of the cells' schema.
+    assert table.schemas() == ["keystone", "glance", "placement", "nova_api", "nova"]
     assert table.service_users() == ["glance", "placement", "nova"]
     assert ha_openstack.catalog()["interfaces"] == ["public", "internal", "admin"]
+
+
+@pytest.mark.parametrize(("schema", "databases"), [
+    ("keystone", ["keystone"]), ("glance", ["glance"]), ("placement", ["placement"]),
+    ("nova_api", ["nova_api"]), ("nova", ["nova", "nova_cell0"]),
+])
+def test_schema_databases_names_what_each_schema_sync_migrates(schema, databases):
+    table = ha_openstack.topology
+    assert table.schema_databases(schema) == databases
+    # A copy: the caller cannot alter the table.
+    table.schema_databases(schema).append("other")
+    assert table.schema_databases(schema) == databases
+
+
+def test_every_database_of_the_accounts_belongs_to_one_schema_sync():
+    table = ha_openstack.topology
+    synced = [database for schema in table.schemas() for database in table.schema_databases(schema)]
+    assert sorted(synced) == sorted(d for databases in table.accounts().values() for d in databases)
+    assert len(synced) == len(set(synced))
+    # nova's cell mappings are read from its API database (ha_openstack.nova_cells), the one of its API schema sync.
+    assert table.NOVA_API_DATABASE == "nova_api" and table.schema_databases("nova_api") == [table.NOVA_API_DATABASE]
+    assert table.NOVA_API_DATABASE in table.accounts()["nova"]
+
+
+@pytest.mark.parametrize("schema", ["nova_cell0", "cinder", "", "nova_API"])
+def test_an_unknown_schema_is_named(schema):
+    with pytest.raises(KeyError, match=f"{schema} is no schema of the OpenStack services "
+                                       r"\(keystone, glance, placement, nova_api, nova\)"):
+        ha_openstack.topology.schema_databases(schema)
 
 
 @pytest.mark.parametrize("call", [lambda: ha_openstack.services("compute"), lambda: ha_openstack.apis("nova"),
@@ -258,7 +291,7 @@ def test_a_new_service_is_one_entry_of_the_table(ha, monkeypatch):
     """A service added to the table is validated, has secrets, settings, a catalog entry and a health gate."""
     table = ha_openstack.topology
     entry = {"stage": "services", "apis": {"cinder": {"listener": "cinder_api", "path": "/", "gate": True}},
-             "databases": ["cinder"], "service_user": True,
+             "schemas": {"cinder": ["cinder"]}, "service_user": True,
              "catalog": {"type": "volumev3", "description": "OpenStack Block Storage", "api": "cinder",
                          "path": "/v3"},
              "settings": lambda ha, node: {"config": {"DEFAULT": {"my_ip": node["address"]}}, "uwsgi": {}}}
@@ -272,6 +305,7 @@ def test_a_new_service_is_one_entry_of_the_table(ha, monkeypatch):
     errors.clear()
     table.check(ha, errors)
     assert errors == []
+    assert table.schemas()[-1] == "cinder" and table.schema_databases("cinder") == ["cinder"]
     assert ha_openstack.service_settings("cinder")["config"] == {"DEFAULT": {"my_ip": "10.10.10.52"}}
     assert ha_openstack.apis("services", gate=True)[-1] == "cinder"
     assert ha_openstack.node_url("cinder") == "http://10.10.10.52:8776/"
@@ -329,7 +363,7 @@ def test_set_options_of_a_uwsgi_unit_with_extra_settings(tmp_path):
     ini.write_text("[uwsgi]\nprocesses = 4\n")
     assert ha_openstack.set_options(str(ini), "keystone", unit="keystone", extra={"uwsgi": {"plugins": "python3"}}) \
         == {"uwsgi.ha_bind_ip": "10.10.10.52", "uwsgi.ha_bind_port": 5000, "uwsgi.processes": 2,
-            "uwsgi.plugins": "python3"}
+            "uwsgi.threads": 1, "uwsgi.plugins": "python3"}
     with pytest.raises(CommandExecutionError, match="^keystone has no uWSGI unit 'nova-api'; known: keystone$"):
         ha_openstack.set_options(str(ini), "keystone", unit="nova-api")
 
@@ -584,7 +618,7 @@ def test_token_header_is_case_insensitive(keystone_http):
     (lambda h: h["haproxy"]["listeners"].pop("nova_vncproxy"),
      "ha:haproxy:listeners:nova_vncproxy: is required: the OpenStack services sit behind it"),
     (lambda h: h["galera"]["databases"]["nova"].__setitem__("databases", ["nova", "nova_cell0"]),
-     "ha:galera:databases:nova: the OpenStack services need the account nova with the databases nova, nova_api, "
+     "ha:galera:databases:nova: the OpenStack services need the account nova with the databases nova_api, nova, "
      "nova_cell0"),
     (lambda h: h["galera"]["databases"].pop("glance"),
      "ha:galera:databases:glance: the OpenStack services need the account glance with the databases glance"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import grp
 import itertools
+import json
 import os
 import pwd
 import stat
@@ -140,6 +141,34 @@ class Fake:
         self.manage_calls: list[tuple] = []
         self.on_manage = None
         self.mine, self.mine_gets, self.sent, self.send_answer = {}, [], [], True
+        # What db_synced fingerprints: the packages' versions and the digest of the schema's databases.
+        # An exception as a version, a digest or the cells (below): the function that reads it raises it.
+        self.versions: dict[str, str | Exception] = {"keystone": "2:25.0.0-0ubuntu1", "nova-api": "3:29.0.1-0ubuntu1",
+                                                     "nova-conductor": "3:29.0.1-0ubuntu1"}
+        self.digests: dict[tuple, str | Exception] = {}
+        self.digest_calls: list[list[str]] = []
+        # The names in nova_api.cell_mappings (ha_galera.column).
+        self.cells: list[str] | Exception = []
+        self.column_calls: list[tuple] = []
+
+    def version(self, name):
+        found = self.versions.get(name, "")
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def schema_digest(self, databases):
+        self.digest_calls.append(list(databases))
+        found = self.digests.get(tuple(databases), "digest-" + "-".join(databases))
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def column(self, database, table, name):
+        self.column_calls.append((database, table, name))
+        if isinstance(self.cells, Exception):
+            raise self.cells
+        return sorted(self.cells)
 
     def service_settings(self, service):
         if service != "keystone":
@@ -169,6 +198,9 @@ class Fake:
             "ha_openstack.node_bind": lambda api=None: {"address": "10.10.10.52",
                                                         "port": {"keystone": 5000, None: None}[api]},
             "ha_openstack.httpd_bound": module.httpd_bound,
+            "pkg.version": self.version,
+            "ha_galera.schema_digest": self.schema_digest,
+            "ha_galera.column": self.column,
         }
 
 
@@ -349,76 +381,287 @@ def test_keys_published(tmp_path, fake, opts):
 
 
 SYNC, CHECK, VERSION = (["keystone-manage", *args] for args in (["db_sync"], ["db_sync", "--check"], ["db_version"]))
+NOVA_PACKAGES = ["nova-api", "nova-conductor"]
+CHECK_FAILS = {"retcode": 2, "output": ""}
+SYNC_RUN = [CHECK, VERSION, SYNC, VERSION]
 
 
-def test_db_synced(fake, opts):
-    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+@pytest.fixture
+def stamp(tmp_path):
+    """Where db_synced records keystone's fingerprint: in a folder that the first stamp creates."""
+    return tmp_path / "schema-synced" / "keystone"
+
+
+def keystone_synced(stamp, check=CHECK) -> dict:
+    return state.db_synced("keystone", SYNC, VERSION, "keystone", str(stamp), ["keystone"], check)
+
+
+def stamped(stamp) -> dict:
+    return json.loads(stamp.read_text())
+
+
+def test_db_synced_with_nothing_to_do_stamps_the_schema(fake, stamp):
+    ret = keystone_synced(stamp)
     assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [(CHECK, "keystone", None)])
+    assert ret["comment"] == "keystone's database schema is up to date"
+    assert stamped(stamp) == {"packages": {"keystone": "2:25.0.0-0ubuntu1"}, "schemas": "digest-keystone"}
+    assert fake.digest_calls == [["keystone"]]
+
+
+def test_db_synced_runs_no_command_while_the_stamp_matches(fake, stamp, opts):
+    keystone_synced(stamp)
     fake.manage_calls.clear()
-    fake.results[tuple(CHECK)] = [{"retcode": 2, "output": ""}] * 3
+    written = stamp.read_text()
+    # The check would say a sync is due: it is not asked.
+    fake.results[tuple(CHECK)] = [CHECK_FAILS] * 2
+    for test in (False, True):
+        opts["test"] = test
+        ret = keystone_synced(stamp)
+        assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [])
+        assert ret["comment"] == ("keystone's database schema is up to date (packages and schema as at its last "
+                                  "sync)")
+    assert stamp.read_text() == written
+
+
+def test_db_synced_syncs_and_stamps_the_schema_it_left(fake, stamp):
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
     # A warning on standard error and log lines on standard output that differ at every run are not a change.
     fake.results[tuple(VERSION)] = [{"retcode": 0, "output": f"warning {i}\n{out}",
                                      "stdout": f"2026-11-27 14:02:2{i}.837 {i} INFO alembic.runtime.migration\n{out}"}
-                                    for i, out in enumerate(("67\n", "72\n", "72\n", "72\n"))]
-    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
+                                    for i, out in enumerate(("67\n", "72\n"))]
+    fake.digests[("keystone",)] = "digest-at-67"
+
+    def migrate(command):
+        if command == SYNC:
+            fake.digests[("keystone",)] = "digest-at-72"
+
+    fake.on_manage = migrate
+    ret = keystone_synced(stamp)
     assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
-    assert [c[0] for c in fake.manage_calls] == [CHECK, VERSION, SYNC, VERSION]
-    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
-    assert (ret["result"], ret["changes"], fake.manage_calls[-2][0]) == (True, {}, SYNC)
+    assert ret["comment"] == "keystone's database schema synced"
+    assert [c[0] for c in fake.manage_calls] == SYNC_RUN
+    # The fingerprint of the schema that the sync left, not the one before it.
+    assert stamped(stamp) == {"packages": {"keystone": "2:25.0.0-0ubuntu1"}, "schemas": "digest-at-72"}
+    assert fake.digest_calls == [["keystone"], ["keystone"]]
+    again = keystone_synced(stamp)
+    assert (again["result"], again["changes"], len(fake.manage_calls)) == (True, {}, 4)
+
+
+def test_db_synced_reports_no_change_when_the_version_stayed(fake, stamp):
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": "72\n"}] * 2
+    ret = keystone_synced(stamp)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (True, {}, "keystone's database schema is up to date")
+    assert [c[0] for c in fake.manage_calls] == SYNC_RUN and stamp.exists()
+
+
+@pytest.mark.parametrize("move", [
+    pytest.param(lambda fake, stamp: fake.versions.__setitem__("keystone", "2:26.0.0-0ubuntu1"),
+                 id="package upgraded"),
+    pytest.param(lambda fake, stamp: fake.digests.__setitem__(("keystone",), "digest-restored"),
+                 id="schema moved"),
+    pytest.param(lambda fake, stamp: stamp.write_text('{"packages": {"keystone": '), id="stamp damaged"),
+    pytest.param(lambda fake, stamp: stamp.unlink(), id="stamp removed"),
+])
+def test_db_synced_runs_again_when_what_it_stamped_moved(fake, stamp, move):
+    keystone_synced(stamp)
+    move(fake, stamp)
+    fake.manage_calls.clear()
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    ret = keystone_synced(stamp)
+    assert ret["result"] is True and [c[0] for c in fake.manage_calls] == SYNC_RUN
+    assert stamped(stamp) == {"packages": {"keystone": fake.versions["keystone"]},
+                              "schemas": fake.digests.get(("keystone",), "digest-keystone")}
+    assert keystone_synced(stamp)["result"] is True and len(fake.manage_calls) == 4
+
+
+def test_db_synced_in_test_mode_writes_no_stamp(fake, stamp, opts):
     opts["test"] = True
-    ret = state.db_synced("keystone", SYNC, VERSION, "keystone", CHECK)
-    assert (ret["result"], ret["comment"]) == (None, "keystone-manage db_sync would run")
-    assert [c[0] for c in fake.manage_calls[8:]] == [CHECK, VERSION]
-    opts["test"] = False
+    ret = keystone_synced(stamp)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (True, {}, "keystone's database schema is up to date")
+    assert not stamp.parent.exists()
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    ret = keystone_synced(stamp)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (None, {}, "keystone-manage db_sync would run")
+    assert [c[0] for c in fake.manage_calls] == [CHECK, CHECK, VERSION] and not stamp.parent.exists()
+
+
+@pytest.mark.parametrize(("schema", "databases"), [("nova_api", ["nova_api"]), ("nova", ["nova", "nova_cell0"])])
+def test_db_synced_fingerprints_every_package_and_the_schemas_databases(fake, tmp_path, schema, databases):
+    stamp = tmp_path / schema
+    ret = state.db_synced(schema, SYNC, VERSION, "nova", str(stamp), NOVA_PACKAGES)
+    # No check: the sync runs (and the fingerprint is taken again after it).
+    assert ret["result"] is True and [c[0] for c in fake.manage_calls] == [VERSION, SYNC, VERSION]
+    assert fake.digest_calls == [databases, databases]
+    assert stamped(stamp) == {"packages": {"nova-api": "3:29.0.1-0ubuntu1", "nova-conductor": "3:29.0.1-0ubuntu1"},
+                              "schemas": "digest-" + "-".join(databases)}
+    fake.versions["nova-conductor"] = "3:29.0.2-0ubuntu1"
+    state.db_synced(schema, SYNC, VERSION, "nova", str(stamp), NOVA_PACKAGES)
+    assert len(fake.manage_calls) == 6
+
+
+def test_db_synced_failure_is_scrubbed_and_stamps_nothing(fake, tmp_path):
+    stamp = tmp_path / "nova_api"
     fake.results[tuple(SYNC)] = [{"retcode": 1, "output": "error at rabbit://openstack:secretvalue@host:5672/"}]
-    ret = state.db_synced("nova_api", SYNC, VERSION, "nova")
+    ret = state.db_synced("nova_api", SYNC, VERSION, "nova", str(stamp), NOVA_PACKAGES)
     assert (ret["result"], ret["changes"]) == (False, {})
     assert ret["comment"] == "keystone-manage db_sync failed: error at rabbit://openstack:****@host:5672/"
+    assert [c[0] for c in fake.manage_calls] == [VERSION, SYNC] and not stamp.exists()
 
 
-def test_scrub_hides_every_password_of_a_multi_host_transport_url(fake):
+def test_scrub_hides_every_password_of_a_multi_host_transport_url(fake, tmp_path):
     # nova's transport_url lists every controller (ha_openstack._transport_url), one password per host.
     url = ",".join(f"openstack:secretvalue@10.10.10.5{i}:5672" for i in (1, 2, 3))
     fake.results[tuple(SYNC)] = [{"retcode": 1, "output": f"error at rabbit://{url}/"}]
-    ret = state.db_synced("nova", SYNC, VERSION, "nova")
+    ret = state.db_synced("nova", SYNC, VERSION, "nova", str(tmp_path / "nova"), NOVA_PACKAGES)
     assert ret["result"] is False and "secretvalue" not in ret["comment"]
 
 
-LIST_CELLS = ["nova-manage", "cell_v2", "list_cells"]
+REFUSED = "cannot connect to MariaDB on /run/mysqld/mysqld.sock as root: refused"
+
+
+@pytest.mark.parametrize("unreadable", [
+    pytest.param(lambda fake: fake.digests.__setitem__(("keystone",), CommandExecutionError(REFUSED)),
+                 id="schema digest"),
+    pytest.param(lambda fake: fake.versions.__setitem__("keystone", CommandExecutionError(REFUSED)),
+                 id="package version"),
+])
+def test_db_synced_fails_without_a_command_when_its_fingerprint_cannot_be_read(fake, stamp, unreadable):
+    keystone_synced(stamp)
+    written = stamp.read_text()
+    fake.manage_calls.clear()
+    unreadable(fake)
+    # The check would say a sync is due: neither it nor the sync runs on a schema that cannot be compared.
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    ret = keystone_synced(stamp)
+    assert ret == {"name": "keystone", "changes": {}, "result": False,
+                   "comment": f"keystone's schema cannot be compared with its last sync: {REFUSED}"}
+    assert fake.manage_calls == [] and stamp.read_text() == written
+
+
+@pytest.fixture
+def unwritable_stamp(tmp_path):
+    """A stamp whose folder cannot be made: a file has its name (a read-only folder would not stop root)."""
+    (tmp_path / "schema-synced").write_text("")
+    return tmp_path / "schema-synced" / "keystone"
+
+
+def _not_recorded(ret: dict, why: str) -> None:
+    (warning,) = ret["warnings"]
+    assert warning.startswith(f"keystone's sync not recorded: {why}"), warning
+
+
+def test_db_synced_that_cannot_write_its_stamp_warns_after_the_sync(fake, unwritable_stamp):
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": out} for out in ("67\n", "72\n")]
+    ret = keystone_synced(unwritable_stamp)
+    assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
+    assert ret["comment"] == "keystone's database schema synced"
+    assert [c[0] for c in fake.manage_calls] == SYNC_RUN
+    _not_recorded(ret, "[Errno 17] File exists: ")
+
+
+def test_db_synced_whose_fingerprint_fails_after_the_sync_warns(fake, stamp):
+    fake.results[tuple(CHECK)] = [CHECK_FAILS]
+    fake.results[tuple(VERSION)] = [{"retcode": 0, "output": out} for out in ("67\n", "72\n")]
+
+    def migrate_then_lose_the_server(command):
+        if command == SYNC:
+            fake.digests[("keystone",)] = CommandExecutionError(REFUSED)
+
+    fake.on_manage = migrate_then_lose_the_server
+    ret = keystone_synced(stamp)
+    assert (ret["result"], ret["changes"]) == (True, {"schema": ["72"]})
+    assert ret["comment"] == "keystone's database schema synced"
+    assert [c[0] for c in fake.manage_calls] == SYNC_RUN and fake.digest_calls == [["keystone"], ["keystone"]]
+    assert ret["warnings"] == [f"keystone's sync not recorded: {REFUSED}"]
+    # Not the fingerprint taken before the sync: no stamp at all, and the next run syncs again.
+    assert not stamp.exists()
+
+
+def test_db_synced_that_cannot_write_its_stamp_after_the_check_warns(fake, unwritable_stamp, opts):
+    ret = keystone_synced(unwritable_stamp)
+    assert (ret["result"], ret["changes"]) == (True, {})
+    assert ret["comment"] == "keystone's database schema is up to date"
+    assert [c[0] for c in fake.manage_calls] == [CHECK]
+    _not_recorded(ret, "[Errno 17] File exists: ")
+    # A test run records nothing: nothing to warn about.
+    opts["test"] = True
+    ret = keystone_synced(unwritable_stamp)
+    assert (ret["result"], ret["changes"]) == (True, {}) and "warnings" not in ret
+
+
+MAP_CELL0 = ["nova-manage", "cell_v2", "map_cell0"]
 CREATE_CELL = ["nova-manage", "cell_v2", "create_cell", "--name=cell1", "--verbose"]
-RULE = "+-------+--------------------------------------+---------------+---------------------+----------+\n"
-TABLE = RULE + "|  Name |                 UUID                 | Transport URL | Database Connection | Disabled |\n" \
-    + RULE + "| cell0 | 00000000-0000-0000-0000-000000000000 |     none:/    | mysql+pymysql://n:* |  False   |\n"
-CELL1 = "| cell1 | 5b3e8f0a-8a4f-4d2e-9c1b-1f2e3d4c5b6a | rabbit://o:*@ | mysql+pymysql://n:* |  False   |\n"
 
 
 def test_nova_cells(fake, opts):
-    fake.results[tuple(LIST_CELLS)] = [{"retcode": 0, "output": out}
-                                       for out in (TABLE + CELL1 + RULE, TABLE + RULE, RULE, "", "")]
+    fake.cells = ["cell1", "cell0"]
     ret = state.nova_cells("cell1", "nova")
-    assert (ret["result"], ret["changes"], len(fake.manage_calls)) == (True, {}, 1)
+    assert (ret["result"], ret["changes"], fake.manage_calls) == (True, {}, [])
+    assert ret["comment"] == "nova's cells cell0 and cell1 exist"
+    # Read from nova's API database: no nova-manage runs to list them.
+    assert fake.column_calls == [("nova_api", "cell_mappings", "name")]
+    fake.cells = ["cell0"]
     ret = state.nova_cells("cell1", "nova")
-    assert ret["changes"] == {"created": ["cell1"]} and [c[0] for c in fake.manage_calls[1:]] == [LIST_CELLS,
-                                                                                                    CREATE_CELL]
+    assert (ret["result"], ret["changes"]) == (True, {"created": ["cell1"]})
+    assert fake.manage_calls == [(CREATE_CELL, "nova", None)]
+    fake.manage_calls.clear()
+    # A cell of another name is no cell1.
+    fake.cells = ["cell2"]
     ret = state.nova_cells("cell1", "nova")
     assert ret["changes"] == {"created": ["cell0", "cell1"]} and ret["comment"] == "nova's cells cell0, cell1 created"
-    assert [c[0] for c in fake.manage_calls[4:]] == [["nova-manage", "cell_v2", "map_cell0"], CREATE_CELL]
+    assert [c[0] for c in fake.manage_calls] == [MAP_CELL0, CREATE_CELL]
     opts["test"] = True
+    fake.cells = []
     ret = state.nova_cells("cell1", "nova")
     assert (ret["result"], ret["changes"]) == (None, {"created": ["cell0", "cell1"]})
-    assert [c[0] for c in fake.manage_calls[6:]] == [LIST_CELLS]
+    assert ret["comment"] == "nova's cells cell0, cell1 would be created"
+    assert len(fake.manage_calls) == 2 and len(fake.column_calls) == 4
 
 
 def test_nova_cells_failures_are_scrubbed(fake):
-    fake.results[tuple(LIST_CELLS)] = [{"retcode": 1, "output": "rabbit://openstack:pw1@h:5672/ refused"},
-                                       {"retcode": 0, "output": TABLE + RULE}]
+    fake.results[tuple(MAP_CELL0)] = [{"retcode": 1, "output": "rabbit://openstack:pw1@h:5672/ refused"}]
     ret = state.nova_cells("cell1", "nova")
-    assert (ret["result"], ret["comment"]) == (False, "nova-manage cell_v2 list_cells failed: "
-                                                      "rabbit://openstack:****@h:5672/ refused")
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"] == "nova-manage cell_v2 map_cell0 failed: rabbit://openstack:****@h:5672/ refused"
+    # cell1 is not created after cell0 failed.
+    assert [c[0] for c in fake.manage_calls] == [MAP_CELL0]
+    fake.cells = ["cell0"]
     fake.results[tuple(CREATE_CELL)] = [{"retcode": 1, "output": "mysql+pymysql://nova:pw2@vip/nova: denied"}]
     ret = state.nova_cells("cell1", "nova")
     assert (ret["result"], ret["changes"]) == (False, {})
     assert ret["comment"] == "nova-manage cell_v2 create_cell failed: mysql+pymysql://nova:****@vip/nova: denied"
+
+
+def test_nova_cells_that_cannot_be_read_fail_without_nova_manage(fake):
+    fake.cells = CommandExecutionError("reading nova_api.cell_mappings.name failed: "
+                                       "(1146, \"Table 'nova_api.cell_mappings' doesn't exist\")")
+    ret = state.nova_cells("cell1", "nova")
+    assert (ret["result"], ret["changes"]) == (False, {})
+    assert ret["comment"].startswith("nova's cells cannot be read: ")
+    assert ret["comment"] == ("nova's cells cannot be read: reading nova_api.cell_mappings.name failed: "
+                              "(1146, \"Table 'nova_api.cell_mappings' doesn't exist\")")
+    # No cell is mapped or created on a guess.
+    assert fake.manage_calls == [] and fake.column_calls == [("nova_api", "cell_mappings", "name")]
+
+
+def test_restart_due_while_the_flag_is_there(tmp_path, opts):
+    flag = tmp_path / "restart-pending" / "nova"
+    quiet = {"name": str(flag), "changes": {}, "result": True,
+             "comment": "nova: no setting changed since its last restart"}
+    assert state.restart_due(str(flag), "nova") == quiet
+    flag.parent.mkdir()
+    flag.write_text("")
+    due = {"name": str(flag), "changes": {"restart": "nova"}, "result": True,
+           "comment": "nova: settings changed since its last restart"}
+    assert state.restart_due(str(flag), "nova") == due
+    # The flag goes once the units ran (ha-nova-restart-done), not here.
+    assert flag.exists()
+    opts["test"] = True
+    assert state.restart_due(str(flag), "nova") == {**due, "result": None}
+    flag.unlink()
+    assert state.restart_due(str(flag), "nova") == quiet
 
 
 def test_bootstrapped_passes_the_password_through_the_environment(fake, opts):

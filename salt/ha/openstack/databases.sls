@@ -3,7 +3,8 @@
 {%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
 # On the first controller (Galera replicates it): the schemas of the services
-# registered with keystone (nova's with its cells) and keystone's catalog of them.
+# registered with keystone (nova's with its cells). They need the databases
+# and the services' settings only, not keystone (ha.openstack.catalog).
 include:
   - {{ sls_config }}
 
@@ -18,6 +19,8 @@ ha-{{ service }}-api-db-sync:
     - sync: {{ svc.api_db_sync | json }}
     - version: {{ svc.api_db_version | json }}
     - user: {{ svc.user }}
+    - stamp: {{ openstack.schema_stamp_dir }}/{{ service }}_api
+    - packages: {{ svc.pkgs | json }}
     - require:
       - sls: {{ sls_config }}
 
@@ -36,6 +39,8 @@ ha-{{ service }}-db-sync:
     - check: {{ svc.db_check | json }}
     - version: {{ svc.db_version | json }}
     - user: {{ svc.user }}
+    - stamp: {{ openstack.schema_stamp_dir }}/{{ service }}
+    - packages: {{ svc.pkgs | json }}
     - require:
 {%- if svc.api_db_sync is defined %}
       - ha_openstack: ha-{{ service }}-cells
@@ -43,9 +48,3 @@ ha-{{ service }}-db-sync:
       - sls: {{ sls_config }}
 {%- endif %}
 {%- endfor %}
-
-# Through this node's keystone (the VIP's may still be checking the others).
-ha-openstack-catalog:
-  ha_openstack.catalog:
-    - name: keystone
-    - auth_url: {{ salt['ha_openstack.node_url']('keystone') }}

@@ -30,6 +30,8 @@ ha-keystone-db-sync:
     - check: {{ keystone.db_check | json }}
     - version: {{ keystone.db_version | json }}
     - user: {{ keystone.user }}
+    - stamp: {{ ha_map.openstack.schema_stamp_dir }}/keystone
+    - packages: {{ keystone.pkgs | json }}
     - require:
       - sls: {{ sls_config }}
 {%- else %}
@@ -51,11 +53,9 @@ ha-keystone-keys:
 # flag, not the whole SLS: another service's config change must not restart
 # keystone.
 ha-keystone-restart-due:
-  test.succeed_with_changes:
-    - name: "keystone: settings changed since its last restart"
-    - onlyif:
-      - fun: file.file_exists
-        path: {{ ha_map.openstack.restart_pending_dir }}/keystone
+  ha_openstack.restart_due:
+    - name: {{ ha_map.openstack.restart_pending_dir }}/keystone
+    - service: keystone
     - require:
       - file: ha-keystone-restart-pending
       - ha_openstack: ha-keystone-keys
@@ -70,7 +70,7 @@ ha-keystone-service-{{ unit }}:
     - name: {{ unit }}
     - enable: True
     - watch:
-      - test: ha-keystone-restart-due
+      - ha_openstack: ha-keystone-restart-due
 {%- endfor %}
 
 ha-keystone-restart-done:

@@ -15,11 +15,9 @@ include:
 # The service's units restart (or start) while its settings' restart flag
 # is there, once its requisites are met; the flag goes once they run.
 ha-{{ service }}-restart-due:
-  test.succeed_with_changes:
-    - name: "{{ service }}: settings changed since its last restart"
-    - onlyif:
-      - fun: file.file_exists
-        path: {{ openstack.restart_pending_dir }}/{{ service }}
+  ha_openstack.restart_due:
+    - name: {{ openstack.restart_pending_dir }}/{{ service }}
+    - service: {{ service }}
     - require:
       - file: ha-{{ service }}-restart-pending
       - ha_openstack: ha-{{ service }}-members
@@ -30,7 +28,7 @@ ha-{{ service }}-service-{{ unit }}:
     - name: {{ unit }}
     - enable: True
     - watch:
-      - test: ha-{{ service }}-restart-due
+      - ha_openstack: ha-{{ service }}-restart-due
 {%- endfor %}
 
 ha-{{ service }}-restart-done:
