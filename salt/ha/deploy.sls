@@ -186,14 +186,14 @@ ha-pacemaker-resources:
     - require:
       - salt: ha-pacemaker-services
 
-# 10. OpenStack: on the first controller, as soon as the databases are
-#     there, the other services' schemas and nova's cells (at the same time
-#     as the clusters above). Once every component is in place: keystone on
-#     the first (keys set up once, schema, bootstrap; health gate: it answers
-#     on its own address); then at the same time keystone on the others with
-#     the first's keys, and keystone's catalog from the first; then glance,
-#     placement and nova on every controller (health gate: every API answers
-#     on each node).
+# 10. OpenStack, once the VIP leads to the databases (the services reach
+#     them through it): on the first controller, the other services' schemas
+#     and nova's cells, at the same time as keystone there once every
+#     component above is in place (keys set up once, schema, bootstrap;
+#     health gate: it answers on its own address); then at the same time
+#     keystone on the others with the first's keys, and keystone's catalog
+#     from the first; then glance, placement and nova on every controller
+#     (health gate: every API answers on each node).
 ha-openstack-databases:
   salt.state:
     - tgt: {{ plan.first }}
@@ -202,18 +202,22 @@ ha-openstack-databases:
     - concurrent: True
     - require:
       - salt: ha-galera-sql
+      - salt: ha-pacemaker-resources
 
 ha-keystone-first:
   salt.state:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.openstack.keystone
+    # Parallel as well: a step that is not blocks the orchestration's loop
+    # while it runs, and the schemas would wait for it to start.
+    - parallel: True
+    - concurrent: True
     - require:
       - salt: ha-galera-sql
       - salt: {{ chain.previous }}
       - salt: ha-rabbitmq-access
       - salt: ha-etcd
       - salt: ha-pacemaker-resources
-      - salt: ha-openstack-databases
 
 ha-keystone-others:
   salt.state:
@@ -229,6 +233,7 @@ ha-openstack-catalog:
     - tgt: {{ plan.first }}
     - sls: {{ tplroot }}.openstack.catalog
     - parallel: True
+    - concurrent: True
     - require:
       - salt: ha-keystone-first
 
@@ -240,5 +245,6 @@ ha-openstack-services:
     - require:
       - salt: ha-keystone-others
       - salt: ha-openstack-catalog
+      - salt: ha-openstack-databases
 {%- endif %}
 {%- endif %}

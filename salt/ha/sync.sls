@@ -12,10 +12,10 @@ ha-extensions-synced-states:
   saltutil.sync_states:
     - refresh: False
     - require:
-      - saltutil: ha-extensions-synced-utils
+        - saltutil: ha-extensions-synced-utils
 
 ha-extensions-synced-modules:
   saltutil.sync_modules:
     - refresh: True
     - require:
-      - saltutil: ha-extensions-synced-states
+        - saltutil: ha-extensions-synced-states

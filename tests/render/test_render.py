@@ -121,9 +121,11 @@ def test_deploy_orchestration_renders(salt_run_cli):
     parallel = [step for step in steps if arg(step, "parallel")]
     assert parallel == [step for step in steps if step.startswith(("ha-galera-", "ha-rabbitmq-", "ha-etcd",
                                                                    "ha-pacemaker-", "ha-openstack-databases"))] + [
-        "ha-keystone-others", "ha-openstack-catalog"]
-    # Steps that may share a node with another one of the deploy.
-    assert [step for step in steps if arg(step, "concurrent")] == parallel[:-2]
+        "ha-keystone-first", "ha-keystone-others", "ha-openstack-catalog"]
+    # Steps that may share a node with another one of the deploy: keystone on the first and the catalog
+    # run while the schemas may still be synced there.
+    assert [step for step in steps if arg(step, "concurrent")] == [
+        *parallel[:-2], "ha-openstack-catalog"]
     # Galera: one join at a time, each after the one before; the SQL side on the first after the last join.
     assert arg("ha-galera-cluster-openstack-controller01", "require") == [{"salt": "ha-prepare"}]
     assert arg("ha-galera-cluster-openstack-controller03", "require") == [
@@ -142,13 +144,13 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert arg("ha-pacemaker-resources", "require") == [{"salt": "ha-pacemaker-services"}]
     # etcd: every member at once.
     assert arg("ha-etcd", "tgt") == controllers
-    # OpenStack: the schemas on the first once its databases are there; keystone on the first once every
-    # cluster is done, then on the others while the catalog is set up once; then the services everywhere.
-    assert arg("ha-openstack-databases", "require") == [{"salt": "ha-galera-sql"}]
+    # OpenStack, once the VIP leads to the databases: the schemas on the first while keystone starts there
+    # (once every cluster is done), then keystone on the others while the catalog is set up once; then the
+    # services everywhere.
+    assert arg("ha-openstack-databases", "require") == [{"salt": "ha-galera-sql"}, {"salt": "ha-pacemaker-resources"}]
     assert arg("ha-keystone-first", "require") == [
         {"salt": "ha-galera-sql"}, {"salt": "ha-rabbitmq-cluster-openstack-controller03"},
-        {"salt": "ha-rabbitmq-access"}, {"salt": "ha-etcd"}, {"salt": "ha-pacemaker-resources"},
-        {"salt": "ha-openstack-databases"}]
+        {"salt": "ha-rabbitmq-access"}, {"salt": "ha-etcd"}, {"salt": "ha-pacemaker-resources"}]
     assert arg("ha-keystone-first", "tgt") == arg("ha-openstack-databases", "tgt") == "openstack-controller01"
     assert arg("ha-openstack-catalog", "tgt") == "openstack-controller01"
     assert arg("ha-openstack-catalog", "sls") == "ha.openstack.catalog"
@@ -156,8 +158,8 @@ def test_deploy_orchestration_renders(salt_run_cli):
     assert arg("ha-keystone-others", "require") == arg("ha-openstack-catalog", "require") == [
         {"salt": "ha-keystone-first"}]
     assert arg("ha-openstack-services", "tgt") == controllers
-    assert arg("ha-openstack-services", "require") == [{"salt": "ha-keystone-others"},
-                                                       {"salt": "ha-openstack-catalog"}]
+    assert arg("ha-openstack-services", "require") == [
+        {"salt": "ha-keystone-others"}, {"salt": "ha-openstack-catalog"}, {"salt": "ha-openstack-databases"}]
 
 
 def test_recovery_orchestration_renders(salt_run_cli):
@@ -382,6 +384,10 @@ def test_base_per_os_family(salt_cli):
     assert nftables["name"] == "/etc/nftables.conf" and nftables["check_cmd"] == "nft -c -f"
     assert any(rule.endswith('accept comment "cluster services"') for rule in nftables["context"]["rules"])
     assert args(debian["ha-base-firewall"], "service")["name"] == "nftables"
+    loaded = args(debian["ha-base-firewall-loaded"], "ha_host")
+    assert (loaded["name"], loaded["service"], loaded["record"]) == (
+        "/etc/nftables.conf", "nftables", "/var/lib/ha-formula/nftables-loaded")
+    assert loaded["require"] == [{"service": "ha-base-firewall"}]
     assert "ha-base-ufw-stopped" in debian
     # The reference's choice: the distribution's firewall services off, no rules.
     disabled = states("ha.base", "openstack-controller01", pillar={"ha": {"base": {"firewall": "disabled"}}})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from salt.exceptions import CommandExecutionError
 
 from tests.helpers import load_module
-from tests.unit.conftest import RunAll
+from tests.unit.conftest import Clock, RunAll
 
 state = load_module("_states/ha_host.py", "ha_host_state")
 
@@ -306,3 +308,231 @@ def test_timezone_file_that_cannot_be_written_fails(zones, tmp_path):
                               f"{timezone_file!r}")
     assert not Path(timezone_file).parent.exists()
     assert os.readlink(zones["localtime"]) == str(Path(zones["zoneinfo_dir"], "Etc/UTC"))
+
+
+IS_ACTIVE = ["systemctl", "is-active", "--quiet", "nftables"]
+START = ["systemctl", "start", "nftables"]
+JOURNAL = ["journalctl", "-u", "nftables", "-n", "5", "--no-pager", "-o", "cat"]
+RULES = "#!/usr/sbin/nft -f\ntable inet ha_formula\ndelete table inet ha_formula\ntable inet ha_formula {\n}\n"
+NFT_ERROR = ("/etc/nftables.conf:12:5-9: Error: Could not process rule: No such file or directory\n"
+             "    add rule inet ha_formula input tcp dport 3306 accept\n")
+START_ERROR = ("Job for nftables.service failed because the control process exited with error code.\n"
+               "See \"systemctl status nftables.service\" and \"journalctl -xeu nftables.service\" for details.\n")
+JOURNAL_TEXT = "Starting nftables...\n/etc/nftables.conf:3:1-2: Error: syntax error\nFailed to start nftables.\n"
+
+
+@pytest.fixture
+def nft(tmp_path, run_all, monkeypatch):
+    """
+    The rule file in tmp_path and its record (in a folder not yet made);
+    run_all answers ``systemctl is-active`` by ``active``, journalctl with
+    ``journal`` and each load (nft -f, systemctl start) with the next of
+    ``loads``, a success once they are used up. ``sleeps`` are the pauses
+    between tries (NFT_PAUSE is 0: nothing waits).
+    """
+    monkeypatch.setattr(state, "NFT_PAUSE", 0)
+    clock = Clock()
+    monkeypatch.setattr(state, "time", clock)
+    rules = tmp_path / "nftables.conf"
+    rules.write_text(RULES)
+    box = SimpleNamespace(
+        rules=str(rules), record=str(tmp_path / "ha-formula" / "nftables-loaded"),
+        digest=hashlib.sha256(RULES.encode()).hexdigest(), active=True, loads=[], journal=(0, JOURNAL_TEXT, ""),
+        sleeps=clock.sleeps, argvs=lambda: [call["argv"] for call in run_all.calls],
+    )
+
+    def handler(argv, **kwargs):
+        if argv == IS_ACTIVE:
+            return (0, "", "") if box.active else (3, "", "")
+        if argv == JOURNAL:
+            return box.journal
+        return box.loads.pop(0) if box.loads else (0, "", "")
+
+    run_all.handler = handler
+    return box
+
+
+def nft_loaded(nft) -> dict:
+    return state.nft_loaded(nft.rules, "nftables", nft.record)
+
+
+def test_nft_loaded_and_recorded_runs_nothing_more(nft, run_all):
+    Path(nft.record).parent.mkdir()
+    Path(nft.record).write_text(nft.digest + "\n")
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {}, "result": True,
+                   "comment": f"{nft.rules} is loaded and nftables is active"}
+    assert nft.argvs() == [IS_ACTIVE]
+    assert run_all.calls[0]["python_shell"] is False
+    assert Path(nft.record).read_text() == nft.digest + "\n"
+
+
+@pytest.mark.parametrize("recorded", [None, "0" * 64, ""], ids=["no record", "another digest", "empty record"])
+def test_nft_loads_a_file_not_recorded(nft, recorded):
+    if recorded is not None:
+        Path(nft.record).parent.mkdir()
+        Path(nft.record).write_text(recorded + "\n")
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {"loaded": nft.rules}, "result": True,
+                   "comment": f"{nft.rules} loaded"}
+    assert nft.argvs() == [IS_ACTIVE, ["nft", "-f", nft.rules]]
+    assert Path(nft.record).read_text() == nft.digest + "\n"
+    assert nft.sleeps == []
+    # Recorded: the next run loads nothing.
+    again = nft_loaded(nft)
+    assert (again["result"], again["changes"]) == (True, {})
+    assert nft.argvs() == [IS_ACTIVE, ["nft", "-f", nft.rules], IS_ACTIVE]
+
+
+def test_nft_loads_the_file_again_once_it_changed(nft):
+    nft_loaded(nft)
+    Path(nft.rules).write_text(RULES + "# changed\n")
+    ret = nft_loaded(nft)
+    assert ret["changes"] == {"loaded": nft.rules}
+    assert nft.argvs() == [IS_ACTIVE, ["nft", "-f", nft.rules]] * 2
+    assert Path(nft.record).read_text() == hashlib.sha256((RULES + "# changed\n").encode()).hexdigest() + "\n"
+
+
+@pytest.mark.parametrize("recorded", [False, True], ids=["no record", "recorded"])
+def test_nft_inactive_service_is_started_instead_of_nft(nft, recorded):
+    # The service loads the file as it starts: no nft -f, even when the record says the file was loaded.
+    nft.active = False
+    if recorded:
+        Path(nft.record).parent.mkdir()
+        Path(nft.record).write_text(nft.digest + "\n")
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {"loaded": nft.rules, "started": "nftables"}, "result": True,
+                   "comment": f"{nft.rules} loaded"}
+    assert nft.argvs() == [IS_ACTIVE, START]
+    assert Path(nft.record).read_text() == nft.digest + "\n"
+
+
+@pytest.mark.parametrize(("active", "started"), [
+    pytest.param(True, {}, id="active"),
+    pytest.param(False, {"started": "nftables"}, id="inactive"),
+])
+def test_nft_test_mode_runs_and_records_nothing(nft, opts, active, started):
+    opts["test"] = True
+    nft.active = active
+    ret = nft_loaded(nft)
+    changes = {"loaded": nft.rules, **started}
+    assert ret == {"name": nft.rules, "changes": changes, "result": None,
+                   "comment": f"{nft.rules} would be loaded"}
+    assert nft.argvs() == [IS_ACTIVE]
+    assert not Path(nft.record).exists() and not Path(nft.record).parent.exists()
+
+
+def test_nft_test_mode_with_the_file_loaded_changes_nothing(nft, opts):
+    opts["test"] = True
+    Path(nft.record).parent.mkdir()
+    Path(nft.record).write_text(nft.digest + "\n")
+    ret = nft_loaded(nft)
+    assert (ret["result"], ret["changes"]) == (True, {})
+    assert nft.argvs() == [IS_ACTIVE]
+
+
+@pytest.mark.parametrize(("active", "changes"), [
+    pytest.param(True, {}, id="nft -f"),
+    pytest.param(False, {"started": "nftables"}, id="systemctl start"),
+])
+def test_nft_load_failing_twice_is_tried_again(nft, active, changes):
+    nft.active = active
+    argv = ["nft", "-f", nft.rules] if active else START
+    nft.loads = [(1, "", NFT_ERROR), (1, "", NFT_ERROR)]
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {"loaded": nft.rules, **changes, "attempts": 3}, "result": True,
+                   "comment": f"{nft.rules} loaded after 3 attempts"}
+    assert nft.argvs() == [IS_ACTIVE, argv, argv, argv]
+    assert nft.sleeps == [0, 0]
+    assert Path(nft.record).read_text() == nft.digest + "\n"
+
+
+def test_nft_load_failing_once_says_2_attempts(nft):
+    nft.loads = [(1, "", NFT_ERROR)]
+    ret = nft_loaded(nft)
+    assert ret["changes"] == {"loaded": nft.rules, "attempts": 2}
+    assert ret["comment"] == f"{nft.rules} loaded after 2 attempts"
+    assert nft.argvs() == [IS_ACTIVE] + [["nft", "-f", nft.rules]] * 2
+
+
+@pytest.mark.parametrize("recorded", [None, "0" * 64], ids=["no record", "another digest"])
+def test_nft_failing_3_times_fails_with_what_nft_said(nft, recorded):
+    if recorded is not None:
+        Path(nft.record).parent.mkdir()
+        Path(nft.record).write_text(recorded + "\n")
+    nft.loads = [(1, "", NFT_ERROR)] * 3
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {}, "result": False,
+                   "comment": f"nft -f {nft.rules} failed 3 times: {NFT_ERROR.strip()}"}
+    # No journal for an active service: nft's own message says it all.
+    assert nft.argvs() == [IS_ACTIVE] + [["nft", "-f", nft.rules]] * 3
+    assert nft.sleeps == [0, 0]
+    if recorded is None:
+        assert not Path(nft.record).exists()
+    else:
+        assert Path(nft.record).read_text() == recorded + "\n"
+    # Not recorded: the next run loads the file again.
+    nft.loads = []
+    assert nft_loaded(nft)["changes"] == {"loaded": nft.rules}
+
+
+def test_nft_service_failing_to_start_3_times_fails_with_its_journal(nft):
+    nft.active = False
+    nft.loads = [(1, "", START_ERROR)] * 3
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {}, "result": False,
+                   "comment": f"systemctl start nftables failed 3 times: {START_ERROR.strip()} {JOURNAL_TEXT.strip()}"}
+    assert "failed 3 times" in ret["comment"] and "syntax error" in ret["comment"]
+    assert nft.argvs() == [IS_ACTIVE, START, START, START, JOURNAL]
+    assert nft.sleeps == [0, 0]
+    assert not Path(nft.record).exists()
+
+
+def test_nft_rule_file_that_cannot_be_read_fails(nft, opts):
+    Path(nft.rules).unlink()
+    for test in (False, True):
+        opts["test"] = test
+        ret = nft_loaded(nft)
+        assert (ret["result"], ret["changes"]) == (False, {})
+        assert ret["comment"] == (f"the rule set {nft.rules} cannot be read: [Errno 2] No such file or directory: "
+                                  f"{nft.rules!r}")
+    assert "cannot be read" in ret["comment"]
+    assert nft.argvs() == []
+    assert not Path(nft.record).exists()
+
+
+@pytest.mark.parametrize(("answer", "argvs", "comment"), [
+    pytest.param(lambda argv, **kwargs: RunAll.missing(argv) if argv[0] == "systemctl" else (0, "", ""),
+                 lambda rules: [IS_ACTIVE], lambda rules: "systemctl not found", id="no systemctl"),
+    pytest.param(lambda argv, **kwargs: RunAll.missing(argv) if argv[0] == "nft" else (0, "", ""),
+                 lambda rules: [IS_ACTIVE, ["nft", "-f", rules]], lambda rules: "nft not found", id="no nft"),
+    pytest.param(lambda argv, timeout, **kwargs: RunAll.timed_out(argv, timeout) if argv[0] == "nft"
+                 else (0, "", ""),
+                 lambda rules: [IS_ACTIVE, ["nft", "-f", rules]],
+                 lambda rules: f"nft -f {rules} did not finish within 120 s", id="nft timed out"),
+    pytest.param(lambda argv, timeout, **kwargs: RunAll.timed_out(argv, timeout) if argv == START
+                 else (3, "", ""),
+                 lambda rules: [IS_ACTIVE, START],
+                 lambda rules: "systemctl start nftables did not finish within 120 s", id="start timed out"),
+])
+def test_nft_command_that_cannot_run_fails_with_the_reason(nft, run_all, answer, argvs, comment):
+    run_all.handler = answer
+    ret = nft_loaded(nft)
+    assert ret == {"name": nft.rules, "changes": {}, "result": False, "comment": comment(nft.rules)}
+    assert "Traceback" not in ret["comment"]
+    # Not tried again: a program that is missing or hangs stays so.
+    assert nft.argvs() == argvs(nft.rules)
+    assert not Path(nft.record).exists()
+
+
+def test_nft_load_not_recorded_succeeds_with_a_warning(nft):
+    # A file where the record's folder should be: the load stands, the next run loads again.
+    Path(nft.record).parent.write_text("not a folder")
+    ret = nft_loaded(nft)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (True, {"loaded": nft.rules}, f"{nft.rules} loaded")
+    (warning,) = ret["warnings"]
+    assert warning.startswith(f"the load of {nft.rules} not recorded (it is loaded again next time): [Errno 17]")
+    assert nft.argvs() == [IS_ACTIVE, ["nft", "-f", nft.rules]]
+    assert Path(nft.record).parent.read_text() == "not a folder"
+    assert nft_loaded(nft)["changes"] == {"loaded": nft.rules}
+    assert nft.argvs() == [IS_ACTIVE, ["nft", "-f", nft.rules]] * 2

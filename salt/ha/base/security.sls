@@ -72,13 +72,21 @@ ha-base-firewall-config:
     - require:
       - pkg: ha-base-firewall-packages
 
+# Enabled: it loads the file at boot. Loaded now by ha_host.nft_loaded (its
+# digest recorded), which says what nft said when a load fails.
 ha-base-firewall:
-  service.running:
+  service.enabled:
     - name: {{ firewall.service }}
-    - enable: True
-    - reload: True
-    - watch:
+    - require:
       - file: ha-base-firewall-config
+
+ha-base-firewall-loaded:
+  ha_host.nft_loaded:
+    - name: {{ firewall.config_file }}
+    - service: {{ firewall.service }}
+    - record: {{ firewall.loaded_record }}
+    - require:
+      - service: ha-base-firewall
 {%- else %}
 
 ha-base-firewall:
