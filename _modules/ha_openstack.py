@@ -91,7 +91,8 @@ def apis(stage: str | None = None, gate: bool = False) -> list[str]:
     return [api for api, spec in topology.apis(stage).items() if spec["gate"] or not gate]
 
 
-def service_settings(service: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
+def service_settings(service: str, minion_id: str | None = None, ha: dict | None = None,
+                     server: str | None = None) -> dict:
     """
     What one controller's config files of ``service`` (one of
     :py:func:`services`) must say for HA: ``{"config": {section: {option:
@@ -99,18 +100,28 @@ def service_settings(service: str, minion_id: str | None = None, ha: dict | None
     connections go through the VIP, memcached lists every controller,
     nova's transport_url every RabbitMQ node, and each API binds its
     backend port on the node's own address, so that HAProxy owns the VIP's
-    ports. Secrets are references (see the module's docstring).
+    ports. ``server`` is what runs the service's WSGI APIs on this family
+    (the map's ``openstack:SERVICE:server``): ``uwsgi`` (the default,
+    Debian's: bound and sized in the units' uWSGI ini), ``httpd`` (RDO's
+    keystone and placement: also ``"httpd": {api: {processes, threads}}``
+    for the sites' WSGIDaemonProcess) or ``eventlet`` (RDO's nova-api:
+    bound by nova.conf's ``*_listen`` options). Secrets are references (see
+    the module's docstring).
 
     CLI Example:
 
     .. code-block:: bash
 
         salt 'openstack-controller01' ha_openstack.service_settings nova
+        salt 'openstack-controller02' ha_openstack.service_settings nova server=eventlet
     """
     ha = _ha(ha)
     minion_id = minion_id or __grains__["id"]  # noqa: F821 - Salt loader dunder
     if service not in topology.SERVICES:
         raise CommandExecutionError(f"unknown OpenStack service {service!r}; known: {', '.join(topology.SERVICES)}")
+    server = server or topology.SERVERS[0]
+    if server not in topology.SERVERS:
+        raise CommandExecutionError(f"unknown WSGI server {server!r}; known: {', '.join(topology.SERVERS)}")
     address = _address(ha, minion_id)
     if address is None:
         raise CommandExecutionError(f"{minion_id} is not a controller in ha:nodes")
@@ -120,7 +131,7 @@ def service_settings(service: str, minion_id: str | None = None, ha: dict | None
         "rabbitmq": _topology("rabbitmq_servers", ha=ha),
         "quorum_queues": _topology("rabbitmq_access", ha=ha)["quorum_queues"],
     }
-    return topology.settings(service, ha, node)
+    return topology.settings(service, ha, node, server)
 
 
 HTTPD_LISTEN_RE = re.compile(r"^(\s*Listen\s+)(\S+)(.*)$", re.MULTILINE)
@@ -142,6 +153,50 @@ def httpd_bound(text: str, address: str, port: int | None = None) -> str:
         return f"{match.group(1)}{address}:{wanted}{match.group(3)}"
 
     return HTTPD_VHOST_RE.sub(bind, HTTPD_LISTEN_RE.sub(bind, text))
+
+
+HTTPD_DAEMON_RE = re.compile(r"^(\s*WSGIDaemonProcess[ \t]+\S+)([^\n]*)$", re.MULTILINE)
+
+
+def httpd_sized(text: str, options: dict) -> str:
+    """
+    httpd config ``text`` with ``options`` ({name: value}: processes,
+    threads) set in every ``WSGIDaemonProcess`` directive: replaced where
+    it names them, added after the group's name where not; its other
+    options kept. Pure text; no I/O.
+    """
+    def size(match: re.Match) -> str:
+        rest = match.group(2)
+        added = ""
+        for option, value in options.items():
+            pattern = re.compile(rf"(?<=\s){re.escape(option)}=\S*")
+            if pattern.search(rest):
+                rest = pattern.sub(f"{option}={value}", rest)
+            else:
+                added += f" {option}={value}"
+        return f"{match.group(1)}{added}{rest}"
+
+    return HTTPD_DAEMON_RE.sub(size, text)
+
+
+def httpd_daemon(api: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
+    """
+    The ``WSGIDaemonProcess`` options of the httpd site that serves ``api``
+    (one of :py:func:`apis`) on this controller: ``ha:openstack:workers``
+    processes of one thread each (see :py:func:`service_settings`, server
+    ``httpd``).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.httpd_daemon placement
+    """
+    service = next((name for name, spec in topology.SERVICES.items() if api in spec["apis"]), None)
+    sites = service_settings(service, minion_id, ha, server="httpd").get("httpd", {}) if service else {}
+    if api not in sites:
+        raise CommandExecutionError(f"no httpd site serves {api!r}: only the services' WSGI APIs run under httpd")
+    return sites[api]
 
 
 def node_bind(api: str | None = None, minion_id: str | None = None, ha: dict | None = None) -> dict:
@@ -239,13 +294,14 @@ def is_secret(value: Any) -> bool:
 
 
 def set_options(path: str, service: str, unit: str | None = None, extra: dict | None = None,
-                test: bool = False, members: bool | None = None) -> dict[str, Any]:
+                test: bool = False, members: bool | None = None, server: str | None = None) -> dict[str, Any]:
     """
-    Write the HA settings of ``service`` (:py:func:`service_settings`), their
-    secret references resolved, into the INI file ``path``: the service's
-    main config, or with ``unit`` that unit's uWSGI ini; ``extra``
-    ({section: {option: value}}, from the map: paths of the distribution) on
-    top (see ``ha_ini.set_options``). With ``members`` True only the options
+    Write the HA settings of ``service`` (:py:func:`service_settings`, its
+    WSGI APIs run by ``server``), their secret references resolved, into
+    the INI file ``path``: the service's main config, or with ``unit`` that
+    unit's uWSGI ini; ``extra`` ({section: {option: value}}, from the map:
+    paths of the distribution) on top (see ``ha_ini.set_options``). With
+    ``members`` True only the options
     that list the controllers' servers (transport_url, memcached servers),
     with False all but those. Returns the options that changed (with
     ``test``: that would change, nothing is written) as ``{"section.option":
@@ -257,9 +313,10 @@ def set_options(path: str, service: str, unit: str | None = None, extra: dict | 
 
         salt-call ha_openstack.set_options /etc/keystone/keystone.conf keystone test=True
     """
-    settings = service_settings(service)
+    settings = service_settings(service, server=server)
     if unit is not None and unit not in settings["uwsgi"]:
-        raise CommandExecutionError(f"{service} has no uWSGI unit {unit!r}; known: {', '.join(settings['uwsgi'])}")
+        raise CommandExecutionError(f"{service} has no uWSGI unit {unit!r}; known: "
+                                    f"{', '.join(settings['uwsgi']) or 'none'}")
     sections = settings["uwsgi"][unit] if unit else settings["config"]
     for section, values in (extra or {}).items():
         sections.setdefault(section, {}).update(values)

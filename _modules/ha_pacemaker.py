@@ -586,6 +586,8 @@ def diff(current: dict, properties: dict, resources: list[dict], constraints: li
             continue
         removed = [c for c in related if not all(c[a] == spec[a] for a in attributes)]
         if removed:
+            # "remove" and "delete" are one command in every pcs since 0.10.1
+            # (both routed to the same function, neither deprecated up to 0.12).
             commands.append(["constraint", "remove", *(c["id"] for c in removed)])
         if len(removed) == len(related):
             commands.append(_constraint_words(spec))

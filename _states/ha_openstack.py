@@ -57,15 +57,16 @@ def _failed(ret: dict, command: str, done: dict) -> dict:
 
 
 def options(name: str, service: str, unit: str | None = None, extra: dict | None = None,
-            members: bool | None = None) -> dict:
+            members: bool | None = None, server: str | None = None) -> dict:
     """
-    Set the HA settings of ``service`` (ha_openstack.service_settings) in
-    the INI file ``name``: its main config, or with ``unit`` that unit's
-    uWSGI ini; ``extra`` ({section: {option: value}}, from the map: paths of
-    the distribution) on top (``ha_openstack.set_options``). With
-    ``members`` True only the options that list the controllers' servers,
-    with False all others. Changes list each option set, secrets shown as
-    ``(secret)``.
+    Set the HA settings of ``service`` (ha_openstack.service_settings, its
+    WSGI APIs run by ``server``: the map's ``openstack:SERVICE:server``,
+    uwsgi when not given) in the INI file ``name``: its main config, or
+    with ``unit`` that unit's uWSGI ini; ``extra`` ({section: {option:
+    value}}, from the map: paths of the distribution) on top
+    (``ha_openstack.set_options``). With ``members`` True only the options
+    that list the controllers' servers, with False all others. Changes list
+    each option set, secrets shown as ``(secret)``.
 
     .. code-block:: yaml
 
@@ -76,7 +77,7 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
     """
     ret, test = _kit("ret")(name), _kit("is_test")(__opts__)  # noqa: F821 - Salt loader dunder
     try:
-        changed = _mod("set_options", name, service, unit, extra, test=test, members=members)
+        changed = _mod("set_options", name, service, unit, extra, test=test, members=members, server=server)
     except CommandExecutionError as error:
         return _kit("fail")(ret, f"cannot set {service}'s settings in {name}: {error}")
     if not changed:
@@ -95,7 +96,11 @@ def httpd_listen(name: str, api: str | None = None) -> dict:
     config file ``name`` to this controller's own address: at the backend
     port of ``api``'s HAProxy listener (RDO's keystone and placement
     vhosts), or without ``api`` at the ports they name (httpd.conf's
-    ``Listen 80``), so that HAProxy can bind those ports on the VIP.
+    ``Listen 80``), so that HAProxy can bind those ports on the VIP. With
+    ``api``, the site's ``WSGIDaemonProcess`` also gets
+    ``ha:openstack:workers`` processes of one thread each
+    (``ha_openstack.httpd_daemon``). Changes list the directives as they
+    are now (``listen``, ``daemon``), of the kinds that changed.
 
     .. code-block:: yaml
 
@@ -108,19 +113,26 @@ def httpd_listen(name: str, api: str | None = None) -> dict:
     path = Path(name)
     try:
         bind = _mod("node_bind", api)
+        daemon = _mod("httpd_daemon", api) if api else None
         text = path.read_text()
     except (CommandExecutionError, OSError) as error:
         return _kit("fail")(ret, f"cannot bind httpd in {name}: {error}")
-    bound = _mod("httpd_bound", text, bind["address"], bind["port"])
+    bound, sized = _mod("httpd_bound", text, bind["address"], bind["port"]), ""
+    if daemon:
+        bound = _mod("httpd_sized", bound, daemon)
+        sized = ", WSGIDaemonProcess " + " ".join(f"{option}={value}" for option, value in daemon.items())
+    for kind, starts in (("listen", ("Listen", "<VirtualHost")), ("daemon", ("WSGIDaemonProcess",))):
+        before, after = ([line.strip() for line in t.splitlines() if line.strip().startswith(starts)]
+                         for t in (text, bound))
+        if after != before:
+            ret["changes"][kind] = after
     if bound == text:
-        ret["comment"] = f"{name} listens on {bind['address']} only"
+        ret["comment"] = f"{name} listens on {bind['address']} only{sized}"
         return ret
-    ret["changes"] = {"listen": [line.strip() for line in bound.splitlines()
-                                 if line.strip().startswith(("Listen", "<VirtualHost"))]}
     if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
-        return _kit("would")(ret, f"{name} would listen on {bind['address']} only")
+        return _kit("would")(ret, f"{name} would listen on {bind['address']} only{sized}")
     path.write_text(bound)
-    ret["comment"] = f"{name} listens on {bind['address']} only"
+    ret["comment"] = f"{name} listens on {bind['address']} only{sized}"
     return ret
 
 

@@ -136,6 +136,39 @@ def _uwsgi(address: str, port: int, workers: int) -> dict:
     return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers, "threads": 1}}
 
 
+# How a family runs a service's WSGI APIs (the map's openstack:SERVICE:server,
+# which ha.openstack.config passes on; glance-api runs its own server on
+# either family and binds through its own options whatever it says):
+# - "uwsgi" (the default; Debian): the init scripts' uWSGI, bound and sized
+#   in each unit's ini (_uwsgi);
+# - "httpd" (RDO's keystone and placement): mod_wsgi sites, bound by
+#   ha_openstack.httpd_listen and sized in their WSGIDaemonProcess (_httpd);
+# - "eventlet" (RDO's openstack-nova-api runs /usr/bin/nova-api): the
+#   service's own server, bound and sized by its config options, which
+#   listen on every address by default.
+SERVERS = ("uwsgi", "httpd", "eventlet")
+
+
+def _httpd(workers: int) -> dict:
+    # A mod_wsgi daemon group (WSGIDaemonProcess): one thread per process,
+    # for the reason given in _uwsgi (RDO's sites have threads=1 too).
+    return {"processes": workers, "threads": 1}
+
+
+def _served(server: str, units: dict[str, tuple[str, int]], address: str, workers: int) -> dict:
+    """
+    The settings of WSGI APIs (``units``: {uWSGI unit: (API, backend
+    port)}) under ``server``: ``uwsgi`` {unit: ini sections}, and under
+    httpd also ``httpd`` {API: WSGIDaemonProcess options}. Under eventlet
+    the service's settings function binds them in its config.
+    """
+    if server == "uwsgi":
+        return {"uwsgi": {unit: _uwsgi(address, port, workers) for unit, (_, port) in units.items()}}
+    if server == "httpd":
+        return {"uwsgi": {}, "httpd": {api: _httpd(workers) for api, _ in units.values()}}
+    return {"uwsgi": {}}
+
+
 def _transport_url(rabbitmq: list[str]) -> str:
     password = _ref("ha:rabbitmq:openstack_password", url=True)
     return "rabbit://" + ",".join(f"openstack:{password}@{server}" for server in rabbitmq) + "/"
@@ -161,13 +194,14 @@ def member_options(sections: dict[str, dict], members: bool | None) -> dict[str,
     return {section: values for section, values in kept.items() if values}
 
 
-# What each service's settings function is given: the site's ``ha`` pillar
-# and ``node``: this controller's ``address``, the controllers' ``memcached``
-# and ``rabbitmq`` servers (ADDRESS:PORT) and ``quorum_queues``.
-Settings = Callable[[dict, dict], dict]
+# What each service's settings function is given: the site's ``ha`` pillar,
+# ``node``: this controller's ``address``, the controllers' ``memcached``
+# and ``rabbitmq`` servers (ADDRESS:PORT) and ``quorum_queues``, and the
+# ``server`` (one of SERVERS) that runs its WSGI APIs on this family.
+Settings = Callable[[dict, dict, str], dict]
 
 
-def _keystone(ha: dict, node: dict) -> dict:
+def _keystone(ha: dict, node: dict, server: str) -> dict:
     ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
     return {
         "config": {
@@ -175,11 +209,11 @@ def _keystone(ha: dict, node: dict) -> dict:
             "token": {"provider": "fernet"},
             "cache": _cache(node["memcached"]),
         },
-        "uwsgi": {"keystone": _uwsgi(node["address"], ports["keystone"][1], workers)},
+        **_served(server, {"keystone": ("keystone", ports["keystone"][1])}, node["address"], workers),
     }
 
 
-def _glance(ha: dict, node: dict) -> dict:
+def _glance(ha: dict, node: dict, server: str) -> dict:
     ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
     return {
         "config": {
@@ -195,7 +229,7 @@ def _glance(ha: dict, node: dict) -> dict:
     }
 
 
-def _placement(ha: dict, node: dict) -> dict:
+def _placement(ha: dict, node: dict, server: str) -> dict:
     ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
     return {
         "config": {
@@ -203,16 +237,17 @@ def _placement(ha: dict, node: dict) -> dict:
             "api": {"auth_strategy": "keystone"},
             "keystone_authtoken": _authtoken(ha, "placement", node["memcached"]),
         },
-        "uwsgi": {"placement-api": _uwsgi(node["address"], ports["placement"][1], workers)},
+        **_served(server, {"placement-api": ("placement", ports["placement"][1])}, node["address"], workers),
     }
 
 
-def _nova(ha: dict, node: dict) -> dict:
+def _nova(ha: dict, node: dict, server: str) -> dict:
     ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
     address, vip_url = node["address"], f"http://{endpoint_host(ha)}"
     placement = _credentials(ha, "placement")
     placement["auth_url"] += "/v3"
-    return {
+    units = {"nova-api": ("nova", ports["nova"][1]), "nova-api-metadata": ("nova_metadata", ports["nova_metadata"][1])}
+    settings = {
         "config": {
             "DEFAULT": {
                 "my_ip": address,
@@ -236,11 +271,16 @@ def _nova(ha: dict, node: dict) -> dict:
             "scheduler": {"workers": workers},
             "cache": _cache(node["memcached"]),
         },
-        "uwsgi": {
-            "nova-api": _uwsgi(address, ports["nova"][1], workers),
-            "nova-api-metadata": _uwsgi(address, ports["nova_metadata"][1], workers),
-        },
+        **_served(server, units, address, workers),
     }
+    if server == "eventlet":
+        # nova-api serves both APIs itself (enabled_apis): bound to the
+        # node's address, or it would take the VIP's ports on every address.
+        settings["config"]["DEFAULT"].update({
+            "osapi_compute_listen": address, "osapi_compute_listen_port": ports["nova"][1],
+            "metadata_listen": address, "metadata_listen_port": ports["nova_metadata"][1],
+        })
+    return settings
 
 
 # The OpenStack controller services, in the order the deploy sets them up.
@@ -362,15 +402,19 @@ def schema() -> dict:
     }
 
 
-def settings(service: str, ha: dict, node: dict) -> dict:
+def settings(service: str, ha: dict, node: dict, server: str = "uwsgi") -> dict:
     """
-    What one controller's config files of ``service`` must say for HA:
-    ``{"config": {section: {option: value}}, "uwsgi": {unit: {section:
-    {option: value}}}}``, secrets as references. ``node`` as in Settings.
+    What one controller's config files of ``service`` must say for HA when
+    ``server`` (one of SERVERS) runs its WSGI APIs: ``{"config": {section:
+    {option: value}}, "uwsgi": {unit: {section: {option: value}}}}``, under
+    httpd with ``"httpd": {api: {option: value}}`` (WSGIDaemonProcess);
+    secrets as references. ``node`` as in Settings.
     """
     if service not in SERVICES:
         raise KeyError(f"unknown OpenStack service {service!r}; known: {', '.join(SERVICES)}")
-    return SERVICES[service]["settings"](ha, node)
+    if server not in SERVERS:
+        raise KeyError(f"unknown WSGI server {server!r}; known: {', '.join(SERVERS)}")
+    return SERVICES[service]["settings"](ha, node, server)
 
 
 def catalog(ha: dict) -> dict:

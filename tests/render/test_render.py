@@ -365,9 +365,24 @@ def test_base_per_os_family(salt_cli):
 
     redhat = states("ha.base", "openstack-controller02")
     assert args(redhat["ha-base-openstack-repo"], "pkg")["name"] == "centos-release-openstack-caracal"
-    assert args(redhat["ha-base-repo-highavailability"], "pkgrepo")["enabled"] is True
+    # CRB, as RDO's install guide has it on EL9, and HighAvailability: both enabled before any package.
+    for repo in ("crb", "highavailability"):
+        managed = args(redhat[f"ha-base-repo-{repo}"], "pkgrepo")
+        assert (managed["name"], managed["enabled"]) == (repo, True)
+        assert {"pkgrepo": f"ha-base-repo-{repo}"} in args(redhat["ha-base-repos"], "test")["require"]
+    # No curl on RedHat: the images' curl-minimal conflicts with it. Debian's list is as before.
+    assert args(redhat["ha-base-packages"], "pkg")["pkgs"] == ["tzdata", "kmod", "rsyslog", "sudo", "iputils",
+                                                               "nmap-ncat"]
     assert args(redhat["ha-base-selinux-policy"], "pkg")["name"] == "openstack-selinux"
     assert "mode" in redhat["ha-base-selinux"]["selinux"]
+    # semanage for Salt's selinux module, before the mode is set, in every mode.
+    for mode in ("enforcing", "permissive", "disabled"):
+        selinux = states("ha.base.security", "openstack-compute01", pillar={"ha": {"base": {"selinux": mode}}})
+        tools = args(selinux["ha-base-selinux-tools"], "pkg")
+        assert tools["pkgs"] == ["policycoreutils-python-utils"]
+        assert tools["require_in"] == [{"selinux": "ha-base-selinux"}]
+        assert args(selinux["ha-base-selinux"], "selinux")["name"] == mode
+        assert ("ha-base-selinux-policy" in selinux) is (mode == "enforcing")
     # pillar.example's managed firewall: firewalld's default zone holds exactly the formula's rich rules.
     zone = args(redhat["ha-base-firewall-zone"], "firewalld")
     assert zone["prune_rich_rules"] is True and zone["prune_services"] is True and zone["services"] == []
@@ -380,6 +395,8 @@ def test_base_per_os_family(salt_cli):
     debian = states("ha.base", "openstack-controller01")
     assert not any(state_id.startswith(("ha-base-repo-", "ha-base-openstack-repo", "ha-base-selinux"))
                    for state_id in debian)
+    assert args(debian["ha-base-packages"], "pkg")["pkgs"] == ["tzdata", "curl", "kmod", "rsyslog", "sudo",
+                                                               "iputils-ping", "netcat-openbsd"]
     nftables = args(debian["ha-base-firewall-config"], "file")
     assert nftables["name"] == "/etc/nftables.conf" and nftables["check_cmd"] == "nft -c -f"
     assert any(rule.endswith('accept comment "cluster services"') for rule in nftables["context"]["rules"])
@@ -529,3 +546,34 @@ def test_openstack_per_os_family(salt_cli):
                 {"ha_openstack": f"ha-{service}-restart-due"}] for unit in units)
         assert not [state_id for state_id, body in family.items() if "test" in body]
     assert not [state_id for state_id in debian if "httpd" in state_id]
+
+
+def test_openstack_wsgi_servers_per_os_family(salt_cli):
+    """
+    RedHat's map names what runs each service's WSGI APIs (issue 16): RDO's nova-api its own eventlet server, bound
+    by nova.conf; keystone and placement httpd, their sites sized by ha:openstack:workers. Debian's names none: its
+    states render as before (uWSGI).
+    """
+    def states(minion):
+        ret = salt_cli.run("state.show_sls", "ha.openstack.config", minion_tgt=minion)
+        assert ret.returncode == 0, ret
+        return ret.data
+
+    def args(body):
+        return {k: v for arg in body["ha_openstack"] if isinstance(arg, dict) for k, v in arg.items()}
+
+    debian, redhat = states("openstack-controller01"), states("openstack-controller02")
+    for service in TOPOLOGY.SERVICES:
+        assert "server" not in args(debian[f"ha-{service}-config"])
+        assert "server" not in args(debian[f"ha-{service}-members"])
+    servers = {service: args(redhat[f"ha-{service}-config"]).get("server") for service in TOPOLOGY.SERVICES}
+    assert servers == {"keystone": "httpd", "glance": None, "placement": "httpd", "nova": "eventlet"}
+    assert {service: args(redhat[f"ha-{service}-members"]).get("server") for service in TOPOLOGY.SERVICES} == servers
+    # What the minions' module makes of them.
+    nova = salt_cli.run("ha_openstack.service_settings", "nova", server="eventlet", minion_tgt="openstack-controller02")
+    assert nova.returncode == 0, nova
+    assert {k: v for k, v in nova.data["config"]["DEFAULT"].items() if k.endswith(("_listen", "_listen_port"))} == {
+        "osapi_compute_listen": "10.10.10.52", "osapi_compute_listen_port": 8774,
+        "metadata_listen": "10.10.10.52", "metadata_listen_port": 8775}
+    daemon = salt_cli.run("ha_openstack.httpd_daemon", "placement", minion_tgt="openstack-controller02")
+    assert daemon.returncode == 0 and daemon.data == {"processes": PILLAR["openstack"]["workers"], "threads": 1}

@@ -156,6 +156,92 @@ def test_quorum_queues_and_workers_follow_the_pillar(ha):
     assert ha_openstack.service_settings("keystone")["uwsgi"]["keystone"]["uwsgi"]["processes"] == 5
 
 
+# What the settings said before the WSGI server was a parameter: Debian's (uWSGI) must stay exactly these.
+DEBIAN_UWSGI = {
+    "keystone": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2,
+                                        "threads": 1}}},
+    "glance": {},
+    "placement": {"placement-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8778, "processes": 2,
+                                              "threads": 1}}},
+    "nova": {"nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2, "threads": 1}},
+             "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2,
+                                             "threads": 1}}},
+}
+NOVA_LISTEN = ("osapi_compute_listen", "osapi_compute_listen_port", "metadata_listen", "metadata_listen_port")
+
+
+@pytest.mark.parametrize("service", ["keystone", "glance", "placement", "nova"])
+def test_debian_settings_are_those_of_uwsgi_the_default_server(service):
+    """Debian's map names no server: its settings are uWSGI's, as they were, with no listen option or httpd site."""
+    settings = ha_openstack.service_settings(service)
+    assert settings == ha_openstack.service_settings(service, server="uwsgi")
+    assert list(settings) == ["config", "uwsgi"] and settings["uwsgi"] == DEBIAN_UWSGI[service]
+    assert not [option for section in settings["config"].values() for option in section if option in NOVA_LISTEN]
+
+
+def test_nova_under_eventlet_binds_its_apis_to_the_node_in_nova_conf(ha):
+    """RDO's openstack-nova-api runs nova-api itself: nova.conf binds both APIs (0.0.0.0 by default)."""
+    ha["haproxy"]["listeners"]["nova_api"]["backend_port"] = 18774
+    ha["haproxy"]["listeners"]["nova_metadata"]["backend_port"] = 18775
+    debian = ha_openstack.service_settings("nova", "openstack-controller03")
+    redhat = ha_openstack.service_settings("nova", "openstack-controller03", server="eventlet")
+    listen = {"osapi_compute_listen": "10.10.10.53", "osapi_compute_listen_port": 18774,
+              "metadata_listen": "10.10.10.53", "metadata_listen_port": 18775}
+    assert redhat["config"]["DEFAULT"] == {**debian["config"]["DEFAULT"], **listen}
+    assert redhat["config"]["DEFAULT"]["osapi_compute_workers"] == redhat["config"]["DEFAULT"]["metadata_workers"] == 2
+    # Everything else as on Debian; no uWSGI unit, no httpd site.
+    assert {k: v for k, v in redhat["config"].items() if k != "DEFAULT"} == \
+        {k: v for k, v in debian["config"].items() if k != "DEFAULT"}
+    assert redhat["config"]["vnc"]["novncproxy_host"] == "10.10.10.53"
+    assert redhat["uwsgi"] == {} and "httpd" not in redhat
+    assert debian["uwsgi"]["nova-api"]["uwsgi"]["ha_bind_port"] == 18774
+    assert not set(NOVA_LISTEN) & set(debian["config"]["DEFAULT"])
+
+
+@pytest.mark.parametrize(("service", "api"), [("keystone", "keystone"), ("placement", "placement")])
+def test_services_under_httpd_size_their_sites_by_the_workers(ha, service, api):
+    """RDO's keystone and placement: WSGIDaemonProcess processes=workers threads=1; their config as on Debian."""
+    ha["openstack"]["workers"] = 5
+    redhat = ha_openstack.service_settings(service, server="httpd")
+    assert redhat["httpd"] == {api: {"processes": 5, "threads": 1}} and redhat["uwsgi"] == {}
+    assert redhat["config"] == ha_openstack.service_settings(service)["config"]
+    assert ha_openstack.httpd_daemon(api) == {"processes": 5, "threads": 1}
+
+
+def test_glance_binds_itself_under_any_server():
+    settings = ha_openstack.service_settings("glance")
+    assert settings["config"]["DEFAULT"] == {"bind_host": "10.10.10.52", "bind_port": 9292, "workers": 2}
+    for server in ("httpd", "eventlet"):
+        assert ha_openstack.service_settings("glance", server=server) == settings
+
+
+def test_an_unknown_server_or_httpd_api_is_named():
+    with pytest.raises(CommandExecutionError, match="^unknown WSGI server 'gunicorn'; known: uwsgi, httpd, eventlet$"):
+        ha_openstack.service_settings("nova", server="gunicorn")
+    # nova's APIs could run under httpd too; its console proxy is no WSGI application.
+    assert ha_openstack.httpd_daemon("nova_metadata") == {"processes": 2, "threads": 1}
+    for api in ("nova_vncproxy", "glance", "cinder"):
+        with pytest.raises(CommandExecutionError, match=f"^no httpd site serves '{api}': only the services' WSGI "
+                                                        "APIs run under httpd$"):
+            ha_openstack.httpd_daemon(api)
+
+
+def test_set_options_of_nova_under_eventlet(tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[DEFAULT]\n#osapi_compute_listen=0.0.0.0\n#metadata_listen=0.0.0.0\n")
+    changed = ha_openstack.set_options(str(conf), "nova", members=False, server="eventlet")
+    assert {k: v for k, v in changed.items() if k.split(".")[1] in NOVA_LISTEN} == {
+        "DEFAULT.osapi_compute_listen": "10.10.10.52", "DEFAULT.osapi_compute_listen_port": 8774,
+        "DEFAULT.metadata_listen": "10.10.10.52", "DEFAULT.metadata_listen_port": 8775}
+    written = conf.read_text()
+    assert "osapi_compute_listen = 10.10.10.52\n" in written and "metadata_listen_port = 8775\n" in written
+    assert ha_openstack.set_options(str(conf), "nova", members=False, server="eventlet") == {}
+    # Debian's settings (no server) have no listen option to set: the file stays as it is.
+    assert ha_openstack.set_options(str(conf), "nova", members=False) == {}
+    with pytest.raises(CommandExecutionError, match="^nova has no uWSGI unit 'nova-api'; known: none$"):
+        ha_openstack.set_options(str(conf), "nova", unit="nova-api", server="eventlet")
+
+
 def test_no_returned_value_holds_a_secret(ha):
     secrets = _secrets(example_pillar(), ha)
     # ha_topology.SECRETS and the four database accounts' passwords.
@@ -294,7 +380,7 @@ def test_a_new_service_is_one_entry_of_the_table(ha, monkeypatch):
              "schemas": {"cinder": ["cinder"]}, "service_user": True,
              "catalog": {"type": "volumev3", "description": "OpenStack Block Storage", "api": "cinder",
                          "path": "/v3"},
-             "settings": lambda ha, node: {"config": {"DEFAULT": {"my_ip": node["address"]}}, "uwsgi": {}}}
+             "settings": lambda ha, node, server: {"config": {"DEFAULT": {"my_ip": node["address"]}}, "uwsgi": {}}}
     monkeypatch.setitem(table.SERVICES, "cinder", entry)
     assert ("openstack", "service_passwords", "cinder") in table.secret_paths()
     errors = []
@@ -662,3 +748,26 @@ def test_httpd_bound_pins_listen_and_virtual_hosts():
     assert ha_openstack.httpd_bound("Listen 80\n", "10.10.10.53") == "Listen 10.10.10.53:80\n"
     bound = ha_openstack.httpd_bound(text, "10.10.10.53", 8778)
     assert ha_openstack.httpd_bound(bound, "10.10.10.53", 8778) == bound
+
+
+# The WSGIDaemonProcess lines of RDO's sites: keystone's (/usr/share/keystone/wsgi-keystone.conf) and placement's
+# (/etc/httpd/conf.d/00-placement-api.conf).
+RDO_KEYSTONE_DAEMON = ("    WSGIDaemonProcess keystone-public processes=5 threads=1 user=keystone group=keystone "
+                       "display-name=%{GROUP}\n")
+RDO_PLACEMENT_DAEMON = "  WSGIDaemonProcess placement-api processes=3 threads=1 user=placement group=placement\n"
+
+
+def test_httpd_sized_sets_the_daemons_processes_and_threads():
+    options = {"processes": 4, "threads": 1}
+    text = f"<VirtualHost *:5000>\n{RDO_KEYSTONE_DAEMON}    WSGIProcessGroup keystone-public\n</VirtualHost>\n"
+    sized = ha_openstack.httpd_sized(text, options)
+    assert sized == text.replace("processes=5", "processes=4")
+    assert ha_openstack.httpd_sized(sized, options) == sized
+    assert ha_openstack.httpd_sized(RDO_PLACEMENT_DAEMON, {"processes": 2, "threads": 1}) == \
+        RDO_PLACEMENT_DAEMON.replace("processes=3", "processes=2")
+    # Options the directive lacks are added after the group's name; a display-name or comment stays as it was.
+    assert ha_openstack.httpd_sized("WSGIDaemonProcess ks threads=15 display-name=%{GROUP}\n# processes=9\n",
+                                    options) == \
+        "WSGIDaemonProcess ks processes=4 threads=1 display-name=%{GROUP}\n# processes=9\n"
+    assert ha_openstack.httpd_sized("WSGIDaemonProcess ks\n", options) == "WSGIDaemonProcess ks processes=4 threads=1\n"
+    assert ha_openstack.httpd_sized("Listen 80\n", options) == "Listen 80\n"

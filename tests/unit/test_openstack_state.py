@@ -137,6 +137,8 @@ class Fake:
 
     def __init__(self):
         self.settings, self.keystone, self.answering = copy.deepcopy(SETTINGS), Keystone(), True
+        self.servers: list[str | None] = []  # the WSGI server of each service_settings call
+        self.daemon_calls: list[str] = []  # the APIs of the httpd_daemon calls
         self.results: dict[tuple, list[dict]] = {}  # run_manage's answers by command, in turn
         self.manage_calls: list[tuple] = []
         self.on_manage = None
@@ -170,10 +172,18 @@ class Fake:
             raise self.cells
         return sorted(self.cells)
 
-    def service_settings(self, service):
+    def service_settings(self, service, server=None):
         if service != "keystone":
             raise CommandExecutionError(f"unknown OpenStack service {service!r}")
+        self.servers.append(server)
         return copy.deepcopy(self.settings)
+
+    def httpd_daemon(self, api):
+        """As ha_openstack.httpd_daemon with ha:openstack:workers 2; the sites' APIs only."""
+        self.daemon_calls.append(api)
+        if api not in ("keystone", "placement"):
+            raise CommandExecutionError(f"no httpd site serves {api!r}: only the services' WSGI APIs run under httpd")
+        return {"processes": 2, "threads": 1}
 
     def run_manage(self, command, user, env_pillar=None):
         self.manage_calls.append((list(command), user, env_pillar))
@@ -196,8 +206,11 @@ class Fake:
                 {tgt: self.mine[tgt]} if tgt in self.mine else {}),
             "pillar.get": pillar_get,
             "ha_openstack.node_bind": lambda api=None: {"address": "10.10.10.52",
-                                                        "port": {"keystone": 5000, None: None}[api]},
+                                                        "port": {"keystone": 5000, "glance": 9292, "placement": 8778,
+                                                                 None: None}[api]},
             "ha_openstack.httpd_bound": module.httpd_bound,
+            "ha_openstack.httpd_daemon": self.httpd_daemon,
+            "ha_openstack.httpd_sized": module.httpd_sized,
             "pkg.version": self.version,
             "ha_galera.schema_digest": self.schema_digest,
             "ha_galera.column": self.column,
@@ -291,6 +304,16 @@ def test_options_of_the_members_apart(tmp_path, opts):
     assert "memcached_servers = 10.10.10.51:11211,10.10.10.52:11211,10.10.10.53:11211\n" in conf.read_text()
     assert state.options(str(conf), "keystone", members=False)["changes"] == {}
     assert state.options(str(conf), "keystone")["comment"] == f"{conf} has keystone's HA settings"
+
+
+def test_options_pass_the_maps_server_on(tmp_path, fake):
+    # The map's server (RedHat's: httpd, eventlet) reaches ha_openstack.service_settings; Debian's map names
+    # none: its settings are uWSGI's, as before.
+    conf = tmp_path / "keystone.conf"
+    conf.write_text(PACKAGED)
+    assert state.options(str(conf), "keystone", server="httpd")["result"] is True
+    assert state.options(str(conf), "keystone", members=True)["result"] is True
+    assert fake.servers == ["httpd", None]
 
 
 PUBLISHED = {"fernet": {"0": "fernet-zero", "1": "fernet-one"}, "credential": {"0": "credential-zero"}}
@@ -783,23 +806,61 @@ def test_httpd_listen_binds_a_site_to_the_node_at_its_apis_port(tmp_path, opts):
     opts["test"] = True
     ret = state.httpd_listen(str(site), "keystone")
     assert ret["result"] is None and site.read_text() == RDO_KEYSTONE_SITE
-    assert ret["changes"] == {"listen": ["Listen 10.10.10.52:5000", "<VirtualHost 10.10.10.52:5000>"]}
+    # ha:openstack:workers processes of one thread each, not the package's 5.
+    daemon = "WSGIDaemonProcess keystone-public processes=2 threads=1 user=keystone group=keystone"
+    assert ret["changes"] == {"listen": ["Listen 10.10.10.52:5000", "<VirtualHost 10.10.10.52:5000>"],
+                              "daemon": [daemon]}
+    assert ret["comment"] == f"{site} would listen on 10.10.10.52 only, WSGIDaemonProcess processes=2 threads=1"
     opts["test"] = False
     ret = state.httpd_listen(str(site), "keystone")
     assert ret["result"] is True and ret["changes"]["listen"][0] == "Listen 10.10.10.52:5000"
     text = site.read_text()
     assert "Listen 10.10.10.52:5000\n" in text and "<VirtualHost 10.10.10.52:5000>\n" in text
-    assert "WSGIDaemonProcess keystone-public" in text and stat.S_IMODE(site.stat().st_mode) == 0o640
+    assert f"    {daemon}\n" in text and stat.S_IMODE(site.stat().st_mode) == 0o640
     again = state.httpd_listen(str(site), "keystone")
     assert (again["result"], again["changes"]) == (True, {})
+    assert again["comment"] == f"{site} listens on 10.10.10.52 only, WSGIDaemonProcess processes=2 threads=1"
 
 
-def test_httpd_listen_without_an_api_keeps_each_port(tmp_path):
+RDO_PLACEMENT_SITE = """Listen 10.10.10.52:8778
+
+<VirtualHost 10.10.10.52:8778>
+  WSGIProcessGroup placement-api
+  WSGIDaemonProcess placement-api processes=3 threads=1 user=placement group=placement
+</VirtualHost>
+"""
+
+
+def test_httpd_listen_sizes_a_bound_site(tmp_path, fake):
+    # RDO's placement site, already bound (a run before the workers were applied): only its daemon changes.
+    site = tmp_path / "00-placement-api.conf"
+    site.write_text(RDO_PLACEMENT_SITE)
+    ret = state.httpd_listen(str(site), "placement")
+    assert ret["changes"] == {"daemon": [
+        "WSGIDaemonProcess placement-api processes=2 threads=1 user=placement group=placement"]}
+    assert site.read_text() == RDO_PLACEMENT_SITE.replace("processes=3", "processes=2")
+    assert state.httpd_listen(str(site), "placement")["changes"] == {}
+    assert fake.daemon_calls == ["placement", "placement"]
+
+
+def test_httpd_listen_without_an_api_keeps_each_port(tmp_path, fake):
     main = tmp_path / "httpd.conf"
     main.write_text("ServerRoot /etc/httpd\nListen 80\nListen 0.0.0.0:8080 http\n")
     ret = state.httpd_listen(str(main))
-    assert ret["result"] is True
+    assert ret["result"] is True and ret["changes"] == {"listen": ["Listen 10.10.10.52:80",
+                                                                   "Listen 10.10.10.52:8080 http"]}
     assert main.read_text() == "ServerRoot /etc/httpd\nListen 10.10.10.52:80\nListen 10.10.10.52:8080 http\n"
+    # httpd's own config holds no site: no daemon is sized.
+    assert fake.daemon_calls == []
+
+
+def test_httpd_listen_of_an_api_without_a_site_fails(tmp_path, fake):
+    site = tmp_path / "site.conf"
+    site.write_text(RDO_PLACEMENT_SITE)
+    ret = state.httpd_listen(str(site), "glance")
+    assert ret["result"] is False and ret["changes"] == {} and site.read_text() == RDO_PLACEMENT_SITE
+    assert ret["comment"] == f"cannot bind httpd in {site}: no httpd site serves 'glance': only the services' WSGI " \
+                             "APIs run under httpd"
 
 
 def test_httpd_listen_of_a_missing_file_fails(tmp_path):

@@ -502,6 +502,14 @@ def test_diff_removes_every_wrong_one_in_one_command(current, wanted):
     assert run_diff(current, wanted)["commands"] == [["constraint", "remove", "o1", "o2"], ADD_ORDER]
 
 
+def test_diff_removes_constraints_with_the_same_words_whatever_pcs_is_installed(current, wanted, run_all):
+    """pcs routes "constraint remove" and "constraint delete" to one function since 0.10.1, neither deprecated
+    (EL9's 0.11.7 and later included): diff asks pcs nothing, and Debian 12's 0.11.5 keeps its commands."""
+    current["constraints"] = [{**ORDER, "kind": "Mandatory"}, COLOCATION, LOCATION]
+    assert run_diff(current, wanted)["commands"][0] == ["constraint", "remove", ORDER["id"]]
+    assert run_all.calls == []
+
+
 def test_diff_leaves_constraints_on_other_resources(current, wanted):
     others = [
         {**ORDER, "id": "order-vip-other", "then": "other-clone", "kind": "Mandatory"},

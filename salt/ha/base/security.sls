@@ -4,11 +4,24 @@
 {%- set base = ha_map.base %}
 {%- set settings = salt['ha_topology.base_settings']() %}
 # SELinux (where the family has it) and the firewall, as ha:base:selinux and
-# ha:base:firewall say. Enforcing SELinux gets the OpenStack policy package;
+# ha:base:firewall say. SELinux's mode is set with the tools Salt needs for it
+# (map: base:selinux_pkgs); enforcing also gets the OpenStack policy package;
 # a managed firewall lets in only what ha_topology.firewall_rules lists.
 include:
   - {{ sls_repo }}
 {%- if base.selinux %}
+{%- if base.selinux_pkgs %}
+
+# Whatever the mode: the tools Salt's selinux module needs (semanage), without
+# which selinux.mode is not found. Their install reloads the modules.
+ha-base-selinux-tools:
+  pkg.installed:
+    - pkgs: {{ base.selinux_pkgs | json }}
+    - require:
+      - sls: {{ sls_repo }}
+    - require_in:
+      - selinux: ha-base-selinux
+{%- endif %}
 {%- if settings.selinux == 'enforcing' and base.selinux_policy_pkg %}
 
 ha-base-selinux-policy:

@@ -5,7 +5,8 @@
 # The HA settings of every controller service, set in the packaged config
 # files (a copy of each packaged file is kept as FILE.dist): database through
 # the VIP, every memcached and RabbitMQ node, APIs bound to the node's own
-# address (ha_openstack.service_settings).
+# address (ha_openstack.service_settings): in the config file, the uWSGI
+# inis or the httpd sites, as the map's server says the family runs them.
 include:
   - {{ sls_install }}
 {%- for service in salt['ha_openstack.services']() %}
@@ -25,6 +26,9 @@ ha-{{ service }}-config:
     - service: {{ service }}
     - extra: {{ svc.extra_settings | json }}
     - members: False
+{%- if svc.server %}
+    - server: {{ svc.server }}
+{%- endif %}
     - require:
       - file: ha-{{ service }}-config-dist
 
@@ -38,6 +42,9 @@ ha-{{ service }}-members:
     - name: {{ svc.config_file }}
     - service: {{ service }}
     - members: True
+{%- if svc.server %}
+    - server: {{ svc.server }}
+{%- endif %}
     - require:
       - ha_openstack: ha-{{ service }}-config
 {%- if svc.defaults %}
