@@ -133,7 +133,13 @@ def _uwsgi(address: str, port: int, workers: int) -> dict:
     # placement-api on a cold 3-controller deploy deadlocked at their first
     # requests ("greenlet.error: cannot switch to a different thread"),
     # their listen queues full, and never answered again.
-    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers, "threads": 1}}
+    # need-app: a worker that cannot load the application exits uWSGI, and
+    # the unit's drop-in starts it again. Without it uWSGI stays up with no
+    # application and answers 500 forever: nova's APIs and placement open
+    # the database while loading, and after a power loss of every
+    # controller Galera is back only later than oslo.db's retries (100 s).
+    return {"uwsgi": {"ha_bind_ip": address, "ha_bind_port": port, "processes": workers, "threads": 1,
+                      "need-app": "true"}}
 
 
 # How a family runs a service's WSGI APIs (the map's openstack:SERVICE:server,

@@ -104,6 +104,33 @@ def wait_until(what: str, probe, timeout: float, interval: float = 0.5, describe
         time.sleep(interval)
 
 
+def status(lab) -> tuple[int, dict, float]:
+    """salt-run ha.status --out=json: (exit code, the report, seconds the call took)."""
+    started = time.monotonic()
+    result = lab.run("salt-run", "--out=json", "ha.status", check=False, timeout=120)
+    took = time.monotonic() - started
+    try:
+        return result.returncode, json.loads(result.stdout), took
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"ha.status printed no JSON (exit {result.returncode}):\n{result.stdout}\n"
+                             f"{result.stderr}") from exc
+
+
+def wait_healthy(lab, what: str, timeout: float) -> tuple[dict, float]:
+    """Ask ha.status until it reports the control plane healthy (exit 0): (the report, seconds waited). On
+    timeout the failure names the problems of the last report."""
+    started = time.monotonic()
+    last = []
+
+    def healthy():
+        last[:] = [status(lab)]
+        return last[0][0] == 0
+
+    wait_until(what, healthy, timeout, 5, describe=lambda: json.dumps(
+        {name: part["problems"] for name, part in last[0][1].get("components", {}).items() if part["problems"]}))
+    return last[0][1], time.monotonic() - started
+
+
 @pytest.fixture(scope="session")
 def lab():
     driver = Lab()

@@ -16,7 +16,9 @@ from tests.lab.conftest import (
     CLIENT_NODE,
     CONTROLLERS,
     FAULT_WINDOWS,
+    status,
     vip_holder,
+    wait_healthy,
     wait_recovered,
     wait_until,
 )
@@ -101,18 +103,6 @@ for thread in threads:
 print(json.dumps({"acked": acked, "failed_writes": failed_writes, "tokens": tokens[0],
                   "failed_tokens": failed_tokens}), flush=True)
 """
-
-
-def status(lab) -> tuple[int, dict, float]:
-    """salt-run ha.status --out=json: (exit code, the report, seconds the call took)."""
-    started = time.monotonic()
-    result = lab.run("salt-run", "--out=json", "ha.status", check=False, timeout=120)
-    took = time.monotonic() - started
-    try:
-        return result.returncode, json.loads(result.stdout), took
-    except json.JSONDecodeError as exc:
-        raise AssertionError(f"ha.status printed no JSON (exit {result.returncode}):\n{result.stdout}\n"
-                             f"{result.stderr}") from exc
 
 
 def unit_starts(lab) -> dict[tuple[str, str], int]:
@@ -208,8 +198,7 @@ def test_crashed_controller_degrades_the_report_and_blocks_the_rolling_restart(d
     finally:
         lab.run("boot", crashed, check=False)
         wait_recovered(lab)
-    code, report, _ = wait_until("a healthy report after the boot", lambda: (lambda r: r[0] == 0 and r)(status(lab)),
-                                 120, 2)
+    report, _ = wait_healthy(lab, "a healthy report after the boot", 120)
     assert report["verdict"] == "healthy"
 
 

@@ -21,8 +21,8 @@ import time
 
 import pytest
 
-from tests.lab.conftest import CLIENT_NODE, CONTROLLERS, cluster_events, slowest_steps, vip_holder, wait_until
-from tests.lab.test_operations import CLIENT, status, unit_starts
+from tests.lab.conftest import CLIENT_NODE, CONTROLLERS, cluster_events, slowest_steps, vip_holder, wait_healthy
+from tests.lab.test_operations import CLIENT, unit_starts
 from tests.lab.test_pacemaker import VIP, ha_pillar, in_node, last_line, stop
 
 pytestmark = [pytest.mark.lab, pytest.mark.lab_scale]
@@ -84,6 +84,8 @@ def controllers_of(lab) -> list[str]:
 
 def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer_account, measure):
     lab = sql_client
+    # Nothing done blind: a problem left by an earlier test is named here, not blamed on the scale-out.
+    wait_healthy(lab, "a healthy report before the scale-out", 120)
     holder = vip_holder(lab)
     vip_starts = len(cluster_events(lab)["vip"])
     before = unit_starts(lab)
@@ -121,8 +123,7 @@ def test_two_controllers_join_through_the_pillar_and_a_deploy(sql_client, writer
     assert restarted == [], f"restarted by the scale-out: {restarted}"
     assert vip_holder(lab, online=grown) == holder and len(events["vip"]) == vip_starts, events["vip"][vip_starts:]
 
-    code, report, _ = wait_until("a healthy report of five controllers", lambda: (lambda r: r[0] == 0 and r)(
-        status(lab)), 120, 5)
+    report, _ = wait_healthy(lab, "a healthy report of five controllers", 120)
     assert_members(report, grown)
     # A second deploy of the grown lab changes nothing: the joins are done.
     deploy_changes_nothing(lab, measure, "of the grown lab again")
@@ -176,8 +177,7 @@ def test_two_controllers_leave_through_the_removal_orchestration(sql_client, wri
     for node in leaving:
         lab.run("remove", node)
 
-    code, report, _ = wait_until("a healthy report of three controllers", lambda: (lambda r: r[0] == 0 and r)(
-        status(lab)), 120, 5)
+    report, _ = wait_healthy(lab, "a healthy report of three controllers", 120)
     assert_members(report, CONTROLLERS)
     # A deploy after the removal changes nothing: the remaining nodes were configured without the two.
     deploy_changes_nothing(lab, measure, "after the scale-in")

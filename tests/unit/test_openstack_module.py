@@ -82,6 +82,12 @@ CACHE = {"enabled": True, "backend": "oslo_cache.memcache_pool", "memcache_serve
          "memcache_socket_timeout": 0.5, "memcache_dead_retry": 30}
 
 
+def _uwsgi(port: int) -> dict:
+    """A uWSGI API's ini settings on controller02 with 2 workers."""
+    return {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": port, "processes": 2, "threads": 1,
+                      "need-app": "true"}}
+
+
 def test_keystone_settings():
     assert ha_openstack.service_settings("keystone") == {
         "config": {
@@ -89,8 +95,7 @@ def test_keystone_settings():
             "token": {"provider": "fernet"},
             "cache": CACHE,
         },
-        "uwsgi": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2,
-                                         "threads": 1}}},
+        "uwsgi": {"keystone": _uwsgi(5000)},
     }
 
 
@@ -112,8 +117,7 @@ def test_placement_settings():
         "api": {"auth_strategy": "keystone"},
         "keystone_authtoken": _authtoken("placement"),
     }
-    assert settings["uwsgi"] == {"placement-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8778,
-                                                             "processes": 2, "threads": 1}}}
+    assert settings["uwsgi"] == {"placement-api": _uwsgi(8778)}
 
 
 def test_nova_settings():
@@ -138,11 +142,7 @@ def test_nova_settings():
     assert config["vnc"]["novncproxy_base_url"] == "http://openstack-vip:6080/vnc_auto.html"
     assert config["oslo_messaging_rabbit"] == {"rabbit_quorum_queue": False}
     assert config["cache"] == CACHE
-    assert settings["uwsgi"] == {
-        "nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2, "threads": 1}},
-        "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2,
-                                        "threads": 1}},
-    }
+    assert settings["uwsgi"] == {"nova-api": _uwsgi(8774), "nova-api-metadata": _uwsgi(8775)}
 
 
 def test_quorum_queues_and_workers_follow_the_pillar(ha):
@@ -158,14 +158,10 @@ def test_quorum_queues_and_workers_follow_the_pillar(ha):
 
 # What the settings said before the WSGI server was a parameter: Debian's (uWSGI) must stay exactly these.
 DEBIAN_UWSGI = {
-    "keystone": {"keystone": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 5000, "processes": 2,
-                                        "threads": 1}}},
+    "keystone": {"keystone": _uwsgi(5000)},
     "glance": {},
-    "placement": {"placement-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8778, "processes": 2,
-                                              "threads": 1}}},
-    "nova": {"nova-api": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8774, "processes": 2, "threads": 1}},
-             "nova-api-metadata": {"uwsgi": {"ha_bind_ip": "10.10.10.52", "ha_bind_port": 8775, "processes": 2,
-                                             "threads": 1}}},
+    "placement": {"placement-api": _uwsgi(8778)},
+    "nova": {"nova-api": _uwsgi(8774), "nova-api-metadata": _uwsgi(8775)},
 }
 NOVA_LISTEN = ("osapi_compute_listen", "osapi_compute_listen_port", "metadata_listen", "metadata_listen_port")
 
@@ -449,7 +445,8 @@ def test_set_options_of_a_uwsgi_unit_with_extra_settings(tmp_path):
     ini.write_text("[uwsgi]\nprocesses = 4\n")
     assert ha_openstack.set_options(str(ini), "keystone", unit="keystone", extra={"uwsgi": {"plugins": "python3"}}) \
         == {"uwsgi.ha_bind_ip": "10.10.10.52", "uwsgi.ha_bind_port": 5000, "uwsgi.processes": 2,
-            "uwsgi.threads": 1, "uwsgi.plugins": "python3"}
+            "uwsgi.threads": 1, "uwsgi.need-app": "true", "uwsgi.plugins": "python3"}
+    assert "need-app = true\n" in ini.read_text()
     with pytest.raises(CommandExecutionError, match="^keystone has no uWSGI unit 'nova-api'; known: keystone$"):
         ha_openstack.set_options(str(ini), "keystone", unit="nova-api")
 

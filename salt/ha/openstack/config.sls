@@ -76,7 +76,11 @@ ha-{{ service }}-uwsgi-bind-{{ unit }}:
     - contents: |
         # Managed by the ha formula: the init script reads the API's bind
         # address, port and processes from the [uwsgi] keys named here.
+        # uWSGI exits 0 when the application does not load (need-app in
+        # its ini; the database not reachable yet): start it again.
         [Service]
+        Restart=always
+        RestartSec=10
         Environment=UWSGI_BIND_CONFIG_FILE={{ ini }} UWSGI_BIND_CONFIG_SECTION=uwsgi
         Environment=UWSGI_BIND_CONFIG_IP_DIRECTIVE=ha_bind_ip UWSGI_BIND_CONFIG_PORT_DIRECTIVE=ha_bind_port
         Environment=UWSGI_BIND_CONFIG_WORKERS_DIRECTIVE=processes
