@@ -4,7 +4,11 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
-HOST_PACKAGES := debootstrap systemd-container dpkg-dev iproute2
+# The lab's (debootstrap, systemd-container, dpkg-dev, iproute2), then the
+# RedHat side's offline proofs: haproxy -c on each family's rendered config,
+# RDO's httpd sites under apache2 with mod_wsgi, firewalld's rich-rule parser.
+HOST_PACKAGES := debootstrap systemd-container dpkg-dev iproute2 haproxy apache2 libapache2-mod-wsgi-py3 \
+	python3-firewall
 
 .PHONY: venv host-packages lab test test-scale lint down
 

@@ -177,7 +177,7 @@ def _apis_answer() -> list[str]:
     apis = __salt__["ha_openstack.apis"](gate=True)  # noqa: F821 - Salt loader dunder
     silent = [api for api in apis if not __salt__["ha_openstack.answers"](__salt__["ha_openstack.node_url"](api))]  # noqa: F821
     if silent:
-        raise CommandExecutionError(f"not answering on this node: {', '.join(silent)}")
+        raise CommandExecutionError(f"not up on this node (no answer, or 4xx/5xx): {', '.join(silent)}")
     return apis
 
 

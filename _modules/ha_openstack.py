@@ -155,6 +155,21 @@ def httpd_bound(text: str, address: str, port: int | None = None) -> str:
     return HTTPD_VHOST_RE.sub(bind, HTTPD_LISTEN_RE.sub(bind, text))
 
 
+def httpd_granted(text: str, directory: str) -> str:
+    """
+    httpd site ``text`` with a ``<Directory DIRECTORY>`` block that grants
+    access (``Require all granted``) at the end of its first
+    ``<VirtualHost>``, unless the site has a block for that directory
+    already. EL9's httpd denies every directory by default, and RDO's
+    placement site serves its WSGI script from /usr/bin without granting
+    it: every request answers 403. Pure text; no I/O.
+    """
+    if re.search(rf"^\s*<Directory\s+\"?{re.escape(directory)}/?\"?\s*>", text, re.MULTILINE):
+        return text
+    block = f"  <Directory {directory}>\n    Require all granted\n  </Directory>\n"
+    return re.sub(r"^(\s*</VirtualHost>)", lambda match: block + match.group(1), text, count=1, flags=re.MULTILINE)
+
+
 HTTPD_DAEMON_RE = re.compile(r"^(\s*WSGIDaemonProcess[ \t]+\S+)([^\n]*)$", re.MULTILINE)
 
 
@@ -461,10 +476,29 @@ def api(method: str, auth_url: str, user: str, password_pillar: str, project: st
     return payload
 
 
+def answer(url: str) -> int | None:
+    """
+    The HTTP status that the API at ``url`` answers a GET with, or None
+    when nothing answers there.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-call ha_openstack.answer http://10.10.10.51:8778/
+    """
+    try:
+        return _request("GET", url)[0]
+    except CommandExecutionError:
+        return None
+
+
 def answers(url: str) -> bool:
     """
-    Whether an OpenStack API answers at ``url`` (any HTTP status counts:
-    an API that asks for a token is up).
+    Whether the API at ``url`` answers as a working one does: 2xx or 3xx to
+    a GET of its version document, what HAProxy's ``httpchk`` wants of a
+    backend. A 4xx or 5xx (placement's vhost denying ``/``, uWSGI without
+    its application) is not up: HAProxy would mark the backend DOWN.
 
     CLI Example:
 
@@ -472,11 +506,8 @@ def answers(url: str) -> bool:
 
         salt-call ha_openstack.answers http://10.10.10.51:5000/v3
     """
-    try:
-        _request("GET", url)
-    except CommandExecutionError:
-        return False
-    return True
+    status = answer(url)
+    return status is not None and 200 <= status < 400
 
 
 def run_manage(command: list[str], user: str, env_pillar: dict | None = None) -> dict:

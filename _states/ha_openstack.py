@@ -90,7 +90,7 @@ def options(name: str, service: str, unit: str | None = None, extra: dict | None
     return ret
 
 
-def httpd_listen(name: str, api: str | None = None) -> dict:
+def httpd_listen(name: str, api: str | None = None, grant: str | None = None) -> dict:
     """
     Bind httpd's ``Listen`` directives and ``<VirtualHost>`` blocks in the
     config file ``name`` to this controller's own address: at the backend
@@ -99,15 +99,18 @@ def httpd_listen(name: str, api: str | None = None) -> dict:
     ``Listen 80``), so that HAProxy can bind those ports on the VIP. With
     ``api``, the site's ``WSGIDaemonProcess`` also gets
     ``ha:openstack:workers`` processes of one thread each
-    (``ha_openstack.httpd_daemon``). Changes list the directives as they
-    are now (``listen``, ``daemon``), of the kinds that changed.
+    (``ha_openstack.httpd_daemon``). With ``grant`` (a directory: where the
+    site's WSGI script lives), the site grants access to it
+    (``ha_openstack.httpd_granted``). Changes list the directives as they
+    are now (``listen``, ``daemon``, ``grant``), of the kinds that changed.
 
     .. code-block:: yaml
 
-        ha-keystone-httpd-wsgi-keystone:
+        ha-placement-httpd-placement:
           ha_openstack.httpd_listen:
-            - name: /etc/httpd/conf.d/wsgi-keystone.conf
-            - api: keystone
+            - name: /etc/httpd/conf.d/00-placement-api.conf
+            - api: placement
+            - grant: /usr/bin
     """
     ret = _kit("ret")(name)
     path = Path(name)
@@ -121,7 +124,11 @@ def httpd_listen(name: str, api: str | None = None) -> dict:
     if daemon:
         bound = _mod("httpd_sized", bound, daemon)
         sized = ", WSGIDaemonProcess " + " ".join(f"{option}={value}" for option, value in daemon.items())
-    for kind, starts in (("listen", ("Listen", "<VirtualHost")), ("daemon", ("WSGIDaemonProcess",))):
+    if grant:
+        bound = _mod("httpd_granted", bound, grant)
+        sized += f", {grant} granted"
+    for kind, starts in (("listen", ("Listen", "<VirtualHost")), ("daemon", ("WSGIDaemonProcess",)),
+                         ("grant", ("<Directory",))):
         before, after = ([line.strip() for line in t.splitlines() if line.strip().startswith(starts)]
                          for t in (text, bound))
         if after != before:
@@ -409,8 +416,9 @@ def restart_due(name: str, service: str) -> dict:
 
 def answering(name: str, timeout: int = 120) -> dict:
     """
-    Health gate: wait until the API at URL ``name`` answers HTTP, up to
-    ``timeout`` seconds.
+    Health gate: wait until the API at URL ``name`` answers as a working
+    API does (2xx or 3xx, see ``ha_openstack.answers``), up to ``timeout``
+    seconds.
 
     .. code-block:: yaml
 
@@ -425,7 +433,9 @@ def answering(name: str, timeout: int = 120) -> dict:
     try:
         _kit("wait")(f"{name} answering", lambda: _mod("answers", name), timeout, 2)
     except CommandExecutionError:
-        return _kit("fail")(ret, f"{name} did not answer within {timeout} s: see the service's log")
+        status = _mod("answer", name)
+        said = "nothing answers" if status is None else f"it answers HTTP {status}, not 2xx or 3xx"
+        return _kit("fail")(ret, f"{name} is not up after {timeout} s ({said}): see the service's log")
     ret["comment"] = f"{name} answers"
     return ret
 

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, lab_secrets
+from tests.lab.conftest import ADDRESSES, CLIENT_NODE, CONTROLLERS, lab_secrets, wait_until
 from tests.lab.test_pacemaker import APIS, VIP, backends_not_up, ha_pillar, http
 
 pytestmark = pytest.mark.lab
@@ -95,3 +95,37 @@ def test_configs_keep_the_packaged_file_and_no_secret_is_world_readable(services
     nova = services.exec(node, "cat", "/etc/nova/nova.conf").stdout
     assert f"@{VIP}:3306/nova_api" in nova and "openstack-controller" not in nova
     assert all(f"@{address}:5672" in nova for address in ADDRESSES.values())
+
+
+def gate(lab, node: str, url: str, timeout: int) -> dict:
+    """The deploy's API health gate (the state ha_openstack.answering) run on ``node`` for ``url``: its return."""
+    result = lab.run("salt", "--out=json", "--static", "-t", str(timeout + 60), node, "state.single",
+                     "ha_openstack.answering", f"name={url}", f"timeout={timeout}", check=False)
+    (ret,) = json.loads(result.stdout)[node].values()
+    return ret
+
+
+def test_the_deploys_gate_fails_on_an_api_that_answers_an_error(services):
+    """
+    nova-api whose paste config lost the route of its version document
+    answers 404 to its GET: the gate fails and names the status. With the
+    packaged file back, the gate passes.
+    """
+    node = CONTROLLERS[2]
+    url = f"http://{ADDRESSES[node]}:{APIS['nova_api']}/"
+    paste = "/etc/nova/api-paste.ini"
+    services.exec(node, "cp", "-p", paste, f"{paste}.hatest")
+    try:
+        services.exec(node, "sed", "-i", "/^\\/: oscomputeversions$/d", paste)
+        services.exec(node, "systemctl", "restart", "nova-api")
+        ret = gate(services, node, url, 30)
+        assert ret["result"] is False, ret
+        assert ret["comment"] == f"{url} is not up after 30 s (it answers HTTP 404, not 2xx or 3xx): see the " \
+                                 "service's log", ret
+    finally:
+        services.exec(node, "mv", f"{paste}.hatest", paste, check=False)
+        services.exec(node, "systemctl", "restart", "nova-api", check=False)
+    ret = gate(services, node, url, 90)
+    assert ret["result"] is True and ret["comment"] == f"{url} answers", ret
+    wait_until("HAProxy to see nova-api UP again", lambda: not backends_not_up(services), 60, 2,
+               describe=lambda: backends_not_up(services))

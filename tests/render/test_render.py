@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 
 import pytest
 import salt.config
@@ -499,8 +501,10 @@ def test_openstack_per_os_family(salt_cli):
     site = args(redhat["ha-keystone-httpd-keystone"], "ha_openstack")
     assert (site["name"], site["api"]) == ("/etc/httpd/conf.d/wsgi-keystone.conf", "keystone")
     assert {"file": "ha-keystone-httpd-keystone-site"} in site["require"]
-    assert args(redhat["ha-placement-httpd-placement"], "ha_openstack")["name"] == (
-        "/etc/httpd/conf.d/00-placement-api.conf")
+    placement = args(redhat["ha-placement-httpd-placement"], "ha_openstack")
+    # RDO's placement site does not grant its script's directory; keystone's does.
+    assert (placement["name"], placement["grant"]) == ("/etc/httpd/conf.d/00-placement-api.conf", "/usr/bin")
+    assert "grant" not in site
     assert args(redhat["ha-openstack-httpd-listen"], "ha_openstack")["name"] == "/etc/httpd/conf/httpd.conf"
     # A settings change leaves a flag; the service's units restart while it is there (also in a later state run:
     # ha.deploy writes the settings and restarts the services in different steps), then it goes. A failed
@@ -577,3 +581,22 @@ def test_openstack_wsgi_servers_per_os_family(salt_cli):
         "metadata_listen": "10.10.10.52", "metadata_listen_port": 8775}
     daemon = salt_cli.run("ha_openstack.httpd_daemon", "placement", minion_tgt="openstack-controller02")
     assert daemon.returncode == 0 and daemon.data == {"processes": PILLAR["openstack"]["workers"], "threads": 1}
+
+
+@pytest.mark.parametrize("minion", ["openstack-controller01", "openstack-controller02"])  # Debian, RedHat
+def test_haproxy_accepts_the_config_each_family_renders(salt_cli, minion, tmp_path):
+    """The HAProxy config that a controller of each family renders (its map, the example pillar), checked by
+    ``haproxy -c`` (Debian's haproxy, a host package of make venv; EL9 ships 2.4, Debian 12 2.6)."""
+    ret = salt_cli.run("state.show_sls", "ha.haproxy.config", minion_tgt=minion)
+    assert ret.returncode == 0, ret
+    managed = {k: v for arg in ret.data["ha-haproxy-config"]["file"] if isinstance(arg, dict) for k, v in arg.items()}
+    template = (REPO / "salt" / managed["source"].removeprefix("salt://")).read_text()
+    rendered = salt_cli.run("file.apply_template_on_contents", contents=template, template="jinja",
+                            context=managed["context"], defaults={}, saltenv="base", minion_tgt=minion)
+    assert rendered.returncode == 0 and isinstance(rendered.data, str), rendered
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(rendered.data)
+    assert shutil.which("haproxy"), "haproxy is missing: make host-packages installs it"
+    checked = subprocess.run(["haproxy", "-c", "-f", str(config)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "listen galera" in rendered.data and managed["check_cmd"].endswith("-c -f")

@@ -454,7 +454,7 @@ def test_the_openstack_gate_names_the_silent_apis(salt, memcached, clock, monkey
     with pytest.raises(CommandExecutionError) as err:
         ha_health.restart_services(timeout=2)
     assert str(err.value) == ("openstack restarted but not healthy: did not see the OpenStack APIs answering within "
-                              "2 s: not answering on this node: glance, nova")
+                              "2 s: not up on this node (no answer, or 4xx/5xx): glance, nova")
     assert ("ha_openstack.apis", (), {"gate": True}) in salt.calls
 
 

@@ -605,6 +605,37 @@ def test_answers_false_on_a_closed_port():
 
 
 @pytest.fixture
+def status_http():
+    """A local API answering every GET with the status ``server.status``."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            self.send_response(server.status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("status", "up"), [(200, True), (300, True), (399, True), (401, False), (403, False),
+                                            (404, False), (500, False), (503, False)])
+def test_answers_only_as_a_working_api_does(status_http, status, up):
+    # glance's version document is a 300; placement's vhost denying / a 403; uWSGI without its app a 500.
+    status_http.status = status
+    assert ha_openstack.answer(status_http.url) == status
+    assert ha_openstack.answers(status_http.url) is up
+
+
+@pytest.fixture
 def keystone_http(pillar_get):
     """A local keystone answering /v3/auth/tokens and GET /v3/projects; ``header`` names the token's header,
     ``token`` is the one it issues and accepts, ``logins`` counts the token requests."""
@@ -654,7 +685,8 @@ def test_token_against_a_local_keystone(keystone_http, pillar_get):
     assert ha_openstack._token(url, *LOGIN) is None
     with pytest.raises(CommandExecutionError, match="^pillar key ha:none is empty or not a string$"):
         ha_openstack._token(url, "admin", "ha:none", "admin")
-    assert ha_openstack.answers(url) is True  # a 401 is an answer
+    # Asking for a token is not what a working API answers to its version document's GET.
+    assert ha_openstack.answer(url) == 401 and ha_openstack.answers(url) is False
 
 
 def test_authenticates_and_api_log_in_once_per_job(keystone_http, pillar_get):
@@ -752,6 +784,21 @@ def test_httpd_bound_pins_listen_and_virtual_hosts():
 RDO_KEYSTONE_DAEMON = ("    WSGIDaemonProcess keystone-public processes=5 threads=1 user=keystone group=keystone "
                        "display-name=%{GROUP}\n")
 RDO_PLACEMENT_DAEMON = "  WSGIDaemonProcess placement-api processes=3 threads=1 user=placement group=placement\n"
+
+
+def test_httpd_granted_adds_a_directory_block_inside_the_first_vhost_once():
+    site = "Listen 8778\n<VirtualHost *:8778>\n  WSGIScriptAlias / /usr/bin/placement-api\n</VirtualHost>\n" \
+           "Alias /placement-api /usr/bin/placement-api\n"
+    granted = ha_openstack.httpd_granted(site, "/usr/bin")
+    assert granted == ("Listen 8778\n<VirtualHost *:8778>\n  WSGIScriptAlias / /usr/bin/placement-api\n"
+                       "  <Directory /usr/bin>\n    Require all granted\n  </Directory>\n</VirtualHost>\n"
+                       "Alias /placement-api /usr/bin/placement-api\n")
+    assert ha_openstack.httpd_granted(granted, "/usr/bin") == granted
+    # A site that has a block of its own for the directory (RDO's keystone site) is left as it is.
+    own = site.replace("</VirtualHost>", '  <Directory "/usr/bin/">\n    Require all granted\n  </Directory>\n'
+                                         "</VirtualHost>")
+    assert ha_openstack.httpd_granted(own, "/usr/bin") == own
+    assert ha_openstack.httpd_granted(site, "/usr/local/bin").count("<Directory /usr/local/bin>") == 1
 
 
 def test_httpd_sized_sets_the_daemons_processes_and_threads():

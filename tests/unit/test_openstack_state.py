@@ -137,6 +137,8 @@ class Fake:
 
     def __init__(self):
         self.settings, self.keystone, self.answering = copy.deepcopy(SETTINGS), Keystone(), True
+        # What the API answers once the gate has given up (ha_openstack.answer): an HTTP status or None.
+        self.status: int | None = None
         self.servers: list[str | None] = []  # the WSGI server of each service_settings call
         self.daemon_calls: list[str] = []  # the APIs of the httpd_daemon calls
         self.results: dict[tuple, list[dict]] = {}  # run_manage's answers by command, in turn
@@ -201,6 +203,7 @@ class Fake:
             "ha_openstack.authenticates": lambda *args: self.keystone.authenticates(*args),
             "ha_openstack.api": lambda *args: self.keystone.api(*args),
             "ha_openstack.answers": lambda url: self.answering,
+            "ha_openstack.answer": lambda url: self.status,
             "mine.send": lambda *args, **kwargs: self.sent.append((args, kwargs)) or self.send_answer,
             "mine.get": lambda tgt, fun: self.mine_gets.append((tgt, fun)) or (
                 {tgt: self.mine[tgt]} if tgt in self.mine else {}),
@@ -211,6 +214,7 @@ class Fake:
             "ha_openstack.httpd_bound": module.httpd_bound,
             "ha_openstack.httpd_daemon": self.httpd_daemon,
             "ha_openstack.httpd_sized": module.httpd_sized,
+            "ha_openstack.httpd_granted": module.httpd_granted,
             "pkg.version": self.version,
             "ha_galera.schema_digest": self.schema_digest,
             "ha_galera.column": self.column,
@@ -784,8 +788,12 @@ def test_answering(fake, opts, clock):
     fake.answering = False
     ret = state.answering(NODE_AUTH, timeout=10)
     assert ret == {"name": NODE_AUTH, "changes": {}, "result": False,
-                   "comment": f"{NODE_AUTH} did not answer within 10 s: see the service's log"}
+                   "comment": f"{NODE_AUTH} is not up after 10 s (nothing answers): see the service's log"}
     assert clock.sleeps == [2] * 5
+    fake.status = 403
+    assert state.answering(NODE_AUTH, timeout=2)["comment"] == (
+        f"{NODE_AUTH} is not up after 2 s (it answers HTTP 403, not 2xx or 3xx): see the service's log")
+    del clock.sleeps[5:]
     opts["test"] = True
     assert state.answering(NODE_AUTH)["result"] is True and len(clock.sleeps) == 5
 
@@ -841,6 +849,22 @@ def test_httpd_listen_sizes_a_bound_site(tmp_path, fake):
     assert site.read_text() == RDO_PLACEMENT_SITE.replace("processes=3", "processes=2")
     assert state.httpd_listen(str(site), "placement")["changes"] == {}
     assert fake.daemon_calls == ["placement", "placement"]
+
+
+def test_httpd_listen_grants_the_directory_of_the_wsgi_script(tmp_path, fake, opts):
+    site = tmp_path / "00-placement-api.conf"
+    site.write_text(RDO_PLACEMENT_SITE.replace("processes=3", "processes=2"))
+    opts["test"] = True
+    ret = state.httpd_listen(str(site), "placement", grant="/usr/bin")
+    assert ret["result"] is None and ret["changes"] == {"grant": ["<Directory /usr/bin>"]}
+    assert "<Directory" not in site.read_text()
+    opts["test"] = False
+    ret = state.httpd_listen(str(site), "placement", grant="/usr/bin")
+    assert ret["changes"] == {"grant": ["<Directory /usr/bin>"]}
+    block = "  <Directory /usr/bin>\n    Require all granted\n  </Directory>\n"
+    assert site.read_text().endswith(block + "</VirtualHost>\n")
+    again = state.httpd_listen(str(site), "placement", grant="/usr/bin")
+    assert again["changes"] == {} and again["comment"].endswith(", /usr/bin granted")
 
 
 def test_httpd_listen_without_an_api_keeps_each_port(tmp_path, fake):

@@ -3,6 +3,9 @@ firewall_rules and its validation."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 from salt.exceptions import CommandExecutionError
 
@@ -373,3 +376,28 @@ def test_a_port_and_a_range_with_the_same_low_end_keep_one_order(ha):
 )
 def test_node_ports_must_not_clash_with_the_fixed_ones(ha, mutate, error):
     assert error in errors_for(ha, mutate)
+
+
+# firewalld's own parser, from Debian's python3-firewall (a host package of
+# make venv): each rule as firewalld reads it and prints it back.
+CANONICAL = """
+import json, sys
+from firewall.core.rich import Rich_Rule
+print(json.dumps([str(Rich_Rule(rule_str=rule)) for rule in json.load(sys.stdin)]))
+"""
+
+
+def test_rich_rules_are_in_firewalds_own_form(ha):
+    # Salt's firewalld state compares its rich rules with what firewall-cmd
+    # lists, which is firewalld's canonical form: a rule written otherwise
+    # would be added again at every deploy.
+    ha["base"]["firewall_allow"] = [{"port": 9100, "proto": "tcp", "source": "10.10.10.0/24"},
+                                    {"port": 161, "proto": "udp"}]
+    ha["base"]["ssh_port"] = 2222
+    rules = sorted({rule for node in (C01, C02, COMPUTE)
+                    for rule in ha_topology.firewall_rules(node, ha)["rich_rules"]})
+    assert any("35672-35682" in rule for rule in rules) and any("10.10.10.0/24" in rule for rule in rules)
+    found = subprocess.run(["/usr/bin/python3", "-c", CANONICAL], input=json.dumps(rules), capture_output=True,
+                           text=True, check=False)
+    assert found.returncode == 0, f"firewalld's parser (python3-firewall, make host-packages): {found.stderr}"
+    assert json.loads(found.stdout) == rules

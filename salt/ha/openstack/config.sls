@@ -109,6 +109,9 @@ ha-{{ service }}-httpd-{{ site.api }}:
   ha_openstack.httpd_listen:
     - name: {{ conf }}
     - api: {{ site.api }}
+{%- if site.get('grant') %}
+    - grant: {{ site.grant }}
+{%- endif %}
     - require:
       - sls: {{ sls_install }}
 {%- if site.source %}
