@@ -63,7 +63,7 @@ def _run(cmd: list[str], *, what: str, stdin: str | None = None, timeout: float 
     )
     if check and result["retcode"] != 0:
         raise CommandExecutionError(
-            f"{what} failed (exit {result['retcode']}): {__utils__['ha_kit.tail'](result, 4)}"  # noqa: F821
+            f"{what} failed (exit {result['retcode']}): {__utils__['ha_kit.tail'](result, 4, 'Error:')}"  # noqa: F821
         )
     return result
 
@@ -618,6 +618,52 @@ def push(commands: list[list[str]]) -> None:
         for words in commands:
             _pcs("-f", edited, *words)
         _pcs("cluster", "cib-push", edited, f"diff-against={original}")
+
+
+# pcs status pcsd: one "  NODE: Online" line per node ("Offline", "Unable to authenticate").
+PCSD_STATUS_RE = re.compile(r"^\s+(\S+): (.+?)\s*$", re.MULTILINE)
+
+
+def pcsd_status(nodes: list[str]) -> dict[str, str]:
+    """
+    What pcs on this node finds of pcsd on each of ``nodes`` (``pcs status
+    pcsd NODE ...``): ``{node: "Online"}``, or ``"Offline"``, ``"Unable to
+    authenticate"``; a node pcs printed nothing for is left out.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.pcsd_status '[openstack-controller02, openstack-controller03]'
+    """
+    result = _pcs("status", "pcsd", *nodes, check=False)
+    found = dict(PCSD_STATUS_RE.findall(result["stdout"] + result["stderr"]))
+    return {node: found[node] for node in nodes if node in found}
+
+
+def pcsd_online(nodes: list[str], timeout: float = 180) -> None:
+    """
+    Wait until pcs on this node reaches an authenticated pcsd on every node
+    of ``nodes``: the gate before ``pcs cluster node add``, which sends the
+    new corosync.conf to every node and stops half done (the nodes that got
+    it and the one that did not disagree) when one pcsd does not answer.
+    Raises naming each node that is not online and what pcs found.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.pcsd_online '[openstack-controller02, openstack-controller03]'
+    """
+    def probe() -> bool:
+        # Through __salt__: the probe runs in the toolkit's loader (ha_kit.wait).
+        found = __salt__["ha_pacemaker.pcsd_status"](nodes)  # noqa: F821 - Salt loader dunder
+        missing = {node: found.get(node, "no answer") for node in nodes if found.get(node) != "Online"}
+        if missing:
+            raise CommandExecutionError(", ".join(f"{node}: {said}" for node, said in missing.items()))
+        return True
+
+    __utils__["ha_kit.wait"](f"pcsd online on {', '.join(nodes)}", probe, timeout, 2)  # noqa: F821
 
 
 def online(nodes: list[str], timeout: float = 180) -> dict:

@@ -89,7 +89,8 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
     in a quorate cluster (waits up to ``timeout`` seconds: the health gate).
 
     A controller of ``nodes`` that the cluster does not have is added to it
-    (``ha_pacemaker.node_add``), one at a time, in the order of ``nodes``. A
+    (``ha_pacemaker.node_add``), one at a time, in the order of ``nodes``,
+    once pcsd answers on every node (``ha_pacemaker.pcsd_online``). A
     node that belongs to another cluster, a cluster with a node that
     ``nodes`` does not list or at another address, is never destroyed or
     changed: the state fails and says what it found (a controller leaves
@@ -142,6 +143,9 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             _mod("setup")(name, nodes, totem)
             ret["changes"]["cluster"] = planned["cluster"]
             comments.append(f"cluster {name} created, started and enabled on {', '.join(nodes)}")
+        if added:
+            # Every pcsd answers first: node add stops half done at one that does not.
+            _mod("pcsd_online")(list(nodes), timeout)
         for node, address in added.items():
             # One at a time, each started and online before the next.
             _mod("node_add")(node, address, timeout)

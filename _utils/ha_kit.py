@@ -140,14 +140,21 @@ def run(salt: Mapping, argv: list[str], *, what: str, stdin: str | None = None, 
     return result
 
 
-def tail(result: Mapping, lines: int | None = None) -> str:
+def tail(result: Mapping, lines: int | None = None, keep: str | None = None) -> str:
     """
     What a failed command said, from a :py:func:`run` result: its standard
     error, or its standard output when it printed nothing there, stripped;
-    with ``lines``, only the last ``lines`` lines, joined on one line.
+    with ``lines``, only the last ``lines`` lines, joined on one line, after
+    the earlier lines that start with ``keep`` (pcs's "Error:" lines, which
+    name the node that failed, come before its progress lines of the
+    others).
     """
     text = result["stderr"].strip() or result["stdout"].strip()
-    return text if lines is None else " ".join(text.splitlines()[-lines:])
+    if lines is None:
+        return text
+    every = text.splitlines()
+    kept = [line for line in every[:-lines] if keep and line.startswith(keep)]
+    return " ".join(kept + every[-lines:])
 
 
 # --- waiting -------------------------------------------------------------------------

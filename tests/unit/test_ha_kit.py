@@ -109,6 +109,16 @@ def test_run_leaves_a_failed_exit_to_the_caller(kit, run_all):
     assert kit.tail({"stdout": "\nonly stdout\n", "stderr": "  \n"}, 2) == "only stdout"
 
 
+def test_tail_keeps_the_earlier_lines_that_start_with_a_prefix(kit):
+    # pcs names the node that failed before the progress lines of the others.
+    said = {"stdout": "", "stderr": "Sending updated corosync.conf to nodes...\nError: c02: Unable to connect to c02\n"
+                                    "c03: Succeeded\nc01: Succeeded\nError: Errors have occurred, therefore pcs is "
+                                    "unable to continue\n"}
+    assert kit.tail(said, 3, "Error:") == ("Error: c02: Unable to connect to c02 c03: Succeeded c01: Succeeded "
+                                           "Error: Errors have occurred, therefore pcs is unable to continue")
+    assert kit.tail(said, 2) == "c01: Succeeded Error: Errors have occurred, therefore pcs is unable to continue"
+
+
 def test_run_environment(kit, run_all):
     kit.run({"cmd.run_all": run_all}, ["etcdctl", "member", "list"], env={"ETCDCTL_API": "3"}, what="etcdctl")
     kit.run({"cmd.run_all": run_all}, ["keystone-manage"], env={"PATH": "/usr/bin", "OS_PW": SECRET}, clean_env=True,

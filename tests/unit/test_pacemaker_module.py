@@ -153,6 +153,7 @@ def configure_loader_modules(pacemaker_map, run_all, utils):
                                         "cmd.run_all": run_all,
                                         # The waits' probes call the module through __salt__.
                                         "ha_pacemaker.status": lambda: ha_pacemaker.status(),
+                                        "ha_pacemaker.pcsd_status": lambda nodes: ha_pacemaker.pcsd_status(nodes),
                                         "ha_pacemaker.forget_node": lambda node: ha_pacemaker.forget_node(node)},
                            "__utils__": utils, "__context__": {}}}
 
@@ -599,10 +600,11 @@ def test_auth_sends_the_password_on_stdin_and_checks_the_tokens(run_all, pacemak
 
 
 def test_failed_pcs_command_names_it_with_its_last_lines_and_no_secret(run_all):
-    pcs_answering(run_all, **{"host auth": (1, "", "Error: a\nError: b\nError: c\nError: d\nError: e\n")})
+    pcs_answering(run_all, **{"host auth": (1, "", "Error: a\nc02: b\nc03: c\nc04: d\nError: e\n")})
     with pytest.raises(CommandExecutionError) as err:
         ha_pacemaker.auth({C01: "10.10.10.51"}, SECRET)
-    assert str(err.value) == "pcs host auth failed (exit 1): Error: b Error: c Error: d Error: e"
+    # The last 4 lines, after the earlier errors (which name the node that failed).
+    assert str(err.value) == "pcs host auth failed (exit 1): Error: a c02: b c03: c c04: d Error: e"
 
 
 def test_pcs_that_hangs_or_is_missing(run_all):
@@ -908,3 +910,18 @@ def test_node_remove_that_pcs_refuses(run_all, clock, four_nodes):
         ha_pacemaker.node_remove(C04)
     # No wait after a failed removal.
     assert len(run_all.calls) == 2 and clock.sleeps == []
+
+
+def test_pcsd_status_and_the_gate_before_a_node_add(run_all, monkeypatch):
+    answers = iter([(2, "  openstack-controller01: Online\n  openstack-controller02: Unable to authenticate\n", ""),
+                    (0, "  openstack-controller01: Online\n  openstack-controller02: Online\n", "")])
+    pcs_answering(run_all, **{"status pcsd": lambda argv: next(answers)})
+    assert ha_pacemaker.pcsd_status([C01, C02, C03]) == {C01: "Online", C02: "Unable to authenticate"}
+    assert run_all.calls[-1]["argv"] == [PCS, "status", "pcsd", C01, C02, C03]
+    ha_pacemaker.pcsd_online([C01, C02], timeout=5)
+    pcs_answering(run_all, **{"status pcsd": (2, "  openstack-controller01: Online\n  openstack-controller02: "
+                                                 "Offline\n", "")})
+    with pytest.raises(CommandExecutionError) as err:
+        ha_pacemaker.pcsd_online([C01, C02, C03], timeout=0)
+    assert str(err.value) == (f"did not see pcsd online on {C01}, {C02}, {C03} within 0 s: {C02}: Offline, "
+                              f"{C03}: no answer")

@@ -56,7 +56,8 @@ class FakePacemaker:
     def funcs(self):
         funcs = {f"ha_pacemaker.{name}": self.call(name) for name in ("set_password", "auth", "setup",
                                                                       "node_add", "update_totem",
-                                                                      "destroy_package_cluster", "online")}
+                                                                      "destroy_package_cluster", "online",
+                                                                      "pcsd_online")}
         funcs.update({
             "ha_pacemaker.password_matches": self.call("password_matches", lambda user, pw: pw == self.password),
             "ha_pacemaker.cluster_config": self.call("cluster_config", lambda: copy.deepcopy(self.config)),
@@ -277,8 +278,9 @@ def test_a_controller_added_to_the_pillar_joins_the_cluster(pcs, cluster):
                    "result": True,
                    "comment": f"pcs authenticated against {C03}; {C03} added to cluster openstack-cluster-01, "
                               "started and enabled; every node of openstack-cluster-01 is online"}
-    assert [call for call in pcs.calls if call[0] in CHANGING | {"online"}] == [
-        ("auth", cluster["nodes"], SECRET), ("node_add", C03, "10.10.10.53", 90), ("online", list(NODES), 90)]
+    assert [call for call in pcs.calls if call[0] in CHANGING | {"online", "pcsd_online"}] == [
+        ("auth", cluster["nodes"], SECRET), ("pcsd_online", list(NODES), 90), ("node_add", C03, "10.10.10.53", 90),
+        ("online", list(NODES), 90)]
 
 
 def test_a_controller_added_in_test_mode(pcs, cluster, opts):
@@ -300,6 +302,17 @@ def test_a_controller_that_does_not_join(pcs, cluster):
     ret = run_cluster(cluster)
     assert ret["result"] is False and ret["changes"] == {}
     assert ret["comment"] == f"pcs cluster node add {C03} failed: Error: {C03}: Running cluster services"
+
+
+def test_a_controller_is_not_added_while_a_pcsd_does_not_answer(pcs, cluster):
+    pcs.config = existing(cluster)
+    del pcs.config["nodes"][C03]
+    pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
+    pcs.errors["pcsd_online"] = f"did not see pcsd online on {', '.join(NODES)} within 180 s: {C02}: Offline"
+    ret = run_cluster(cluster)
+    assert ret["result"] is False and ret["changes"] == {}
+    assert ret["comment"] == pcs.errors["pcsd_online"]
+    assert "node_add" not in pcs.names()
 
 
 def test_package_cluster_still_present(pcs, cluster):
