@@ -120,13 +120,13 @@ def httpd_listen(name: str, api: str | None = None, grant: str | None = None) ->
         text = path.read_text()
     except (CommandExecutionError, OSError) as error:
         return _kit("fail")(ret, f"cannot bind httpd in {name}: {error}")
-    bound, sized = _mod("httpd_bound", text, bind["address"], bind["port"]), ""
+    bound, detail = _mod("httpd_bound", text, bind["address"], bind["port"]), ""
     if daemon:
         bound = _mod("httpd_sized", bound, daemon)
-        sized = ", WSGIDaemonProcess " + " ".join(f"{option}={value}" for option, value in daemon.items())
+        detail = ", WSGIDaemonProcess " + " ".join(f"{option}={value}" for option, value in daemon.items())
     if grant:
         bound = _mod("httpd_granted", bound, grant)
-        sized += f", {grant} granted"
+        detail += f", {grant} granted"
     for kind, starts in (("listen", ("Listen", "<VirtualHost")), ("daemon", ("WSGIDaemonProcess",)),
                          ("grant", ("<Directory",))):
         before, after = ([line.strip() for line in t.splitlines() if line.strip().startswith(starts)]
@@ -134,12 +134,12 @@ def httpd_listen(name: str, api: str | None = None, grant: str | None = None) ->
         if after != before:
             ret["changes"][kind] = after
     if bound == text:
-        ret["comment"] = f"{name} listens on {bind['address']} only{sized}"
+        ret["comment"] = f"{name} listens on {bind['address']} only{detail}"
         return ret
     if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
-        return _kit("would")(ret, f"{name} would listen on {bind['address']} only{sized}")
+        return _kit("would")(ret, f"{name} would listen on {bind['address']} only{detail}")
     path.write_text(bound)
-    ret["comment"] = f"{name} listens on {bind['address']} only{sized}"
+    ret["comment"] = f"{name} listens on {bind['address']} only{detail}"
     return ret
 
 

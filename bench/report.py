@@ -89,16 +89,18 @@ def _failover_checks(mechanism: str, rounds: list[dict]) -> list[dict]:
     ]
 
 
+def _checked(results: dict, key: str, label: str, check: Callable[[dict], dict] | None = None) -> list[dict]:
+    """The check of the section ``key`` (``check`` of it; none without), or a failing "not measured" one."""
+    section = results.get(key)
+    if section is None:
+        return [_missing(label)]
+    return [check(section)] if check else []
+
+
 def _checks(results: dict) -> list[dict]:
-    checks = []
-    if results.get("cold_deploy") is None:
-        checks.append(_missing("cold deploy"))
-    noop = results.get("noop_deploy")
-    if noop is None:
-        checks.append(_missing("no-op re-deploy"))
-    else:
-        checks.append({"name": "no-op re-deploy: no changes", "ok": noop["changes"] == 0,
-                       "detail": f"{noop['changes']} changes"})
+    checks = _checked(results, "cold_deploy", "cold deploy")
+    checks += _checked(results, "noop_deploy", "no-op re-deploy", lambda noop: {
+        "name": "no-op re-deploy: no changes", "ok": noop["changes"] == 0, "detail": f"{noop['changes']} changes"})
     failover = results.get("failover") or {}
     for mechanism in MECHANISMS:
         rounds = failover.get(mechanism)
@@ -106,25 +108,15 @@ def _checks(results: dict) -> list[dict]:
             checks.append(_missing(f"failover {mechanism}"))
         else:
             checks.extend(_failover_checks(mechanism, rounds))
-    power_loss = results.get("power_loss")
-    if power_loss is None:
-        checks.append(_missing("power loss"))
-    else:
-        checks.append({"name": "power loss: no acknowledged write lost", "ok": power_loss["lost"] == 0,
-                       "detail": f"{power_loss['lost']} of {power_loss['acked']} acknowledged writes lost"})
-    partition = results.get("partition")
-    if partition is None:
-        checks.append(_missing("partition"))
-    else:
-        checks.append({
-            "name": "partition: no acknowledged write lost, at most one VIP holder",
-            "ok": partition["lost"] == 0 and partition["max_vip_holders"] <= 1,
-            "detail": f"{partition['lost']} of {partition['acked']} acknowledged writes lost, "
-                      f"at most {partition['max_vip_holders']} VIP holders at once",
-        })
-    if results.get("scale") is None:
-        checks.append(_missing("scale"))
-    return checks
+    checks += _checked(results, "power_loss", "power loss", lambda power_loss: {
+        "name": "power loss: no acknowledged write lost", "ok": power_loss["lost"] == 0,
+        "detail": f"{power_loss['lost']} of {power_loss['acked']} acknowledged writes lost"})
+    checks += _checked(results, "partition", "partition", lambda partition: {
+        "name": "partition: no acknowledged write lost, at most one VIP holder",
+        "ok": partition["lost"] == 0 and partition["max_vip_holders"] <= 1,
+        "detail": f"{partition['lost']} of {partition['acked']} acknowledged writes lost, "
+                  f"at most {partition['max_vip_holders']} VIP holders at once"})
+    return checks + _checked(results, "scale", "scale")
 
 
 def _median(failover: dict, mechanism: str, figure: str) -> float | None:
