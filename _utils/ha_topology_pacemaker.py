@@ -38,7 +38,13 @@ PROPERTIES = {
     # "Failover").
     "transition-delay": "150ms",
 }
-DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", "resource_stickiness": 100}
+# A resource's failure (a monitor that timed out on a node too busy to
+# answer, as after every controller lost power at once) is forgotten after
+# failure_timeout: Pacemaker clears its fail count and its failed action
+# then (it schedules a recheck for that moment), so a transient failure
+# does not leave ha.status degraded until someone runs pcs resource cleanup.
+DEFAULTS = {"totem": {}, "properties": {}, "monitor_interval": "10s", "resource_stickiness": 100,
+            "failure_timeout": "60s"}
 # Corosync's totem timing, under ha:pacemaker:totem: a node that stopped
 # answering is out of the membership after token + consensus (1.2 x token
 # unless set) plus a few ms, so about 1.15 s with these. Corosync 3.1's own
@@ -98,6 +104,7 @@ def schema() -> dict:
     return {
         "cluster_name": STR, "hacluster_password": STR, "totem": dict.fromkeys(TOTEM_OPTIONS, INT),
         "properties": named(SCALAR), "monitor_interval": (STR, INT), "resource_stickiness": INT,
+        "failure_timeout": (STR, INT),
     }
 
 
@@ -140,6 +147,10 @@ def check(ha: dict, nodes: dict[str, dict], errors: list[str]) -> None:
     interval = pacemaker["monitor_interval"]
     if not INTERVAL_RE.fullmatch(str(interval)):
         errors.append(f"{key('pacemaker', 'monitor_interval')}: {interval!r} must be a time such as 10s")
+    failure_timeout = pacemaker["failure_timeout"]
+    if not INTERVAL_RE.fullmatch(str(failure_timeout)):
+        errors.append(f"{key('pacemaker', 'failure_timeout')}: {failure_timeout!r} must be a time such as 60s "
+                      "(0: a failure stays until pcs resource cleanup)")
     if not int_in(pacemaker["resource_stickiness"], 0, 1000000):
         errors.append(f"{key('pacemaker', 'resource_stickiness')}: {pacemaker['resource_stickiness']!r} must be "
                       "an integer from 0 to 1000000")
@@ -192,6 +203,7 @@ def resources(ha: dict, haproxy_service: str) -> dict:
     pacemaker = section(ha, "pacemaker", DEFAULTS)
     properties = {**PROPERTIES, **{k: _pcs_value(v) for k, v in pacemaker["properties"].items()}}
     monitor = str(pacemaker["monitor_interval"])
+    failure_timeout = str(pacemaker["failure_timeout"])
     clone = HAPROXY_CLONE
     # The VIP is placed away from the DC (Pacemaker's Designated
     # Controller), so that losing the VIP holder does not also lose the node
@@ -222,7 +234,8 @@ def resources(ha: dict, haproxy_service: str) -> dict:
                 "monitor_interval": monitor,
                 # The VIP stays where it is when a failed node comes back:
                 # moving it again would cut the clients a second time.
-                "meta": {"resource-stickiness": str(pacemaker["resource_stickiness"])},
+                "meta": {"resource-stickiness": str(pacemaker["resource_stickiness"]),
+                         "failure-timeout": failure_timeout},
                 "clone": None,
             },
             {
@@ -230,7 +243,7 @@ def resources(ha: dict, haproxy_service: str) -> dict:
                 "agent": f"systemd:{haproxy_service}",
                 "options": {},
                 "monitor_interval": monitor,
-                "meta": {},
+                "meta": {"failure-timeout": failure_timeout},
                 "clone": clone,
             },
         ],

@@ -26,6 +26,7 @@ from tests.lab.conftest import (
     connect,
     crm_mon,
     settled,
+    status,
     vip_holder,
     wait_recovered,
     wait_until,
@@ -515,6 +516,45 @@ def test_haproxy_config_is_private_and_logs_go_to_a_file(cluster):
     before = logged()
     http(cluster, STATS_URL)
     wait_until("HAProxy's log line for the stats request", lambda: logged() > before, 20, 0.5)
+
+
+# The resources' failure-timeout (ha:pacemaker:failure_timeout, the formula's default in the lab).
+FAILURE_TIMEOUT = 60
+
+
+def failed_actions(lab, node: str) -> list[str]:
+    """The failed actions crm_mon lists on ``node``."""
+    root = ET.fromstring(lab.exec(node, "crm_mon", "--one-shot", "--inactive", "--output-as=xml").stdout)
+    return [f"{failure.get('op_key')} on {failure.get('node')}" for failure in root.iter("failure")]
+
+
+def test_a_failure_is_forgotten_after_the_failure_timeout(cluster, measure):
+    """A failed monitor of HAProxy (injected, as a node too busy to answer in time fails it): Pacemaker
+    starts HAProxy there again at once and forgets the failure by itself failure_timeout later, so ha.status
+    is healthy again with no pcs resource cleanup; the VIP stays where it is."""
+    holder = vip_holder(cluster)
+    node = next(n for n in CONTROLLERS if n != holder)
+    cluster.exec(node, "crm_resource", "--fail", "--resource", "lb-haproxy", "--node", node)
+    failed_at = time.monotonic()
+    try:
+        listed = wait_until("the failure listed", lambda: failed_actions(cluster, node), 30, 1)
+        assert all(line.endswith(f"on {node}") for line in listed), listed
+        wait_until(f"HAProxy started again on {node}", lambda: node in (crm_mon(cluster, node) or {}).get(
+            "resources", {}).get("lb-haproxy", []), 60, 1)
+        code, report, _ = status(cluster)
+        assert code != 0 and any("failed action" in line for line in report["components"]["pacemaker"]["problems"])
+        wait_until("the failure forgotten", lambda: not failed_actions(cluster, node), FAILURE_TIMEOUT + 45, 2,
+                   describe=lambda: failed_actions(cluster, node))
+        forgotten = time.monotonic() - failed_at
+    finally:
+        cluster.exec(node, "pcs", "resource", "cleanup", "lb-haproxy", check=False)
+    measure(f"an injected HAProxy failure on {node} forgotten after {forgotten:.0f} s (failure-timeout "
+            f"{FAILURE_TIMEOUT} s)")
+    # Forgotten for its age, not by anything before it.
+    assert forgotten >= FAILURE_TIMEOUT - 5
+    assert vip_holder(cluster) == holder
+    code, report, _ = status(cluster)
+    assert code == 0, report
 
 
 def test_invalid_haproxy_config_is_never_installed(cluster):

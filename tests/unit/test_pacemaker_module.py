@@ -98,6 +98,7 @@ CIB = """\
         </instance_attributes>
         <meta_attributes id="vip-meta_attributes">
           <nvpair id="vip-meta_attributes-resource-stickiness" name="resource-stickiness" value="100"/>
+          <nvpair id="vip-meta_attributes-failure-timeout" name="failure-timeout" value="60s"/>
         </meta_attributes>
         <operations>
           <op id="vip-monitor-interval-10s" interval="10s" name="monitor"/>
@@ -106,6 +107,9 @@ CIB = """\
       </primitive>
       <clone id="lb-haproxy-clone">
         <primitive class="systemd" id="lb-haproxy" type="haproxy">
+          <meta_attributes id="lb-haproxy-meta_attributes">
+            <nvpair id="lb-haproxy-meta_attributes-failure-timeout" name="failure-timeout" value="60s"/>
+          </meta_attributes>
           <operations>
             <op id="lb-haproxy-monitor-interval-10s" interval="10s" name="monitor"/>
           </operations>
@@ -305,8 +309,10 @@ def test_parse_cib():
         "resources": {
             "vip": {"agent": "ocf:heartbeat:IPaddr2", "options": {"cidr_netmask": "24", "ip": "10.10.10.69",
                                                                   "run_arping": "false"},
-                    "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
-            "lb-haproxy": {"agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
+                    "monitor_interval": "10s", "meta": {"resource-stickiness": "100", "failure-timeout": "60s"},
+                    "clone": None},
+            "lb-haproxy": {"agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s",
+                           "meta": {"failure-timeout": "60s"},
                            "clone": CLONE},
         },
         "constraints": [ORDER, COLOCATION, LOCATION],
@@ -356,6 +362,17 @@ def test_diff_of_the_measured_cib_sets_only_the_properties(wanted):
     }
 
 
+def test_diff_gives_a_cluster_deployed_before_the_failure_timeout_its_meta_alone(current, wanted):
+    for resource in current["resources"].values():
+        del resource["meta"]["failure-timeout"]
+    assert run_diff(current, wanted) == {
+        "changes": {"resources": {"vip": {"meta": {"failure-timeout": {"old": None, "new": "60s"}}},
+                                  "lb-haproxy": {"meta": {"failure-timeout": {"old": None, "new": "60s"}}}}},
+        "commands": [["resource", "meta", "vip", "failure-timeout=60s"],
+                     ["resource", "meta", "lb-haproxy", "failure-timeout=60s"]],
+    }
+
+
 def test_diff_forces_only_the_properties_in_milliseconds(current, wanted):
     # pcs 0.11 refuses "150ms" (it knows s, m and h); only that value is forced.
     current["properties"]["transition-delay"] = "1s"
@@ -391,8 +408,10 @@ def test_diff_creates_missing_resources_and_constraints(wanted):
         },
         "commands": [
             ["resource", "create", "vip", "ocf:heartbeat:IPaddr2", "ip=10.10.10.69", "cidr_netmask=24",
-             "run_arping=false", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100"],
-            ["resource", "create", "lb-haproxy", "systemd:haproxy", "op", "monitor", "interval=10s", "clone"],
+             "run_arping=false", "op", "monitor", "interval=10s", "meta", "resource-stickiness=100",
+             "failure-timeout=60s"],
+            ["resource", "create", "lb-haproxy", "systemd:haproxy", "op", "monitor", "interval=10s", "meta",
+             "failure-timeout=60s", "clone"],
             ADD_ORDER,
             ADD_COLOCATION,
             ADD_LOCATION,
@@ -417,7 +436,7 @@ def test_diff_updates_options_monitor_and_meta(current, wanted):
     vip = current["resources"]["vip"]
     vip.update(options={"ip": "10.10.10.70", "cidr_netmask": "24", "run_arping": "true", "nic": "eth0"},
                monitor_interval="30s",
-               meta={"resource-stickiness": "0", "target-role": "Started"})
+               meta={"resource-stickiness": "0", "failure-timeout": "60s", "target-role": "Started"})
     current["resources"]["lb-haproxy"]["monitor_interval"] = "20s"
     assert run_diff(current, wanted) == {
         "changes": {"resources": {
@@ -442,7 +461,7 @@ def test_diff_adds_a_missing_option_and_meta(current, wanted):
     vip.update(options={"ip": "10.10.10.69"}, meta={})
     assert run_diff(current, wanted)["commands"] == [
         ["resource", "update", "vip", "cidr_netmask=24", "run_arping=false"],
-        ["resource", "meta", "vip", "resource-stickiness=100"]]
+        ["resource", "meta", "vip", "resource-stickiness=100", "failure-timeout=60s"]]
 
 
 def test_diff_adds_a_missing_constraint(current, wanted):
@@ -829,6 +848,20 @@ def test_node_remove_run_again_purges_another_node_written_back(run_all, clock, 
     assert ha_pacemaker.node_remove(C04, timeout=60) is True
     purged = [call["argv"][-1] for call in run_all.calls if call["argv"][0] == "/usr/sbin/crm_node"]
     assert purged == [c05]
+
+
+def test_stale_nodes_and_their_purge(run_all, pacemaker_map):
+    with pytest.raises(CommandExecutionError, match="^this node has no corosync.conf: ask a node of the cluster"):
+        ha_pacemaker.stale_nodes()
+    with open(pacemaker_map["corosync_conf"], "w", encoding="utf-8") as handle:
+        handle.write(PCS_CONF)
+    c05 = "openstack-controller05"
+    # Offline and in no node list: stale. A listed node that is offline (C03) is a member that is down, never stale.
+    answering_views(run_all, [crm_mon_of({C01: True, C02: True, C03: False, c05: False})])
+    assert ha_pacemaker.stale_nodes() == [c05]
+    assert ha_pacemaker.forget_stale() == [c05]
+    assert [call["argv"][0] for call in run_all.calls] == [CRM_MON_ARGV[0]] * 2 + ["/usr/sbin/crm_node"]
+    assert run_all.calls[-1]["argv"][-1] == c05
 
 
 def test_node_remove_waits_until_the_node_is_gone_and_the_rest_online(run_all, clock, four_nodes):

@@ -92,6 +92,9 @@ def add_controllers(ha):
         (pacemaker(monitor_interval="10 s"), "ha:pacemaker:monitor_interval: '10 s' must be a time such as 10s"),
         (pacemaker(monitor_interval="1d"), "ha:pacemaker:monitor_interval: '1d' must be a time such as 10s"),
         (pacemaker(monitor_interval="s"), "ha:pacemaker:monitor_interval: 's' must be a time such as 10s"),
+        (pacemaker(failure_timeout="1 min"),
+         "ha:pacemaker:failure_timeout: '1 min' must be a time such as 60s (0: a failure stays until pcs resource "
+         "cleanup)"),
         (pacemaker(resource_stickiness=-1),
          "ha:pacemaker:resource_stickiness: -1 must be an integer from 0 to 1000000"),
         (pacemaker(resource_stickiness=1000001),
@@ -120,6 +123,7 @@ def test_accepted_no_quorum_policies(ha, policy):
 @pytest.mark.parametrize(
     "values",
     [{"monitor_interval": 10}, {"monitor_interval": "500ms"}, {"monitor_interval": "1min"},
+     {"failure_timeout": 0}, {"failure_timeout": "2min"},
      {"monitor_interval": "2h"}, {"resource_stickiness": 0}, {"resource_stickiness": 1000000},
      {"totem": {"token": 200, "consensus": 3600000, "window_size": 50}}, {"totem": {}},
      {"totem": {"token": 3000, "consensus": 3600}}, {"totem": {"consensus": 600}},
@@ -154,7 +158,8 @@ def test_pacemaker_options_have_defaults(ha):
     wanted = ha_topology.pacemaker_resources("haproxy")
     assert wanted["properties"] == ha_topology.ha_topology_pacemaker.PROPERTIES
     assert [r["monitor_interval"] for r in wanted["resources"]] == ["10s", "10s"]
-    assert wanted["resources"][0]["meta"] == {"resource-stickiness": "100"}
+    assert [r["meta"] for r in wanted["resources"]] == [{"resource-stickiness": "100", "failure-timeout": "60s"},
+                                                        {"failure-timeout": "60s"}]
 
 
 # Validation of ha:haproxy
@@ -266,8 +271,10 @@ def test_pacemaker_resources_of_the_example():
         "resources": [
             {"id": "vip", "agent": "ocf:heartbeat:IPaddr2", "options": {"ip": "10.10.10.69", "cidr_netmask": "24",
                                                                           "run_arping": "false"},
-             "monitor_interval": "10s", "meta": {"resource-stickiness": "100"}, "clone": None},
-            {"id": "lb-haproxy", "agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s", "meta": {},
+             "monitor_interval": "10s", "meta": {"resource-stickiness": "100", "failure-timeout": "60s"},
+             "clone": None},
+            {"id": "lb-haproxy", "agent": "systemd:haproxy", "options": {}, "monitor_interval": "10s",
+             "meta": {"failure-timeout": "60s"},
              "clone": "lb-haproxy-clone"},
         ],
         "constraints": [
@@ -283,7 +290,7 @@ def test_pacemaker_resources_of_the_example():
 
 
 def test_pacemaker_resources_from_the_pillar(ha):
-    ha["pacemaker"].update(monitor_interval=20, resource_stickiness=0, properties={
+    ha["pacemaker"].update(monitor_interval=20, resource_stickiness=0, failure_timeout=0, properties={
         "stonith-enabled": True, "maintenance-mode": False, "no-quorum-policy": "freeze", "pe-warn-series-max": 500})
     wanted = ha_topology.pacemaker_resources("haproxy.service")
     assert wanted["properties"] == {
@@ -293,7 +300,8 @@ def test_pacemaker_resources_from_the_pillar(ha):
     assert list(wanted["properties"]) == sorted(wanted["properties"])
     vip, lb = wanted["resources"]
     assert vip["monitor_interval"] == lb["monitor_interval"] == "20"
-    assert vip["meta"] == {"resource-stickiness": "0"} and lb["agent"] == "systemd:haproxy.service"
+    assert vip["meta"] == {"resource-stickiness": "0", "failure-timeout": "0"}
+    assert lb["meta"] == {"failure-timeout": "0"} and lb["agent"] == "systemd:haproxy.service"
     # Avoiding the DC stays below the stickiness: without stickiness, no preference at all.
     assert wanted["constraints"][-1] == {"type": "location", "rsc": "vip", "score": "0", "rule": "#is_dc ne true"}
 
