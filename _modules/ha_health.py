@@ -12,9 +12,11 @@ and a part that fails says why instead of failing the whole report.
 
 from __future__ import annotations
 
+import contextvars
 import socket
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from salt.exceptions import CommandExecutionError
@@ -24,6 +26,12 @@ __virtualname__ = "ha_health"
 # How long each restarted component may take to be healthy again (seconds):
 # a Galera member's IST and a RabbitMQ node's boot take the longest.
 GATE_TIMEOUT = 300
+# The parts of a node's report are read side by side, and a part still
+# unread after this many seconds is reported as such: the report reaches
+# ha.status within its 20 s even when one part hangs (crm_mon of a
+# Pacemaker that waits on systemd, rabbitmqctl of a node still booting),
+# and names that part instead of the whole node going silent.
+PART_TIMEOUT = 14
 
 
 def __virtual__():
@@ -149,11 +157,21 @@ def collect() -> dict:
         salt '*' ha_health.collect
     """
     roles = _salt("ha_topology.roles")()
-    report: dict[str, Any] = {"roles": roles, "chrony": _part(_chrony)}
-    if "controller" in roles:
-        for name, probe in CONTROLLER_PARTS.items():
-            report[name] = _part(probe)
-    return report
+    probes = {"chrony": _chrony, **(CONTROLLER_PARTS if "controller" in roles else {})}
+    return {"roles": roles, **_parts(probes, PART_TIMEOUT)}
+
+
+def _parts(probes: dict[str, Callable[[], dict]], timeout: float) -> dict[str, dict]:
+    """Every probe's part (:py:func:`_part`) at once; one not back within ``timeout`` seconds is an error."""
+    pool = ThreadPoolExecutor(max_workers=len(probes))
+    # Each thread in a copy of this call's context: what __salt__ resolves
+    # to (Salt's loader) is a context variable, unset in a new thread.
+    futures = {name: pool.submit(contextvars.copy_context().run, _part, probe) for name, probe in probes.items()}
+    done, _ = wait(futures.values(), timeout=timeout)
+    # A part left running ends at its command's own timeout; nothing waits for it.
+    pool.shutdown(wait=False)
+    return {name: future.result() if future in done else {"error": f"no answer within {timeout:g} s"}
+            for name, future in futures.items()}
 
 
 # --- the restart of one controller -------------------------------------------------

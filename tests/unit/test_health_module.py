@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -201,6 +204,35 @@ def test_a_part_that_fails_says_why_and_the_others_still_come(salt, memcached):
     expected = HEALTHY["reports"][C01]
     assert {k: v for k, v in report.items() if k not in ("pacemaker", "haproxy")} == {
         k: v for k, v in expected.items() if k not in ("pacemaker", "haproxy")}
+
+
+def test_a_part_that_hangs_is_reported_and_the_others_still_come(salt, memcached, monkeypatch):
+    release = threading.Event()
+
+    def hung():
+        release.wait(10)
+        return {}
+
+    salt["ha_pacemaker.status"] = hung
+    monkeypatch.setattr(ha_health, "PART_TIMEOUT", 0.5)
+    started = time.monotonic()
+    try:
+        report = ha_health.collect()
+    finally:
+        release.set()
+    assert time.monotonic() - started < 5
+    assert report["pacemaker"] == {"error": "no answer within 0.5 s"}
+    expected = HEALTHY["reports"][C01]
+    assert {k: v for k, v in report.items() if k != "pacemaker"} == {
+        k: v for k, v in expected.items() if k != "pacemaker"}
+
+
+def test_parts_run_in_the_context_of_the_call():
+    # Salt's loader, which __salt__ resolves through, is a context variable: each part must see the caller's.
+    loader = contextvars.ContextVar("loader")
+    loader.set("this call's loader")
+    seen = ha_health._parts({"a": lambda: {"saw": loader.get(None)}, "b": lambda: {"saw": loader.get(None)}}, 5)
+    assert seen == {"a": {"saw": "this call's loader"}, "b": {"saw": "this call's loader"}}
 
 
 def test_chrony_that_fails(salt, memcached):
