@@ -50,8 +50,9 @@ class Lab:
             assert result.returncode == 0, f"bin/lab {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
         return result
 
-    def exec(self, node: str, *cmd: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
-        return self.run("exec", node, "--", *cmd, check=check, input=input)
+    def exec(self, node: str, *cmd: str, check: bool = True, input: str | None = None, timeout: float = 600
+             ) -> subprocess.CompletedProcess:
+        return self.run("exec", node, "--", *cmd, check=check, input=input, timeout=timeout)
 
     def status(self) -> dict[str, dict[str, str]]:
         """bin/lab status as {node: {role, address, state, minion}}."""
@@ -126,9 +127,33 @@ def wait_healthy(lab, what: str, timeout: float) -> tuple[dict, float]:
         last[:] = [status(lab)]
         return last[0][0] == 0
 
-    wait_until(what, healthy, timeout, 5, describe=lambda: json.dumps(
-        {name: part["problems"] for name, part in last[0][1].get("components", {}).items() if part["problems"]}))
+    def describe() -> str:
+        problems = {name: part["problems"] for name, part in last[0][1].get("components", {}).items()
+                    if part["problems"]}
+        # A problem that names a node starts with it ("openstack-controller01: no answer within 20 s").
+        named = sorted({line.split(":")[0] for lines in problems.values() for line in lines
+                        if line.startswith("openstack-")})
+        return f"{json.dumps(problems)}\n{inside(lab, named)}"
+
+    wait_until(what, healthy, timeout, 5, describe=describe)
     return last[0][1], time.monotonic() - started
+
+
+# What a node that is slow or wrong is doing, read through nsenter (not Salt, which may be what does not answer).
+INSIDE = ("cat /proc/loadavg; systemctl list-jobs --no-pager | head -20; systemctl --failed --no-pager --plain "
+          "| head -20; ps -eo pid,pcpu,rss,etimes,args --sort=-pcpu | head -15 | cut -c1-160")
+
+
+def inside(lab, nodes: list[str]) -> str:
+    """For a failure's message: each of ``nodes``' load, systemd jobs, failed units and busiest processes."""
+    parts = []
+    for node in nodes:
+        try:
+            result = lab.exec(node, "sh", "-c", INSIDE, check=False, timeout=30)
+            parts.append(f"--- {node}:\n{result.stdout}{result.stderr}")
+        except subprocess.TimeoutExpired:
+            parts.append(f"--- {node}: nothing within 30 s")
+    return "\n".join(parts)
 
 
 @pytest.fixture(scope="session")
