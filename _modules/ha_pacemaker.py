@@ -353,6 +353,42 @@ def forget_node(node: str) -> None:
     _run([_map()["crm_node"], "--force", "--remove", node], what=f"crm_node --force --remove {node}")
 
 
+def stale_nodes() -> list[str]:
+    """
+    The offline nodes that Pacemaker lists and corosync's node list no
+    longer has: a removed controller that a designated controller wrote
+    back into the CIB from its peer cache (see :py:func:`node_remove`).
+    Raises on a node without corosync.conf or where the cluster does not run.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.stale_nodes
+    """
+    config = cluster_config()
+    if config is None:
+        raise CommandExecutionError("this node has no corosync.conf: ask a node of the cluster")
+    return _stale(status()["nodes"], list(config["nodes"]))
+
+
+def forget_stale() -> list[str]:
+    """
+    Purge every node of :py:func:`stale_nodes` (:py:func:`forget_node`);
+    returns them. A node that corosync still lists is never touched.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_pacemaker.forget_stale
+    """
+    stale = stale_nodes()
+    for node in stale:
+        forget_node(node)
+    return stale
+
+
 def update_totem(totem: dict) -> None:
     """
     Change corosync totem options on every node and reload corosync

@@ -277,7 +277,9 @@ def restart_controller(node: str, steps: list[str] | None = None) -> dict:
     2. restart its services one component at a time, each with a health
        gate (``ha_health.restart_services``);
     3. back in service: standby off, HAProxy running there again, its
-       servers ready in the other HAProxies;
+       servers ready in the other HAProxies; a removed controller that
+       Pacemaker lists again purged (``forgotten``,
+       ``ha_pacemaker.forget_stale``);
     4. the whole control plane healthy (``ha.status``) within
        ``HEALTHY_TIMEOUT`` seconds.
 
@@ -314,6 +316,10 @@ def restart_controller(node: str, steps: list[str] | None = None) -> dict:
             _call(client, other, "ha_haproxy.set_state", node, "ready")
         done.append("in service")
         timeline["in service"] = time.time()
+        # A controller removed before that Pacemaker wrote back into the CIB
+        # (offline, in corosync's node list no more) is no member and holds
+        # nothing: purged, not taken for a degraded cluster.
+        forgotten = _call(client, node, "ha_pacemaker.forget_stale")
         healthy = _require_healthy(plan, HEALTHY_TIMEOUT)
         if not healthy["result"]:
             raise CommandExecutionError(healthy["comment"])
@@ -321,7 +327,7 @@ def restart_controller(node: str, steps: list[str] | None = None) -> dict:
         return _failed(node, exc, done, "the other controllers are untouched.", timeline=timeline)
     timeline["healthy"] = time.time()
     return {"result": True, "retcode": 0, "node": node, "restarted": restarted["restarted"], "timeline": timeline,
-            "seconds": round(time.monotonic() - started, 1)}
+            "seconds": round(time.monotonic() - started, 1), **({"forgotten": forgotten} if forgotten else {})}
 
 
 def _names(controllers: str | list[str]) -> list[str]:

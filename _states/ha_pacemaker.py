@@ -94,7 +94,9 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
     node that belongs to another cluster, a cluster with a node that
     ``nodes`` does not list or at another address, is never destroyed or
     changed: the state fails and says what it found (a controller leaves
-    with the ``ha.remove_controller`` orchestration).
+    with the ``ha.remove_controller`` orchestration). A controller removed
+    before that Pacemaker lists again (offline, in corosync's node list no
+    more; see ``ha_pacemaker.node_remove``) is purged (``forgotten``).
     """
     ret, fail = _kit("ret")(name), _kit("fail")
     totem = {key: str(value) for key, value in (totem or {}).items()}
@@ -131,6 +133,9 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
         if stale:
             planned["totem"] = {key: {"old": config["totem"].get(key), "new": value} for key, value in stale.items()}
         if _kit("is_test")(__opts__):  # noqa: F821 - Salt loader dunder
+            forgotten = _mod("stale_nodes")() if config else []
+            if forgotten:
+                planned["forgotten"] = forgotten
             if planned:
                 return _kit("would")(ret, f"cluster {name} would change: {', '.join(planned)}", planned)
             ret["comment"] = f"cluster {name} is configured"
@@ -156,6 +161,15 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
             ret["changes"]["totem"] = planned["totem"]
             comments.append(f"totem options {', '.join(stale)} updated and corosync reloaded")
         _mod("online")(list(nodes), timeout)
+        # A controller removed before (ha.remove_controller) that Pacemaker
+        # wrote back into the CIB: offline, in no node list, and purged again.
+        forgotten = _mod("stale_nodes")()
+        for node in forgotten:
+            _mod("forget_node")(node)
+        if forgotten:
+            ret["changes"]["forgotten"] = forgotten
+            comments.append(f"{', '.join(forgotten)} purged from Pacemaker: offline and in corosync's node list "
+                            "no more")
     except CommandExecutionError as exc:
         # What was done before the failure stays in the changes.
         return fail(ret, "; ".join(comments + [str(exc)]))

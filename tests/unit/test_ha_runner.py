@@ -383,6 +383,7 @@ class Cluster:
     def __init__(self, client, node=C01):
         self.node, self.standby = node, False
         self.sessions = 0
+        self.stale: list[str] = []  # what ha_pacemaker.forget_stale purges
         self.fail: dict[tuple, dict | None] = {}  # (minion, fun) -> its answer instead
         client.answer = self.answer
 
@@ -403,6 +404,8 @@ class Cluster:
             return returned(self.sessions)
         if fun == "ha_health.restart_services":
             return returned({"restarted": [{"name": "galera", "units": ["mariadb"], "seconds": 31.0}]})
+        if fun == "ha_pacemaker.forget_stale":
+            return returned(self.stale)
         return returned(["galera", "keystone_public"])
 
 
@@ -431,9 +434,19 @@ def test_restart_controller(monkeypatch, client, cluster, context):
         (C01, "ha_pacemaker.status"),
         (C02, "ha_haproxy.set_state", C01, "ready"),
         (C03, "ha_haproxy.set_state", C01, "ready"),
+        (C01, "ha_pacemaker.forget_stale"),
     ]
-    assert [call[3] for call in client.calls] == [180, 60, 120, 120, 120, 120, 1800, 180, 60, 120, 120]
+    assert [call[3] for call in client.calls] == [180, 60, 120, 120, 120, 120, 1800, 180, 60, 120, 120, 120]
     assert asked == [20] and context == {}
+
+
+def test_restart_controller_purges_a_removed_node_pacemaker_lists_again(monkeypatch, client, cluster):
+    scripted_reports(monkeypatch, [HEALTHY])
+    cluster.stale = ["openstack-controller05"]
+    result = runner.restart_controller(C01)
+    assert result["result"] is True and result["forgotten"] == ["openstack-controller05"]
+    # Purged before the health gate, which would take it for a node that is not a controller of the pillar.
+    assert client.funs()[-1] == (C01, "ha_pacemaker.forget_stale")
 
 
 def test_restart_controller_waits_for_the_vip_to_leave(monkeypatch, client, cluster, fake_time):

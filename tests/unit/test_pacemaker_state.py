@@ -18,7 +18,8 @@ C01, C02, C03 = NODES = tuple(f"openstack-controller0{i}" for i in (1, 2, 3))
 KEY = "ha:pacemaker:hacluster_password"
 SECRET = "pw-of-hacluster-4b7e1c90d2aa"
 PACKAGE = {"name": "debian", "nodes": {"node1": "127.0.0.1"}, "totem": {"version": "2", "cluster_name": "debian"}}
-CHANGING = {"set_password", "destroy_package_cluster", "auth", "setup", "node_add", "update_totem", "push"}
+CHANGING = {"set_password", "destroy_package_cluster", "auth", "setup", "node_add", "update_totem", "push",
+            "forget_node"}
 
 
 class FakePacemaker:
@@ -34,6 +35,7 @@ class FakePacemaker:
         pillar_get.flat[KEY] = SECRET
         self.calls = []  # every call but the reading of the pillar
         self.errors = {}  # function -> the CommandExecutionError message it raises
+        self.stale = []  # stale_nodes(): removed nodes that Pacemaker lists again
 
     def call(self, name, effect=None):
         def run(*args):
@@ -68,6 +70,8 @@ class FakePacemaker:
             "ha_pacemaker.diff": module.diff,
             "ha_pacemaker.push": self.call("push", self.push),
             "ha_pacemaker.status": self.call("status", self.status),
+            "ha_pacemaker.stale_nodes": self.call("stale_nodes", lambda: list(self.stale)),
+            "ha_pacemaker.forget_node": self.call("forget_node", lambda node: self.stale.remove(node)),
             "pillar.get": self.pillar_get,
         })
         return funcs
@@ -281,6 +285,29 @@ def test_a_controller_added_to_the_pillar_joins_the_cluster(pcs, cluster):
     assert [call for call in pcs.calls if call[0] in CHANGING | {"online", "pcsd_online"}] == [
         ("auth", cluster["nodes"], SECRET), ("pcsd_online", list(NODES), 90), ("node_add", C03, "10.10.10.53", 90),
         ("online", list(NODES), 90)]
+
+
+def test_a_removed_controller_that_pacemaker_lists_again_is_purged(pcs, cluster):
+    pcs.config = existing(cluster)
+    pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
+    pcs.stale = ["openstack-controller05"]
+    ret = run_cluster(cluster)
+    assert ret["result"] is True and ret["changes"] == {"forgotten": ["openstack-controller05"]}
+    assert ret["comment"] == ("openstack-controller05 purged from Pacemaker: offline and in corosync's node list no "
+                              "more; every node of openstack-cluster-01 is online")
+    assert pcs.changing() == [("forget_node", "openstack-controller05")]
+    # Purged once: the next run changes nothing.
+    assert run_cluster(cluster)["changes"] == {}
+
+
+def test_a_removed_controller_listed_again_in_test_mode(pcs, cluster, opts):
+    opts["test"] = True
+    pcs.config = existing(cluster)
+    pcs.known = {node: [address] for node, address in cluster["nodes"].items()}
+    pcs.stale = ["openstack-controller05"]
+    ret = run_cluster(cluster)
+    assert ret["result"] is None and ret["changes"] == {"forgotten": ["openstack-controller05"]}
+    assert pcs.changing() == []
 
 
 def test_a_controller_added_in_test_mode(pcs, cluster, opts):
