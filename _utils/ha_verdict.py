@@ -96,7 +96,10 @@ def _pacemaker(answers: dict[str, Any], controllers: list[str]) -> dict:
         if node not in online:
             problems.append(f"{node}: offline")
     for node in sorted(set(view.get("nodes", {})) - set(controllers)):
-        problems.append(f"{node}: a cluster node that is not a controller of the pillar")
+        # Offline: most likely a removed controller that Pacemaker wrote back from a peer cache.
+        offline = "" if view["nodes"][node] else (
+            " (offline: a removed controller listed again, which ha.deploy purges once corosync lists it no more)")
+        problems.append(f"{node}: a cluster node that is not a controller of the pillar{offline}")
     verdict = HEALTHY
     vip = view.get("resources", {}).get(VIP_RESOURCE, [])
     if len(vip) != 1:

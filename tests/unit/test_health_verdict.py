@@ -252,6 +252,10 @@ def test_a_cluster_node_that_is_not_a_controller(answers):
     only(report, "pacemaker", "degraded")
     assert report["components"]["pacemaker"]["problems"] == [
         "node1: a cluster node that is not a controller of the pillar"]
+    part(answers, C01, "pacemaker")["nodes"]["node1"] = False
+    assert judge(answers)["components"]["pacemaker"]["problems"] == [
+        "node1: a cluster node that is not a controller of the pillar (offline: a removed controller listed again, "
+        "which ha.deploy purges once corosync lists it no more)"]
 
 
 def test_the_view_of_the_node_that_sees_the_most_online_is_judged(answers):
