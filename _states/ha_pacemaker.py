@@ -163,9 +163,7 @@ def cluster(name: str, nodes: dict[str, str], password_pillar: str, totem: dict 
         _mod("online")(list(nodes), timeout)
         # A controller removed before (ha.remove_controller) that Pacemaker
         # wrote back into the CIB: offline, in no node list, and purged again.
-        forgotten = _mod("stale_nodes")()
-        for node in forgotten:
-            _mod("forget_node")(node)
+        forgotten = _mod("forget_stale")()
         if forgotten:
             ret["changes"]["forgotten"] = forgotten
             comments.append(f"{', '.join(forgotten)} purged from Pacemaker: offline and in corosync's node list "

@@ -55,6 +55,12 @@ class FakePacemaker:
             raise answer
         return answer
 
+    def forget_stale(self):
+        forgotten, forget = list(self.stale), self.call("forget_node", lambda node: self.stale.remove(node))
+        for node in forgotten:
+            forget(node)
+        return forgotten
+
     def funcs(self):
         funcs = {f"ha_pacemaker.{name}": self.call(name) for name in ("set_password", "auth", "setup",
                                                                       "node_add", "update_totem",
@@ -71,7 +77,8 @@ class FakePacemaker:
             "ha_pacemaker.push": self.call("push", self.push),
             "ha_pacemaker.status": self.call("status", self.status),
             "ha_pacemaker.stale_nodes": self.call("stale_nodes", lambda: list(self.stale)),
-            "ha_pacemaker.forget_node": self.call("forget_node", lambda node: self.stale.remove(node)),
+            # Like the module's: forget_node for each stale node (a change only when there is one).
+            "ha_pacemaker.forget_stale": self.call("forget_stale", self.forget_stale),
             "pillar.get": self.pillar_get,
         })
         return funcs
