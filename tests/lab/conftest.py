@@ -13,6 +13,7 @@ import secrets
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 import yaml
@@ -139,21 +140,52 @@ def wait_healthy(lab, what: str, timeout: float) -> tuple[dict, float]:
     return last[0][1], time.monotonic() - started
 
 
-# What a node that is slow or wrong is doing, read through nsenter (not Salt, which may be what does not answer).
-INSIDE = ("cat /proc/loadavg; systemctl list-jobs --no-pager | head -20; systemctl --failed --no-pager --plain "
-          "| head -20; ps -eo pid,pcpu,rss,etimes,args --sort=-pcpu | head -15 | cut -c1-160")
+# What a node that is slow or wrong is doing, read through nsenter (not Salt, which may be what does not
+# answer). What needs no daemon comes first; each command that asks systemd or D-Bus has its own deadline,
+# so that a hung PID 1 is reported as such instead of silencing the whole report.
+INSIDE = r"""
+echo "load $(cat /proc/loadavg); pid 1 $(cut -d' ' -f3 /proc/1/stat) in $(cat /proc/1/wchan)"
+echo "blocked (D state):"; ps -eo pid,stat,wchan:24,etimes,args | awk 'NR == 1 || $2 ~ /^D/' | head -15 | cut -c1-160
+echo "busiest:"; ps -eo pid,stat,pcpu,rss,etimes,args --sort=-pcpu | head -12 | cut -c1-160
+asks() { timeout -k 1 8 "$@" || echo "($* gave no answer within 8 s, or failed: $?)"; }
+asks busctl --timeout=8 call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.DBus.Peer Ping
+asks systemctl list-jobs --no-pager | head -20
+asks systemctl --failed --no-pager --plain | head -20
+"""
 
 
 def inside(lab, nodes: list[str]) -> str:
-    """For a failure's message: each of ``nodes``' load, systemd jobs, failed units and busiest processes."""
-    parts = []
+    """For a failure's message: each of ``nodes``' load, blocked and busiest processes, whether systemd
+    answers over D-Bus, its jobs and failed units; and the host's load and pressure."""
+    host = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    pressure = {kind: Path(f"/proc/pressure/{kind}").read_text().splitlines()[0]
+                for kind in ("cpu", "io", "memory") if Path(f"/proc/pressure/{kind}").exists()}
+    parts = [f"--- host: load {host}; " + "; ".join(f"{kind} {line}" for kind, line in pressure.items()),
+             *blocked_on_host()]
     for node in nodes:
         try:
-            result = lab.exec(node, "sh", "-c", INSIDE, check=False, timeout=30)
+            result = lab.exec(node, "sh", "-c", INSIDE, check=False, timeout=60)
             parts.append(f"--- {node}:\n{result.stdout}{result.stderr}")
         except subprocess.TimeoutExpired:
-            parts.append(f"--- {node}: nothing within 30 s")
+            parts.append(f"--- {node}: nothing within 60 s")
     return "\n".join(parts)
+
+
+def blocked_on_host() -> list[str]:
+    """The host's processes in uninterruptible sleep (D), each with the top of its kernel stack: what a
+    node's daemons wait for when the kernel, not the node, is slow (a lock held while a killed node's
+    network namespace is freed, say)."""
+    found = []
+    for proc in (entry for entry in Path("/proc").iterdir() if entry.name.isdigit()):
+        try:
+            stat = (proc / "stat").read_text()
+            if stat[stat.rindex(")") + 2] != "D":
+                continue
+            stack = [frame.split(" ", 1)[-1] for frame in (proc / "stack").read_text().splitlines()[:5]]
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or a stack the kernel does not show
+        found.append(f"  D {proc.name} {stat[stat.index('(') + 1:stat.rindex(')')]}: {' < '.join(stack)}")
+    return found[:20]
 
 
 @pytest.fixture(scope="session")
@@ -325,7 +357,8 @@ REJOIN_MAX = 120
 
 
 def crm_mon(lab: Lab, node: str) -> dict | None:
-    """crm_mon of one node as {"quorate", "online": [...], "resources": {id: [nodes started on]}}; None if down."""
+    """crm_mon of one node as {"quorate", "online": [...], "resources": {id: [nodes started on]},
+    "failed": ["OP_KEY on NODE", ...] (its failed actions)}; None if down."""
     result = lab.exec(node, "crm_mon", "--one-shot", "--inactive", "--output-as=xml", check=False)
     try:
         root = ET.fromstring(result.stdout)
@@ -341,6 +374,7 @@ def crm_mon(lab: Lab, node: str) -> dict | None:
         "quorate": root.find("summary/current_dc").get("with_quorum") == "true",
         "online": sorted(n.get("name") for n in root.find("nodes") if n.get("online") == "true"),
         "resources": {rid: sorted(nodes) for rid, nodes in placed.items()},
+        "failed": [f"{failure.get('op_key')} on {failure.get('node')}" for failure in root.iter("failure")],
     }
 
 

@@ -524,8 +524,9 @@ FAILURE_TIMEOUT = 60
 
 def failed_actions(lab, node: str) -> list[str]:
     """The failed actions crm_mon lists on ``node``."""
-    root = ET.fromstring(lab.exec(node, "crm_mon", "--one-shot", "--inactive", "--output-as=xml").stdout)
-    return [f"{failure.get('op_key')} on {failure.get('node')}" for failure in root.iter("failure")]
+    status = crm_mon(lab, node)
+    assert status is not None, f"{node}: crm_mon gave no cluster status"
+    return status["failed"]
 
 
 def test_a_failure_is_forgotten_after_the_failure_timeout(cluster, measure):
