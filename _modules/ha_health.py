@@ -133,8 +133,23 @@ def _haproxy() -> dict:
                           for listener, servers in _salt("ha_haproxy.servers")().items()}}
 
 
+def _services() -> dict:
+    """Each unit of :py:func:`restart_steps` (once, in their order) with its state, from one ``systemctl is-active``."""
+    units = list(dict.fromkeys(unit for step in restart_steps() for unit in step["units"]))
+    # systemctl exits non-zero when a unit is not active: no failure here, each unit's state is on its line.
+    result = __utils__["ha_kit.run"](  # noqa: F821 - Salt loader dunder
+        __salt__, ["systemctl", "is-active", *units], timeout=10, what="systemctl is-active")  # noqa: F821
+    states = result["stdout"].splitlines()
+    if len(states) != len(units):
+        raise CommandExecutionError(
+            f"systemctl is-active printed {len(states)} states for {len(units)} units (exit {result['retcode']}): "
+            f"{__utils__['ha_kit.tail'](result, 2) or 'no output'}")  # noqa: F821
+    return {"units": dict(zip(units, states, strict=True))}
+
+
 CONTROLLER_PARTS = {"pacemaker": lambda: _salt("ha_pacemaker.status")(), "galera": _galera,
-                    "rabbitmq": _rabbitmq, "etcd": _etcd, "memcached": _memcached, "haproxy": _haproxy}
+                    "rabbitmq": _rabbitmq, "etcd": _etcd, "memcached": _memcached, "haproxy": _haproxy,
+                    "services": _services}
 
 
 def collect() -> dict:
@@ -146,9 +161,10 @@ def collect() -> dict:
     RabbitMQ (running nodes, partitions and alarms as this node sees them;
     the first running node also judges the queues), etcd (the local
     member's health, the leader it follows, its raft index and the member
-    list), memcached (uptime, connections) and HAProxy (every listener's
-    servers as this node's HAProxy sees them). A part that cannot be read
-    is ``{"error": why}``.
+    list), memcached (uptime, connections), HAProxy (every listener's
+    servers as this node's HAProxy sees them) and its services (the state
+    of every systemd unit of :py:func:`restart_steps`, ``active`` when it
+    runs). A part that cannot be read is ``{"error": why}``.
 
     CLI Example:
 
@@ -204,7 +220,8 @@ def restart_steps() -> list[dict]:
     What :py:func:`restart_services` restarts on this controller, in order,
     from the formula's map: each step's ``name``, its systemd ``units``
     (stopped in reverse order, then started in order) and what its health
-    gate waits for.
+    gate waits for. Its units are also those whose state :py:func:`collect`
+    reports (``services``).
 
     CLI Example:
 
@@ -213,9 +230,6 @@ def restart_steps() -> list[dict]:
         salt openstack-controller01 ha_health.restart_steps
     """
     ha_map = _salt("ha_topology.formula_map")()
-    # Once each, in deploy order: services may share a unit (httpd on RedHat).
-    openstack = list(dict.fromkeys(unit for service in _salt("ha_openstack.services")()
-                                   for unit in ha_map["openstack"][service]["services"]))
     return [
         {"name": "galera", "units": [ha_map["galera"]["service"]], "gate": "Synced in the Primary component"},
         {"name": "rabbitmq", "units": [ha_map["rabbitmq"]["service"], ha_map["rabbitmq"]["watchdog"]["unit"]],
@@ -224,7 +238,7 @@ def restart_steps() -> list[dict]:
         {"name": "memcached", "units": [ha_map["memcached"]["service"]], "gate": "answers"},
         {"name": "pacemaker", "units": [*ha_map["pacemaker"]["services"], ha_map["pacemaker"]["vip_guard"]["unit"]],
          "gate": "online in a quorate cluster"},
-        {"name": "openstack", "units": openstack, "gate": "the APIs answer on this node"},
+        {"name": "openstack", "units": _salt("ha_openstack.units")(), "gate": "the APIs answer on this node"},
     ]
 
 

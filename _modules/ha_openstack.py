@@ -76,6 +76,22 @@ def services(stage: str | None = None) -> list[str]:
     return topology.services(stage)
 
 
+def units(stage: str | None = None) -> list[str]:
+    """
+    The systemd units that run the services (of ``stage``, see
+    :py:func:`services`) on this family, from the formula's map, in deploy
+    order and each once: services may share a unit (httpd on RedHat).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt openstack-controller01 ha_openstack.units
+    """
+    openstack = _topology("formula_map")["openstack"]
+    return list(dict.fromkeys(unit for service in services(stage) for unit in openstack[service]["services"]))
+
+
 def apis(stage: str | None = None, gate: bool = False) -> list[str]:
     """
     The HTTP APIs of the services (of ``stage``, see :py:func:`services`);

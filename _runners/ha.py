@@ -159,8 +159,9 @@ def status(timeout: float = STATUS_TIMEOUT) -> dict:
     """
     The control plane at a glance: the VIP's holder and, per component
     (nodes, Pacemaker, Galera, RabbitMQ, etcd, memcached, HAProxy as the
-    VIP holder sees it, chrony), a verdict, a summary, each node's state
-    and the problems; then the verdict of the whole. A node that does not
+    VIP holder sees it, the systemd units the formula runs on each
+    controller, chrony), a verdict, a summary, each node's state and the
+    problems; then the verdict of the whole. A node that does not
     answer within ``timeout`` seconds is reported as such. Exit code: 0
     healthy, 1 degraded, 2 down.
 

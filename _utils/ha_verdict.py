@@ -21,7 +21,7 @@ RANK = {HEALTHY: 0, DEGRADED: 1, DOWN: 2}
 EXIT_CODES = {HEALTHY: 0, DEGRADED: 1, DOWN: 2}
 # The components in the order the report shows them; every controller runs
 # all but chrony, which runs on every node.
-CONTROLLER_COMPONENTS = ("pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy")
+CONTROLLER_COMPONENTS = ("pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services")
 COMPONENTS = ("nodes", *CONTROLLER_COMPONENTS, "chrony")
 # A node whose clock is further than this from its source (seconds) is
 # degraded: the clusters' timeouts and keystone's tokens assume agreeing
@@ -262,6 +262,29 @@ def _haproxy(answers: dict[str, Any], controllers: list[str], vip_holder: str | 
     return _result(verdict, summary, problems, cells)
 
 
+def _services(answers: dict[str, Any], controllers: list[str]) -> dict:
+    problems: list[str] = []
+    cells: dict[str, str] = {}
+    views = _views(answers, controllers, "services", problems, cells)
+    whole, active = [], set()
+    for node, view in views.items():
+        units = view.get("units", {})
+        stopped = [f"{unit} {state}" for unit, state in units.items() if state != "active"]
+        active.update(unit for unit, state in units.items() if state == "active")
+        cells[node] = f"{len(units) - len(stopped)} of {len(units)} units active"
+        if stopped:
+            problems.append(f"{node}: {', '.join(stopped)}")
+        else:
+            whole.append(node)
+    # A unit active on none of the controllers that answered: what it runs is not served.
+    nowhere = list(dict.fromkeys(unit for view in views.values() for unit in view.get("units", {})
+                                 if unit not in active))
+    verdict = DOWN if nowhere or not views else HEALTHY
+    summary = (f"{', '.join(nowhere)} active on no controller" if nowhere
+               else f"{len(whole)} of {len(controllers)} run every unit")
+    return _result(verdict, summary, problems, cells)
+
+
 def _chrony(answers: dict[str, Any], nodes: list[str]) -> dict:
     problems: list[str] = []
     cells: dict[str, str] = {}
@@ -298,6 +321,7 @@ def judge(answers: dict[str, Any], topology: dict) -> dict:
     components["etcd"] = _etcd(answers, controllers)
     components["memcached"] = _memcached(answers, controllers)
     components["haproxy"] = _haproxy(answers, controllers, pacemaker.get("vip_holder"), topology["served_listeners"])
+    components["services"] = _services(answers, controllers)
     components["chrony"] = _chrony(answers, controllers + computes)
     # Each component's nodes in the pillar's order, whichever answered first.
     for part in components.values():

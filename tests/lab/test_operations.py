@@ -26,9 +26,9 @@ from tests.lab.test_pacemaker import VIP, ha_pillar, in_node, last_line, stop
 
 pytestmark = pytest.mark.lab
 
-COMPONENTS = ["nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "chrony"]
+COMPONENTS = ["nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services", "chrony"]
 # What a controller's loss affects: every component it runs.
-CONTROLLER_COMPONENTS = ["nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy"]
+CONTROLLER_COMPONENTS = ["nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services"]
 # The report shows a crashed controller and the components it affected as
 # degraded within this time of the crash (issue 15).
 DEGRADED_WITHIN = 30

@@ -550,6 +550,22 @@ def test_openstack_per_os_family(salt_cli):
                 {"ha_openstack": f"ha-{service}-restart-due"}] for unit in units)
         assert not [state_id for state_id, body in family.items() if "test" in body]
     assert not [state_id for state_id in debian if "httpd" in state_id]
+    # Every unit that runs a service is started again while it exits (its database not there yet), each once
+    # (httpd runs two services on RedHat), with one daemon-reload after any of the drop-ins changed.
+    for family, units in ((debian, ["keystone", "glance-api", "placement-api", "nova-api", "nova-api-metadata",
+                                    "nova-conductor", "nova-scheduler", "nova-novncproxy"]),
+                          (redhat, ["httpd", "openstack-glance-api", "openstack-nova-api", "openstack-nova-conductor",
+                                    "openstack-nova-scheduler", "openstack-nova-novncproxy"])):
+        dropins = {state_id.removeprefix("ha-openstack-restart-"): args(body, "file")
+                   for state_id, body in family.items()
+                   if state_id.startswith("ha-openstack-restart-") and state_id != "ha-openstack-restart-reload"}
+        assert list(dropins) == units
+        for unit, dropin in dropins.items():
+            assert dropin["name"] == f"/etc/systemd/system/{unit}.service.d/ha-restart.conf"
+            assert "Restart=always\nRestartSec=10\n" in dropin["contents"]
+        assert args(family["ha-openstack-restart-reload"], "module")["onchanges"] == [
+            {"file": f"ha-openstack-restart-{unit}"} for unit in units]
+    assert "Restart" not in args(debian["ha-keystone-uwsgi-bind-keystone"], "file")["contents"]
 
 
 def test_openstack_wsgi_servers_per_os_family(salt_cli):

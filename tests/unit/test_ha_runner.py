@@ -277,7 +277,7 @@ def test_status_with_a_crashed_controller(monkeypatch, client, context):
     assert report["reports"][C03] == "no answer within 20 s"
     assert report["verdict"] == "degraded" and report["retcode"] == 1
     assert {name for name, part in report["components"].items() if part["verdict"] != "healthy"} == {
-        "nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "chrony"}
+        "nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services", "chrony"}
     assert context["retcode"] == 1
 
 

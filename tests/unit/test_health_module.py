@@ -33,16 +33,15 @@ MAP = {
     "etcd": {"service": "etcd"},
     "memcached": {"service": "memcached"},
     "pacemaker": {"services": ["corosync", "pacemaker"], "vip_guard": {"unit": "ha-vip-guard"}},
-    "openstack": {"keystone": {"services": ["keystone"]}, "glance": {"services": ["glance-api"]},
-                  "placement": {"services": ["placement-api"]},
-                  "nova": {"services": ["nova-api", "nova-api-metadata", "nova-conductor", "nova-scheduler",
-                                        "nova-novncproxy"]}},
 }
+# What ha_openstack.units answers on Debian.
 OPENSTACK_UNITS = ["keystone", "glance-api", "placement-api", "nova-api", "nova-api-metadata", "nova-conductor",
                    "nova-scheduler", "nova-novncproxy"]
 STEP_UNITS = {"galera": ["mariadb"], "rabbitmq": ["rabbitmq-server", "ha-rabbitmq-watchdog"], "etcd": ["etcd"],
               "memcached": ["memcached"], "pacemaker": ["corosync", "pacemaker", "ha-vip-guard"],
               "openstack": OPENSTACK_UNITS}
+# Every unit the formula runs on a controller, in the order of the steps.
+UNITS = [unit for units in STEP_UNITS.values() for unit in units]
 
 
 class Connection:
@@ -121,10 +120,18 @@ class Calls(dict):
         return [call[0] for call in self.calls]
 
 
+def systemctl(argv: list[str], **kwargs) -> tuple:
+    """``systemctl is-active UNIT...`` of a controller whose units all run."""
+    assert argv[:2] == ["systemctl", "is-active"], argv
+    return 0, "active\n" * len(argv[2:]), ""
+
+
 @pytest.fixture
-def salt():
+def salt(run_all):
     """What the node's modules answer on the lab's first controller, healthy."""
+    run_all.handler = systemctl
     return Calls({
+        "cmd.run_all": run_all,
         "ha_topology.roles": lambda: ["controller"],
         "ha_host.tracking": lambda: {"reference_id": "7F7F0101", "reference_name": "", "stratum": 10,
                                      "system_time": 0.0, "last_offset": 0.0, "leap_status": "Normal"},
@@ -143,7 +150,7 @@ def salt():
         "ha_haproxy.servers": lambda: ha_haproxy.parse_stat((DATA / "show-stat.csv").read_text()),
         # The restart.
         "ha_topology.formula_map": lambda: MAP,
-        "ha_openstack.services": lambda: ["keystone", "glance", "placement", "nova"],
+        "ha_openstack.units": lambda: list(OPENSTACK_UNITS),
         "service.stop": lambda unit: True,
         "service.start": lambda unit: True,
         "ha_galera.wait_synced": lambda timeout: galera_status()["wsrep"],
@@ -313,6 +320,49 @@ def test_memcached_that_does_not_answer(salt, memcached):
         "error": "memcached at 10.10.10.51:11211 does not answer: [Errno 111] Connection refused"}
 
 
+def test_services_are_the_restart_units_asked_in_one_call(salt, memcached, run_all):
+    assert ha_health.collect()["services"] == {"units": dict.fromkeys(UNITS, "active")}
+    assert [call["argv"] for call in run_all.calls] == [["systemctl", "is-active", *UNITS]]
+    assert run_all.calls[0]["timeout"] == 10
+
+
+def test_services_not_active_are_states_not_an_error(salt, memcached, run_all):
+    states = {**dict.fromkeys(UNITS, "active"), "nova-conductor": "failed", "nova-scheduler": "activating"}
+    # systemctl is-active exits 3 when a unit is not active.
+    run_all.handler = lambda argv, **kwargs: (3, "".join(f"{states[unit]}\n" for unit in argv[2:]), "")
+    assert ha_health.collect()["services"] == {"units": states}
+
+
+def test_a_unit_of_two_steps_is_asked_once(salt, run_all, monkeypatch):
+    monkeypatch.setattr(ha_health, "restart_steps", lambda: [{"name": "a", "units": ["httpd", "etcd"]},
+                                                             {"name": "b", "units": ["etcd", "memcached"]}])
+    assert ha_health._services() == {"units": {"httpd": "active", "etcd": "active", "memcached": "active"}}
+    assert [call["argv"] for call in run_all.calls] == [["systemctl", "is-active", "httpd", "etcd", "memcached"]]
+
+
+def test_services_of_a_malformed_answer(salt, memcached, run_all):
+    run_all.handler = lambda argv, **kwargs: (1, "", "Failed to connect to bus: No such file or directory\n")
+    error = (f"systemctl is-active printed 0 states for {len(UNITS)} units (exit 1): "
+             "Failed to connect to bus: No such file or directory")
+    with pytest.raises(CommandExecutionError) as err:
+        ha_health._services()
+    assert str(err.value) == error
+    assert ha_health.collect()["services"] == {"error": error}
+    run_all.handler = lambda argv, **kwargs: (0, "active\n" * (len(argv) - 1), "")
+    with pytest.raises(CommandExecutionError, match=(
+            f"^systemctl is-active printed {len(UNITS) + 1} states for {len(UNITS)} units \\(exit 0\\): "
+            "active active$")):
+        ha_health._services()
+    run_all.handler = lambda argv, **kwargs: (3, "", "")
+    with pytest.raises(CommandExecutionError, match=f"for {len(UNITS)} units \\(exit 3\\): no output$"):
+        ha_health._services()
+
+
+def test_services_that_hang(salt, memcached, run_all):
+    run_all.handler = lambda argv, timeout, **kwargs: run_all.timed_out(argv, timeout)
+    assert ha_health.collect()["services"] == {"error": "systemctl is-active did not finish within 10 s"}
+
+
 # --- memcached_stats ------------------------------------------------------------------------
 
 
@@ -375,7 +425,7 @@ def test_restart_services_one_component_at_a_time_each_with_its_gate(salt, memca
         for name in STEP_UNITS]}
     assert service_calls(salt) == expected_service_calls(STEP_UNITS)
     gates = [(name, args) for name, args, _ in salt.calls if not name.startswith("service.")
-             and name not in ("ha_topology.formula_map", "ha_openstack.services", "ha_topology.memcached_node")]
+             and name not in ("ha_topology.formula_map", "ha_openstack.units", "ha_topology.memcached_node")]
     assert gates == [
         ("ha_galera.wait_synced", (60,)),
         ("ha_rabbitmq.cluster_status", ()), ("ha_rabbitmq.members", (cluster_status(),)),

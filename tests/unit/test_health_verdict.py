@@ -22,7 +22,7 @@ SERVED = ["galera", "glance_api", "keystone_public", "nova_api", "nova_metadata"
           "rabbitmq"]
 TOPOLOGY = {"controllers": CONTROLLERS, "computes": [COMPUTE], "vip": "10.10.10.69",
             "rabbitmq_names": {node: f"rabbit@{node}" for node in CONTROLLERS}, "served_listeners": SERVED}
-NON_CHRONY = ("nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy")
+NON_CHRONY = ("nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services")
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_the_lab_report_is_judged_again_as_it_was():
 def test_components_come_in_the_report_order(answers):
     report = judge(answers)
     assert list(report["components"]) == list(ha_verdict.COMPONENTS) == [
-        "nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "chrony"]
+        "nodes", "pacemaker", "galera", "rabbitmq", "etcd", "memcached", "haproxy", "services", "chrony"]
     assert report["reports"] is answers
 
 
@@ -480,6 +480,99 @@ def test_the_vip_holders_haproxy_not_read(answers):
     haproxy = judge(answers)["components"]["haproxy"]
     assert haproxy["verdict"] == "down" and haproxy["summary"] == f"no view from the VIP holder {C01}"
     assert haproxy["problems"] == [f"{C01}: HAProxy's admin socket /run/haproxy/admin.sock does not answer"]
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def units(answers: dict, node: str) -> dict:
+    return part(answers, node, "services")["units"]
+
+
+def test_every_unit_active_on_every_controller(answers):
+    services = judge(answers)["components"]["services"]
+    assert services["verdict"] == "healthy" and services["problems"] == []
+    assert services["summary"] == "3 of 3 run every unit"
+    assert services["cells"] == dict.fromkeys(CONTROLLERS, "16 of 16 units active")
+
+
+def test_a_unit_that_systemd_gave_up_on_one_controller_is_degraded(answers):
+    # The lab's defect: after a power loss of every controller, nova-conductor on one of them stayed failed.
+    units(answers, C02)["nova-conductor"] = "failed"
+    report = judge(answers)
+    only(report, "services", "degraded")
+    services = report["components"]["services"]
+    assert services["problems"] == [f"{C02}: nova-conductor failed"]
+    assert services["summary"] == "2 of 3 run every unit"
+    assert services["cells"] == {C01: "16 of 16 units active", C02: "15 of 16 units active",
+                                 C03: "16 of 16 units active"}
+    assert report["verdict"] == "degraded" and report["retcode"] == 1
+
+
+def test_the_units_of_one_controller_on_one_line(answers):
+    units(answers, C01).update({"nova-conductor": "failed", "nova-scheduler": "activating"})
+    units(answers, C03)["memcached"] = "inactive"
+    report = judge(answers)
+    only(report, "services", "degraded")
+    services = report["components"]["services"]
+    assert services["problems"] == [f"{C01}: nova-conductor failed, nova-scheduler activating",
+                                    f"{C03}: memcached inactive"]
+    assert services["summary"] == "1 of 3 run every unit"
+    assert services["cells"][C01] == "14 of 16 units active"
+
+
+def test_units_stopped_on_every_controller_but_each_active_somewhere_is_degraded(answers):
+    for node, unit in zip(CONTROLLERS, ("nova-conductor", "nova-scheduler", "keystone"), strict=True):
+        units(answers, node)[unit] = "failed"
+    services = judge(answers)["components"]["services"]
+    assert services["verdict"] == "degraded" and services["summary"] == "0 of 3 run every unit"
+
+
+def test_a_unit_active_on_no_controller_is_down(answers):
+    for node in CONTROLLERS:
+        units(answers, node)["nova-conductor"] = "failed"
+    units(answers, C03)["nova-scheduler"] = "inactive"
+    report = judge(answers)
+    only(report, "services", "down")
+    services = report["components"]["services"]
+    assert services["summary"] == "nova-conductor active on no controller"
+    assert services["problems"] == [f"{C01}: nova-conductor failed", f"{C02}: nova-conductor failed",
+                                    f"{C03}: nova-conductor failed, nova-scheduler inactive"]
+    assert report["verdict"] == "down" and report["retcode"] == 2
+
+
+def test_a_unit_active_only_on_a_silent_controller_is_down(answers):
+    answers[C03] = SILENT
+    for node in (C01, C02):
+        units(answers, node)["nova-conductor"] = "failed"
+    services = judge(answers)["components"]["services"]
+    assert services["verdict"] == "down" and services["summary"] == "nova-conductor active on no controller"
+    assert services["problems"] == [f"{C03}: {SILENT}", f"{C01}: nova-conductor failed",
+                                    f"{C02}: nova-conductor failed"]
+    assert services["cells"][C03] == "no answer"
+    units(answers, C02)["nova-conductor"] = "active"
+    assert judge(answers)["components"]["services"]["verdict"] == "degraded"
+
+
+def test_services_not_read_on_a_controller(answers):
+    answers[C02]["services"] = {"error": "no answer within 14 s"}
+    answers[C03]["services"] = {"error": "systemctl is-active printed 0 states for 16 units (exit 1): "
+                                         "Failed to connect to bus: No such file or directory"}
+    report = judge(answers)
+    only(report, "services", "degraded")
+    services = report["components"]["services"]
+    assert services["problems"] == [f"{C02}: no answer within 14 s", f"{C03}: systemctl is-active printed 0 "
+                                    "states for 16 units (exit 1): Failed to connect to bus: No such file or directory"]
+    assert services["cells"] == {C01: "16 of 16 units active", C02: "error", C03: "error"}
+    assert services["summary"] == "1 of 3 run every unit"
+
+
+def test_services_read_on_no_controller_is_down(answers):
+    for node in CONTROLLERS:
+        answers[node]["services"] = {"error": "no answer within 14 s"}
+    services = judge(answers)["components"]["services"]
+    assert services["verdict"] == "down" and services["summary"] == "0 of 3 run every unit"
+    assert services["cells"] == dict.fromkeys(CONTROLLERS, "error")
 
 
 # --- chrony ------------------------------------------------------------------------------

@@ -313,6 +313,16 @@ def test_catalog_on_the_vip_hostname():
     }
 
 
+def test_units_are_the_services_units_in_deploy_order_each_once(configure_loader_modules):
+    units = {"keystone": ["httpd"], "glance": ["openstack-glance-api"], "placement": ["httpd"],
+             "nova": ["openstack-nova-api", "openstack-nova-conductor"]}
+    ha_openstack.__salt__["ha_topology.formula_map"] = lambda: {
+        "openstack": {service: {"services": names} for service, names in units.items()}}
+    assert ha_openstack.units() == ["httpd", "openstack-glance-api", "openstack-nova-api", "openstack-nova-conductor"]
+    assert ha_openstack.units("services") == ["openstack-glance-api", "httpd", "openstack-nova-api",
+                                              "openstack-nova-conductor"]
+
+
 def test_the_services_table_gives_each_view_of_the_services():
     assert ha_openstack.services() == ["keystone", "glance", "placement", "nova"]
     assert ha_openstack.services("identity") == ["keystone"]

@@ -2,6 +2,7 @@
 {%- set sls_install = tplroot ~ '.openstack.install' %}
 {%- from tplroot ~ "/map.jinja" import ha_map with context %}
 {%- set openstack = ha_map.openstack %}
+{%- set units = salt['ha_openstack.units']() %}
 # The HA settings of every controller service, set in the packaged config
 # files (a copy of each packaged file is kept as FILE.dist): database through
 # the VIP, every memcached and RabbitMQ node, APIs bound to the node's own
@@ -76,11 +77,7 @@ ha-{{ service }}-uwsgi-bind-{{ unit }}:
     - contents: |
         # Managed by the ha formula: the init script reads the API's bind
         # address, port and processes from the [uwsgi] keys named here.
-        # uWSGI exits 0 when the application does not load (need-app in
-        # its ini; the database not reachable yet): start it again.
         [Service]
-        Restart=always
-        RestartSec=10
         Environment=UWSGI_BIND_CONFIG_FILE={{ ini }} UWSGI_BIND_CONFIG_SECTION=uwsgi
         Environment=UWSGI_BIND_CONFIG_IP_DIRECTIVE=ha_bind_ip UWSGI_BIND_CONFIG_PORT_DIRECTIVE=ha_bind_port
         Environment=UWSGI_BIND_CONFIG_WORKERS_DIRECTIVE=processes
@@ -159,4 +156,29 @@ ha-{{ service }}-restart-pending:
     - contents: "{{ service }}: settings changed, restart pending"
     - onchanges: {{ settings | json }}
     - require: {{ settings | json }}
+{%- endfor %}
+{%- for unit in units %}
+
+ha-openstack-restart-{{ unit }}:
+  file.managed:
+    - name: /etc/systemd/system/{{ unit }}.service.d/{{ openstack.restart_dropin }}
+    - makedirs: True
+    - mode: '0644'
+    - contents: |
+        # Managed by the ha formula: started again while it exits, say when
+        # its database is not there yet (uWSGI exits 0 when its application
+        # does not load), instead of systemd giving up after five failures.
+        [Service]
+        Restart=always
+        RestartSec={{ openstack.restart_interval }}
+    - require:
+      - sls: {{ sls_install }}
+{%- endfor %}
+
+ha-openstack-restart-reload:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+{%- for unit in units %}
+      - file: ha-openstack-restart-{{ unit }}
 {%- endfor %}
