@@ -82,6 +82,12 @@ import json, socket, sys, time, urllib.parse
 from http.client import HTTPConnection, HTTPException
 kind, url = sys.argv[1:3]
 secret = sys.stdin.readline().rstrip("\\n")
+# Why the last check failed, for the report: the exception, or the answer.
+why = ""
+def failed_by(reason):
+    global why
+    why = reason if isinstance(reason, str) else f"{type(reason).__name__}: {reason}"[:80]
+    return False
 def connect(host, port):
     # A listener probe waits 0.2 s for the connection: a SYN sent while no
     # node held the VIP is lost, and waiting longer for it would add the
@@ -95,18 +101,20 @@ def http():
     try:
         connection.sock = connect(parts.hostname, parts.port or 80)
         connection.request("GET", parts.path or "/")
-        return connection.getresponse().status < 500
-    except OSError:
-        return False
+        status = connection.getresponse().status
+        return status < 500 or failed_by(f"answer {status}")
+    except OSError as error:
+        return failed_by(error)
     finally:
         connection.close()
 def mysql():
     host, port = url.rsplit(":", 1)
     try:
         with connect(host, int(port)) as s:
-            return s.recv(64)[4:5] == b"\\x0a"
-    except OSError:
-        return False
+            greeting = s.recv(64)
+            return greeting[4:5] == b"\\x0a" or failed_by(f"no greeting: {greeting[:16]!r}")
+    except OSError as error:
+        return failed_by(error)
 body = json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {
     "name": "admin", "domain": {"name": "Default"}, "password": secret}}},
     "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}).encode()
@@ -120,9 +128,10 @@ def token():
         connection.sock.settimeout(1.5)
         connection.request("POST", parts.path + "/auth/tokens", body, {"Content-Type": "application/json"})
         answer = connection.getresponse()
-        return answer.status == 201 and bool(answer.getheader("X-Subject-Token"))
-    except (OSError, HTTPException):
-        return False
+        return (answer.status == 201 and bool(answer.getheader("X-Subject-Token"))) or failed_by(
+            f"answer {answer.status}")
+    except (OSError, HTTPException) as error:
+        return failed_by(error)
     finally:
         connection.close()
 check = {"http": http, "mysql": mysql, "token": token}[kind]
@@ -133,6 +142,7 @@ while not check():
     time.sleep(0.1)
 print("armed", flush=True)
 last_ok, longest, ended, tries, failed, back_since = time.monotonic(), 0.0, time.time(), 0, 0, None
+failures = []
 while time.monotonic() < deadline:
     tries += 1
     if check():
@@ -146,9 +156,11 @@ while time.monotonic() < deadline:
             break
     else:
         failed += 1
+        failures.append([round(time.time(), 2), why])
         back_since = None
     time.sleep(0.1)
-print(json.dumps({"longest_gap": round(longest, 2), "ended": ended, "tries": tries, "failed": failed}), flush=True)
+print(json.dumps({"longest_gap": round(longest, 2), "ended": ended, "tries": tries, "failed": failed,
+                  "failures": failures[:20]}), flush=True)
 """
 
 # Aborts COUNT handshakes on HOST:PORT in every way a client can: closed
@@ -603,6 +615,9 @@ def test_vip_holder_power_loss(cluster, measure, round_):
         # bin/lab crash: the node is off at once.
         assert lab.status()[holder]["state"] == "down" and not lab.answering(holder)
         gaps = {name: json.loads(last_line(process, 170)) for name, process in probes.items()}
+        for gap in gaps.values():
+            # Each failed probe as (seconds after the crash, why), for a gap over its bound.
+            gap["failures"] = [(round(moment - crashed, 2), why) for moment, why in gap["failures"]]
         new_holder = vip_holder(lab, survivors[0], survivors)
         assert new_holder in survivors and has_vip(lab, new_holder)
         events = cluster_events(lab)
