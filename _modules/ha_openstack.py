@@ -213,7 +213,8 @@ def httpd_sized(text: str, options: dict) -> str:
 def httpd_daemon(api: str, minion_id: str | None = None, ha: dict | None = None) -> dict:
     """
     The ``WSGIDaemonProcess`` options of the httpd site that serves ``api``
-    (one of :py:func:`apis`) on this controller: ``ha:openstack:workers``
+    (one of :py:func:`apis`) on this controller: the service's workers
+    (``ha:openstack:service_workers``, else ``ha:openstack:workers``)
     processes of one thread each (see :py:func:`service_settings`, server
     ``httpd``).
 

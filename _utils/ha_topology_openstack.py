@@ -28,7 +28,7 @@ INTERFACES = ("public", "internal", "admin")
 DEFAULT_DOMAIN = "Default"
 SERVICE_PROJECT = "service"
 ADMIN = {"user": "admin", "project": "admin", "role": "admin"}
-DEFAULTS = {"region": "RegionOne", "workers": 2, "endpoint_host": None}
+DEFAULTS = {"region": "RegionOne", "workers": 2, "service_workers": {}, "endpoint_host": None}
 REGION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # How keystone's and nova's oslo.cache clients treat a controller that died
 # (its address no longer answers: every call to it waits for the socket
@@ -121,6 +121,13 @@ def _cache(memcached: list[str]) -> dict:
             "memcache_socket_timeout": MEMCACHE_SOCKET_TIMEOUT, "memcache_dead_retry": MEMCACHE_DEAD_RETRY}
 
 
+def _workers(ha: dict, service: str) -> int:
+    """The processes of ``service``'s APIs and workers: ``ha:openstack:service_workers:SERVICE``, else
+    ``ha:openstack:workers``."""
+    openstack = ha_pillar.section(ha, "openstack", DEFAULTS)
+    return openstack["service_workers"].get(service, openstack["workers"])
+
+
 def _uwsgi(address: str, port: int, workers: int) -> dict:
     # Debian's init scripts read the bind address, port and process count
     # from the keys that UWSGI_BIND_CONFIG_* name (see the units' drop-in);
@@ -208,7 +215,7 @@ Settings = Callable[[dict, dict, str], dict]
 
 
 def _keystone(ha: dict, node: dict, server: str) -> dict:
-    ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
+    ports, workers = listener_ports(ha), _workers(ha, "keystone")
     return {
         "config": {
             "database": {"connection": _db_url(ha, "keystone", "keystone")},
@@ -220,7 +227,7 @@ def _keystone(ha: dict, node: dict, server: str) -> dict:
 
 
 def _glance(ha: dict, node: dict, server: str) -> dict:
-    ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
+    ports, workers = listener_ports(ha), _workers(ha, "glance")
     return {
         "config": {
             "DEFAULT": {"bind_host": node["address"], "bind_port": ports["glance"][1], "workers": workers},
@@ -236,7 +243,7 @@ def _glance(ha: dict, node: dict, server: str) -> dict:
 
 
 def _placement(ha: dict, node: dict, server: str) -> dict:
-    ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
+    ports, workers = listener_ports(ha), _workers(ha, "placement")
     return {
         "config": {
             "placement_database": {"connection": _db_url(ha, "placement", "placement")},
@@ -248,7 +255,7 @@ def _placement(ha: dict, node: dict, server: str) -> dict:
 
 
 def _nova(ha: dict, node: dict, server: str) -> dict:
-    ports, workers = listener_ports(ha), ha_pillar.section(ha, "openstack", DEFAULTS)["workers"]
+    ports, workers = listener_ports(ha), _workers(ha, "nova")
     address, vip_url = node["address"], f"http://{endpoint_host(ha)}"
     placement = _credentials(ha, "placement")
     placement["auth_url"] += "/v3"
@@ -404,7 +411,8 @@ def schema() -> dict:
     """The schema of ``ha:openstack`` (see ha_pillar)."""
     return {
         "region": ha_pillar.STR, "endpoint_host": (ha_pillar.STR, ha_pillar.NONE), "admin_password": ha_pillar.STR,
-        "workers": ha_pillar.INT, "service_passwords": dict.fromkeys(service_users(), ha_pillar.STR),
+        "workers": ha_pillar.INT, "service_workers": dict.fromkeys(SERVICES, ha_pillar.INT),
+        "service_passwords": dict.fromkeys(service_users(), ha_pillar.STR),
     }
 
 
@@ -458,6 +466,11 @@ def check(ha: dict, errors: list[str]) -> None:
     workers = openstack["workers"]
     if not ha_pillar.int_in(workers, 1, 64):
         errors.append(f"{key('openstack', 'workers')}: {workers!r} must be a number of processes from 1 to 64")
+    service_workers = openstack["service_workers"]
+    for service, count in (service_workers.items() if isinstance(service_workers, dict) else ()):
+        if not ha_pillar.int_in(count, 1, 64):
+            errors.append(f"{key('openstack', 'service_workers', service)}: {count!r} must be a number of "
+                          "processes from 1 to 64")
     host = openstack["endpoint_host"]
     if host and (not isinstance(host, str) or not ha_pillar.HOSTNAME_RE.fullmatch(host)):
         errors.append(f"{key('openstack', 'endpoint_host')}: {host!r} is not a host name or address")

@@ -156,6 +156,18 @@ def test_quorum_queues_and_workers_follow_the_pillar(ha):
     assert ha_openstack.service_settings("keystone")["uwsgi"]["keystone"]["uwsgi"]["processes"] == 5
 
 
+def test_a_service_can_have_its_own_workers(ha):
+    """ha:openstack:service_workers overrides ha:openstack:workers for the services it names only."""
+    ha["openstack"]["workers"] = 1
+    ha["openstack"]["service_workers"] = {"keystone": 3, "nova": 2}
+    assert ha_openstack.service_settings("keystone")["uwsgi"]["keystone"]["uwsgi"]["processes"] == 3
+    nova = ha_openstack.service_settings("nova")
+    assert nova["config"]["conductor"] == {"workers": 2}
+    assert nova["uwsgi"]["nova-api"]["uwsgi"]["processes"] == 2
+    assert ha_openstack.service_settings("glance")["config"]["DEFAULT"]["workers"] == 1
+    assert ha_openstack.service_settings("placement")["uwsgi"]["placement-api"]["uwsgi"]["processes"] == 1
+
+
 # What the settings said before the WSGI server was a parameter: Debian's (uWSGI) must stay exactly these.
 DEBIAN_UWSGI = {
     "keystone": {"keystone": _uwsgi(5000)},
@@ -736,6 +748,12 @@ def test_token_header_is_case_insensitive(keystone_http):
      "ha:openstack:workers: 0 must be a number of processes from 1 to 64"),
     (lambda h: h["openstack"].__setitem__("workers", True),
      "ha:openstack:workers: True must be an integer, not true/false"),
+    (lambda h: h["openstack"].__setitem__("service_workers", {"keystone": 65}),
+     "ha:openstack:service_workers:keystone: 65 must be a number of processes from 1 to 64"),
+    (lambda h: h["openstack"].__setitem__("service_workers", {"keystne": 2}),
+     "ha:openstack:service_workers:keystne: unknown key; did you mean keystone?"),
+    (lambda h: h["openstack"].__setitem__("service_workers", {"glance": "4"}),
+     "ha:openstack:service_workers:glance: '4' must be an integer, not a string"),
     (lambda h: h["openstack"].__setitem__("endpoint_host", "Bad Host"),
      "ha:openstack:endpoint_host: 'Bad Host' is not a host name or address"),
     (lambda h: h["haproxy"]["listeners"].pop("keystone_public"),
