@@ -1,6 +1,8 @@
 # make lab   - install what the lab needs, boot the default lab, run ha.deploy
 # make test  - the whole test suite (unit, render, lab); .ci/run calls it
 # make test-scale - a fresh lab deployed, grown from 3 to 5 controllers and shrunk back to 3, removed
+# make bench - measure deploys, failovers (Pacemaker and keepalived), recoveries and scale on new labs;
+#              writes bench/results.json and bench/report.md (issue 17); not part of make test
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ VENV := .venv
 HOST_PACKAGES := debootstrap systemd-container dpkg-dev iproute2 haproxy apache2 libapache2-mod-wsgi-py3 \
 	python3-firewall
 
-.PHONY: venv host-packages lab test test-scale lint down
+.PHONY: venv host-packages lab test test-scale bench lint down
 
 # What salt-lint checks: every SLS and Jinja file of the formula, the pillar's
 # top file and pillar.example (.salt-lint). yamllint's files are in .yamllint.
@@ -36,7 +38,7 @@ lab: venv
 	bin/lab status
 
 test: venv
-	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests
+	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests bench
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 	$(VENV)/bin/pytest
@@ -45,8 +47,12 @@ test: venv
 test-scale: venv
 	$(VENV)/bin/pytest -m "lab_scale or lab_teardown" tests/lab
 
+# About 40 minutes; it removes any lab first and leaves none.
+bench: venv
+	$(VENV)/bin/python -m bench.run
+
 lint: venv
-	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests
+	$(VENV)/bin/ruff check _modules _states _runners _utils _output lab tests bench
 	$(VENV)/bin/yamllint -s .
 	$(VENV)/bin/salt-lint $(SALT_LINT_FILES)
 
