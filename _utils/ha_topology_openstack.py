@@ -463,14 +463,14 @@ def check(ha: dict, errors: list[str]) -> None:
     region = openstack["region"]
     if not isinstance(region, str) or not REGION_RE.fullmatch(region):
         errors.append(f"{key('openstack', 'region')}: {region!r} must be letters, digits, '_', '.' or '-'")
-    workers = openstack["workers"]
-    if not ha_pillar.int_in(workers, 1, 64):
-        errors.append(f"{key('openstack', 'workers')}: {workers!r} must be a number of processes from 1 to 64")
-    service_workers = openstack["service_workers"]
-    for service, count in (service_workers.items() if isinstance(service_workers, dict) else ()):
+    # Every process count: the one of all services, and each service's own.
+    counts = [(("openstack", "workers"), openstack["workers"])]
+    if isinstance(openstack["service_workers"], dict):
+        counts += [(("openstack", "service_workers", service), count)
+                   for service, count in openstack["service_workers"].items()]
+    for path, count in counts:
         if not ha_pillar.int_in(count, 1, 64):
-            errors.append(f"{key('openstack', 'service_workers', service)}: {count!r} must be a number of "
-                          "processes from 1 to 64")
+            errors.append(f"{key(*path)}: {count!r} must be a number of processes from 1 to 64")
     host = openstack["endpoint_host"]
     if host and (not isinstance(host, str) or not ha_pillar.HOSTNAME_RE.fullmatch(host)):
         errors.append(f"{key('openstack', 'endpoint_host')}: {host!r} is not a host name or address")
