@@ -50,13 +50,14 @@ from tests.lab.test_pacemaker import (
     ISOLATION_SECONDS,
     VIP,
     VIP_SAMPLER,
-    WRITER,
     backends_not_up,
+    cut_off,
     ha_pillar,
     has_vip,
     in_node,
     last_line,
     stop,
+    writer_and_samplers,
 )
 from tests.lab.test_scale import failures
 
@@ -628,26 +629,15 @@ def phase_partition(lab: Lab, results: dict) -> None:
     """
     with writer_client(lab) as password:
         isolated = vip_holder(lab)
-        writer, samplers = None, {}
-        try:
-            writer = in_node(CLIENT_NODE, WRITER, VIP, str(ISOLATION_SECONDS + HEALTHY_WAIT + 30), secret=password)
-            # Every controller, the cut-off one too, samples the VIP every 0.1 s on its own interface.
-            for node in CONTROLLERS:
-                samplers[node] = in_node(node, VIP_SAMPLER, VIP, str(ISOLATION_SECONDS + 2))
-            try:
-                lab.run("isolate", isolated)
-                cut = time.monotonic()
+        # Every controller, the cut-off one too, samples the VIP every 0.1 s on its own interface.
+        with writer_and_samplers(password, ISOLATION_SECONDS + HEALTHY_WAIT + 30) as (writer, samplers):
+            with cut_off(lab, isolated) as cut:
                 timelines = {node: json.loads(last_line(process, ISOLATION_SECONDS + 30))
                              for node, process in samplers.items()}
                 wait_until("the end of the cut", lambda: time.monotonic() - cut >= ISOLATION_SECONDS, 30, 0.5)
-            finally:
-                lab.run("heal", isolated, check=False)
             healed = time.monotonic()
             _, healthy_after = wait_healthy(lab, "ha.status healthy after the heal", HEALTHY_WAIT)
             written = json.loads(last_line(writer, 60))
-        finally:
-            for process in [writer, *samplers.values()]:
-                stop(process)
         stored = stored_ids(lab, next(node for node in CONTROLLERS if node != isolated))
     results["partition"] = {"cut_s": _round(healed - cut), "acked": len(written["acked"]),
                             "lost": lost(written["acked"], stored), "max_vip_holders": max_vip_holders(timelines),

@@ -6,11 +6,13 @@ holder's power loss and a controller cut off the network.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 
 import pytest
 import yaml
@@ -22,6 +24,7 @@ from tests.lab.conftest import (
     CONTROLLERS,
     LAB,
     REJOIN_MAX,
+    Lab,
     cluster_events,
     connect,
     crm_mon,
@@ -717,6 +720,33 @@ ISOLATION_SECONDS = 60
 HEALED_MAX = 120
 
 
+@contextlib.contextmanager
+def writer_and_samplers(password: str, writer_seconds: float) -> Iterator[tuple[subprocess.Popen, dict]]:
+    """WRITER on the client node through the VIP for at most ``writer_seconds``, and every controller sampling
+    the VIP on its own interface for the cut and 2 s: yields (writer, {node: sampler}); all stopped in the
+    end."""
+    writer, samplers = None, {}
+    try:
+        writer = in_node(CLIENT_NODE, WRITER, VIP, str(writer_seconds), secret=password)
+        for node in CONTROLLERS:
+            samplers[node] = in_node(node, VIP_SAMPLER, VIP, str(ISOLATION_SECONDS + 2))
+        yield writer, samplers
+    finally:
+        for process in [writer, *samplers.values()]:
+            stop(process)
+
+
+@contextlib.contextmanager
+def cut_off(lab: Lab, node: str) -> Iterator[float]:
+    """``node`` cut off (bin/lab isolate) until the block ends, healed even when it fails; yields the
+    monotonic time of the cut."""
+    try:
+        lab.run("isolate", node)
+        yield time.monotonic()
+    finally:
+        lab.run("heal", node, check=False)
+
+
 @pytest.mark.parametrize("which", ["vip_holder", "first_controller"])
 def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which):
     """
@@ -737,14 +767,8 @@ def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which
         lab.exec(target, "pcs", "resource", "clear", "vip")
         holder = wait_until("the VIP on its new node", lambda: vip_holder(lab) == target and target, 60)
     others = [node for node in CONTROLLERS if node != isolated]
-    writer, samplers = None, {}
-    try:
-        writer = in_node(CLIENT_NODE, WRITER, VIP, str(ISOLATION_SECONDS + HEALED_MAX + 30), secret=writer_account)
-        for node in CONTROLLERS:
-            samplers[node] = in_node(node, VIP_SAMPLER, VIP, str(ISOLATION_SECONDS + 2))
-        try:
-            lab.run("isolate", isolated)
-            cut = time.monotonic()
+    with writer_and_samplers(writer_account, ISOLATION_SECONDS + HEALED_MAX + 30) as (writer, samplers):
+        with cut_off(lab, isolated) as cut:
             # bin/lab isolate: nothing reaches the node.
             assert lab.status()[isolated]["state"] == "isolated"
             assert connect(lab, others[0], ADDRESSES[isolated]) == "unreachable"
@@ -759,16 +783,11 @@ def test_controller_cut_off_for_a_minute(cluster, writer_account, measure, which
             holders = [node for node in others if has_vip(lab, node)]
             assert len(holders) == 1, holders
             wait_until("the end of the cut", lambda: time.monotonic() - cut >= ISOLATION_SECONDS, 30, 0.5)
-        finally:
-            lab.run("heal", isolated, check=False)
         healed = time.monotonic()
         slowest = wait_recovered(lab, HEALED_MAX)
         whole_after = time.monotonic() - healed
         # Closing its standard input ends the writer.
         result = json.loads(last_line(writer, 60))
-    finally:
-        for process in [writer, *samplers.values()]:
-            stop(process)
     # wsrep_sync_wait: the read sees every write the cluster committed.
     stored = {int(line) for line in lab.exec(others[0], "mysql", "-N", "-B", input=(
         "SET SESSION wsrep_sync_wait = 1; SELECT id FROM hatest.acked;")).stdout.split()}
