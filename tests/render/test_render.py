@@ -123,11 +123,11 @@ def test_deploy_orchestration_renders(salt_run_cli):
     parallel = [step for step in steps if arg(step, "parallel")]
     assert parallel == [step for step in steps if step.startswith(("ha-galera-", "ha-rabbitmq-", "ha-etcd",
                                                                    "ha-pacemaker-", "ha-openstack-databases"))] + [
-        "ha-keystone-first", "ha-keystone-others", "ha-openstack-catalog"]
+        "ha-keystone-first", "ha-keystone-others", "ha-openstack-catalog", "ha-openstack-services"]
     # Steps that may share a node with another one of the deploy: keystone on the first and the catalog
     # run while the schemas may still be synced there.
     assert [step for step in steps if arg(step, "concurrent")] == [
-        *parallel[:-2], "ha-openstack-catalog"]
+        *parallel[:-3], "ha-openstack-catalog"]
     # Galera: one join at a time, each after the one before; the SQL side on the first after the last join.
     assert arg("ha-galera-cluster-openstack-controller01", "require") == [{"salt": "ha-prepare"}]
     assert arg("ha-galera-cluster-openstack-controller03", "require") == [
