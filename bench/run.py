@@ -127,16 +127,21 @@ print(json.dumps({"acked": acked, "failed": failed}), flush=True)
 # (keepalived.conf.j2): every node BACKUP with nopreempt, its priority by
 # its place in the group, VRRP every second, the VIP on the API interface,
 # and a check that HAProxy runs. Debian's keepalived 2.2 runs the check as
-# root only when told to (script_user).
+# root only when told to (script_user), and warns of a security violation
+# unless it checks the script's path first (enable_script_security, as
+# kolla sets it). The check is pgrep: Debian's pidof is a link to killall5,
+# which keepalived runs under its own name, where it takes a signal number
+# only, so that the check always failed and no node took the VIP.
 KEEPALIVED_CONF = "/etc/keepalived/keepalived.conf"
 VIRTUAL_ROUTER_ID = 51  # kolla-ansible's keepalived_virtual_router_id
 KEEPALIVED_TEMPLATE = """\
 # Written by make bench (bench/run.py) for the keepalived failover rounds.
 global_defs {{
     script_user root
+    enable_script_security
 }}
 vrrp_script check_alive {{
-    script "/bin/pidof haproxy"
+    script "/usr/bin/pgrep -x haproxy"
     interval 2
     fall 2
     rise 10
