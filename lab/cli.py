@@ -123,6 +123,7 @@ def down(args) -> int:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     master.stop()
+    nodes.remove_cgroups()
     for node in known:
         nodes.unmount(node)
     # Links the nodes left on the bridge disappear with their namespaces, but
@@ -147,6 +148,7 @@ def remove(args) -> int:
     left = config.without(topology, node.name)
     if nodes.leader(node) is not None:
         nodes.kill(node)
+    nodes.remove_cgroups(node)
     nodes.unmount(node)
     if node.dir.exists():
         shutil.rmtree(node.dir)

@@ -9,6 +9,7 @@ inside its namespace is 1), entered with nsenter and killed with SIGKILL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -99,6 +100,44 @@ def unmount(node: Node) -> None:
         run(["umount", str(node.root)])
 
 
+# --- cgroups ---------------------------------------------------------------------
+
+# systemd-nspawn --keep-unit sets a node's cgroups up below the cgroup of the
+# process that starts it (supervisor/ and payload/). Started from the host's
+# root cgroup, every node got the same payload/, and the nodes' systemds
+# shared one cgroup per unit name: one node's units held another's
+# processes, and units failed at boot with 219/CGROUP when several nodes
+# booted at once (a node with no /run/mysqld, its systemd-tmpfiles-setup
+# failed). Each node is therefore started in a cgroup of its own,
+# halab/NODE, in each hierarchy that systemd uses: the named v1 one and the
+# unified one on a hybrid host, the unified one alone otherwise.
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_PARENT = "halab"
+
+
+def _cgroup_hierarchies() -> list[Path]:
+    if (CGROUP_ROOT / "cgroup.procs").exists():
+        return [CGROUP_ROOT]
+    return [CGROUP_ROOT / name for name in ("systemd", "unified") if (CGROUP_ROOT / name / "cgroup.procs").exists()]
+
+
+def cgroups(node: Node | None = None) -> list[Path]:
+    """The node's own cgroups (or, without a node, the lab's parent of them), one per hierarchy."""
+    return [hierarchy / CGROUP_PARENT / node.name if node else hierarchy / CGROUP_PARENT
+            for hierarchy in _cgroup_hierarchies()]
+
+
+def remove_cgroups(node: Node | None = None) -> None:
+    """Remove the node's cgroups (or all of the lab's), deepest first; a cgroup that still holds a process
+    stays (rmdir refuses it)."""
+    for top in cgroups(node):
+        if not top.is_dir():
+            continue
+        for directory, _, _ in os.walk(top, topdown=False):
+            with contextlib.suppress(OSError):
+                os.rmdir(directory)
+
+
 # --- processes ------------------------------------------------------------------
 
 def _processes():
@@ -165,15 +204,25 @@ def start(node: Node, image: Path) -> int:
         raise SystemExit(f"lab: {node.name} is already up")
     # A killed node's host-side veth goes away with its namespace, shortly after.
     wait_for(f"the old network link of {node.name} to go", lambda: not nspawn_pids(node), 20)
+    # A killed node's cgroups are left: its new systemd starts from none.
+    remove_cgroups(node)
+    procs = []
+    for cgroup in cgroups(node):
+        cgroup.mkdir(parents=True, exist_ok=True)
+        procs.append(str(cgroup / "cgroup.procs"))
     console = open(node.dir / "console.log", "ab")
+    # The shell enters the node's cgroups and becomes systemd-nspawn (same
+    # PID): a preexec_fn would not be safe in the threads that boot nodes.
     process = subprocess.Popen(
         [
+            "sh", "-c", 'for procs in $HALAB_CGROUPS; do echo $$ > "$procs" || exit 125; done; exec "$@"', "sh",
             "systemd-nspawn", "--quiet", "-D", str(node.root), "--keep-unit", "--register=no", "-b",
             f"--machine={node.name}", f"--network-bridge={config.BRIDGE}",
             f"--bind-ro={image / 'repo'}:{config.NODE_REPO_MOUNT}",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no", "--console=passive",
         ],
         stdin=subprocess.DEVNULL, stdout=console, stderr=console, start_new_session=True,
+        env={**os.environ, "HALAB_CGROUPS": " ".join(procs)},
     )
     console.close()
 
