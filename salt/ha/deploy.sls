@@ -246,7 +246,7 @@ ha-openstack-services:
     # requisites of a step that is not by waiting, in the orchestration's
     # loop, for those of them that already run, so that while the schemas
     # ran this step held back keystone on the first controller, ready to
-    # start beside them (a cold deploy 31 s longer in make bench).
+    # start beside them (in make bench it started 32 s after it could).
     - parallel: True
     - require:
       - salt: ha-keystone-others
