@@ -123,8 +123,8 @@ def _cgroup_hierarchies() -> list[Path]:
 
 def cgroups(node: Node | None = None) -> list[Path]:
     """The node's own cgroups (or, without a node, the lab's parent of them), one per hierarchy."""
-    return [hierarchy / CGROUP_PARENT / node.name if node else hierarchy / CGROUP_PARENT
-            for hierarchy in _cgroup_hierarchies()]
+    parents = [hierarchy / CGROUP_PARENT for hierarchy in _cgroup_hierarchies()]
+    return [parent / node.name for parent in parents] if node else parents
 
 
 def remove_cgroups(node: Node | None = None) -> None:
